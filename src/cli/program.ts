@@ -1,0 +1,95 @@
+import { Command, CommanderError, Option } from 'commander';
+import { VERSION } from '../version.js';
+import { EXIT } from '../engine/exit-codes.js';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 0) throw new CommanderError(EXIT.invalid, 'ceiling.invalidArgument', `${name} must be a whole number, got "${value}"`);
+    return parsed;
+  };
+}
+
+export interface RunFlags {
+  tag: string[];
+  grep?: string;
+  concurrency: number;
+  retries?: number;
+  timeout?: string;
+  var: string[];
+  envFile?: string;
+  secretsFile?: string;
+  reporter: string[];
+  out: string;
+  failOnFlaky: boolean;
+}
+
+function buildProgram(setCode: (code: number) => void): Command {
+  const program = new Command('ceiling')
+    .description('Synthetic user journeys: check that the feature works, not just that the service answers.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run ceiling --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
+
+  program
+    .command('run')
+    .description('run journeys and report a verdict (exit 0 pass, 1 fail, 2 invalid input, 3 nothing tested)')
+    .argument('[paths...]', 'journey files or folders', ['journeys'])
+    .option('--tag <tag>', 'only journeys with this tag (repeatable, any matches)', collect, [])
+    .option('--grep <pattern>', 'only journeys whose name matches this regular expression')
+    .option('--concurrency <n>', 'journeys in flight at once', positiveInt('--concurrency'), 4)
+    .option('--retries <n>', 'retries per journey, overriding the files', positiveInt('--retries'))
+    .option('--timeout <duration>', "each journey's deadline, overriding the files (e.g. 30s)")
+    .option('--var <name=value>', 'set a variable (repeatable); wins over the file', collect, [])
+    .option('--env-file <file>', 'read environment variables from a KEY=value file')
+    .option('--secrets-file <file>', 'read secrets from a KEY=value file; their values never appear in output')
+    .option('--reporter <spec>', 'console, json[=path] or junit[=path] (repeatable)', collect, [])
+    .option('--out <dir>', 'folder for report files and artifacts', 'ceiling-out')
+    .option('--fail-on-flaky', 'treat a pass after a retry as a failure', false)
+    .action(async (paths: string[], flags: RunFlags) => {
+      const { runCommand } = await import('./run-command.js');
+      setCode(await runCommand(paths, flags));
+    });
+
+  program
+    .command('validate')
+    .description('check journey files and print every problem as file:line:col › field: reason')
+    .argument('[paths...]', 'journey files or folders', ['journeys'])
+    .option('--var <name=value>', 'a variable that will be passed to run (repeatable)', collect, [])
+    .action(async (paths: string[], flags: { var: string[] }) => {
+      const { validateCommand } = await import('./validate-command.js');
+      setCode(await validateCommand(paths, flags));
+    });
+
+  program
+    .command('schema')
+    .description('print the journey JSON Schema, for editor autocompletion')
+    .action(async () => {
+      const { schemaCommand } = await import('./schema-command.js');
+      setCode(await schemaCommand());
+    });
+
+  program.addOption(new Option('--no-color', 'disable colours').hideHelp());
+  return program;
+}
+
+/** Parses argv and runs one command; returns the exit code instead of exiting. */
+export async function runCli(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((value) => {
+    code = value;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      return EXIT.invalid;
+    }
+    throw error;
+  }
+}

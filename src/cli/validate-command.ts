@@ -1,0 +1,25 @@
+import { formatDiagnostic, hasErrors } from '../journey/diagnostics.js';
+import { loadJourneys } from '../journey/load.js';
+import { EXIT } from '../engine/exit-codes.js';
+import { parseVarFlags } from './var-flags.js';
+
+export async function validateCommand(paths: string[], flags: { var: string[] }): Promise<number> {
+  const vars = parseVarFlags(flags.var);
+  if (!vars.ok) {
+    process.stderr.write(`${vars.error}\n`);
+    return EXIT.invalid;
+  }
+  const loaded = await loadJourneys(paths, { extraVars: Object.keys(vars.vars) });
+  for (const diagnostic of loaded.diagnostics) process.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error').length;
+  if (hasErrors(loaded.diagnostics)) {
+    process.stderr.write(`\n${errors} error(s) in ${loaded.files.length} file(s); fix them and run ceiling validate again\n`);
+    return EXIT.invalid;
+  }
+  if (loaded.journeys.length === 0) {
+    process.stderr.write(`no journey files found in ${paths.join(', ')}; journeys are .yaml or .yml files\n`);
+    return EXIT.nothingTested;
+  }
+  process.stdout.write(`${loaded.journeys.length} journey(s) valid\n`);
+  return EXIT.passed;
+}

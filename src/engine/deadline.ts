@@ -1,0 +1,54 @@
+import { StepFailure } from '../journey/failure.js';
+
+/**
+ * A child AbortSignal that aborts when its parent does or when its own time
+ * runs out. The timer is unref'd and cleared on dispose, so nothing lingers
+ * after the step, and the reason says which deadline fired.
+ */
+export interface ScopedSignal {
+  signal: AbortSignal;
+  deadline: number;
+  dispose(): void;
+}
+
+export function scopedSignal(parent: AbortSignal, timeoutMs: number, reason: () => StepFailure): ScopedSignal {
+  const controller = new AbortController();
+  const onParentAbort = () => controller.abort(parent.reason);
+  if (parent.aborted) controller.abort(parent.reason);
+  else parent.addEventListener('abort', onParentAbort, { once: true });
+  const finite = Number.isFinite(timeoutMs);
+  const timer = finite ? setTimeout(() => controller.abort(reason()), Math.max(0, timeoutMs)) : undefined;
+  timer?.unref();
+  return {
+    signal: controller.signal,
+    deadline: finite ? Date.now() + timeoutMs : Number.POSITIVE_INFINITY,
+    dispose() {
+      if (timer) clearTimeout(timer);
+      parent.removeEventListener('abort', onParentAbort);
+    },
+  };
+}
+
+/** The failure an aborted signal stands for; a bare abort becomes an interruption. */
+export function abortFailure(signal: AbortSignal): StepFailure {
+  const reason: unknown = signal.reason;
+  if (reason instanceof StepFailure) return reason;
+  return new StepFailure('interrupted', 'CEIL_INTERRUPTED', 'the run was interrupted');
+}
+
+/** Resolves after ms, or rejects with the abort failure; the timer never outlives it. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortFailure(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortFailure(signal));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    timer.unref();
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,215 @@
+import { formatMs } from '../journey/duration.js';
+import { StepFailure } from '../journey/failure.js';
+import type { CompiledStep, Journey } from '../journey/journey.js';
+import { render, type TemplateScope } from '../journey/template.js';
+import type { JourneyRef } from '../report/reporter.js';
+import type { Redactor } from '../secrets/redactor.js';
+import { Actors, type RunResources, type StepContext } from '../steps/executor.js';
+import { loadExecutor } from '../steps/registry.js';
+import { abortFailure, scopedSignal } from './deadline.js';
+import type { AttemptResult, FailureInfo, JourneyResult, JourneyStatus, StepResult } from './result.js';
+import { TeardownStack } from './teardown.js';
+
+export interface JourneyRunOptions {
+  /** Overrides every journey's own retries when set (--retries). */
+  retries?: number;
+  /** Overrides every journey's own deadline when set (--timeout). */
+  timeoutMs?: number;
+  /** --var values; they win over the journey's own vars. */
+  vars: Record<string, string>;
+  env: (name: string) => string | undefined;
+  secret: (name: string) => string | undefined;
+  redactor: Redactor;
+  resources: RunResources;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+  onJourneyStart?: (journey: JourneyRef) => void;
+  onStepEnd?: (journey: JourneyRef, step: StepResult) => void;
+}
+
+/** Cleanup of actors is bounded so a stuck close cannot hold the run. */
+const TEARDOWN_LIMIT_MS = 5_000;
+
+export function failureInfo(error: unknown): FailureInfo {
+  const failure =
+    error instanceof StepFailure
+      ? error
+      : new StepFailure('protocol', 'CEIL_INTERNAL', `unexpected error: ${(error as Error)?.message ?? String(error)}`, {
+          hint: 'this is likely a bug in ceiling; please report it with the journey file',
+        });
+  const info: FailureInfo = { class: failure.failureClass, code: failure.code, message: failure.message };
+  if (failure.details.path !== undefined) info.path = failure.details.path;
+  if (failure.details.expected !== undefined) info.expected = failure.details.expected;
+  if (failure.details.actual !== undefined) info.actual = failure.details.actual;
+  if (failure.details.hint !== undefined) info.hint = failure.details.hint;
+  return info;
+}
+
+function skipped(step: CompiledStep): StepResult {
+  return { index: step.index, name: step.name, kind: step.kind, location: step.location, status: 'skipped', durationMs: 0, assertions: 0 };
+}
+
+async function runTeardown(teardown: TeardownStack): Promise<string[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<string[]>((resolve) => {
+    timer = setTimeout(() => resolve([`teardown did not finish within ${formatMs(TEARDOWN_LIMIT_MS)}`]), TEARDOWN_LIMIT_MS);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([teardown.runAll(), limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function runAttempt(journey: Journey, attempt: number, options: JourneyRunOptions): Promise<AttemptResult> {
+  const startedAt = new Date();
+  const started = performance.now();
+  const timeoutMs = options.timeoutMs ?? journey.timeoutMs;
+  const journeyScope = scopedSignal(options.signal, timeoutMs, () =>
+    new StepFailure('timeout', 'CEIL_TIMEOUT_JOURNEY', `the journey did not finish within its ${formatMs(timeoutMs)} deadline`, {
+      hint: 'raise timeout: on the journey, or find the step that hangs',
+    }),
+  );
+  const teardown = new TeardownStack();
+  const actors = new Actors();
+  const vars: Record<string, unknown> = {};
+  const scope: TemplateScope = {
+    vars,
+    env: options.env,
+    secret: options.secret,
+    onSecretDerived: (value) => options.redactor.add(value),
+  };
+  const ref: JourneyRef = { name: journey.name, file: journey.file, attempt };
+  const steps: StepResult[] = [];
+  let failure: FailureInfo | undefined;
+  let failedStep: number | undefined;
+  try {
+    try {
+      for (const [name, value] of Object.entries(journey.vars)) {
+        vars[name] = Object.hasOwn(options.vars, name) ? options.vars[name] : render(value, scope);
+      }
+      for (const [name, value] of Object.entries(options.vars)) vars[name] ??= value;
+    } catch (error) {
+      failure = failureInfo(error);
+    }
+    for (const step of journey.steps) {
+      if (failure) {
+        steps.push(skipped(step));
+        continue;
+      }
+      const result = await runStep(step, journeyScope.signal, { actors, teardown, vars, scope, options });
+      steps.push(result);
+      options.onStepEnd?.(ref, result);
+      if (result.failure) {
+        failure = result.failure;
+        failedStep = step.index;
+      }
+    }
+  } finally {
+    journeyScope.dispose();
+  }
+  const cleanupErrors = await runTeardown(teardown);
+  const status = !failure ? 'passed' : failure.class === 'assertion' ? 'failed' : 'error';
+  return {
+    attempt,
+    status,
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round(performance.now() - started),
+    steps,
+    cleanupErrors,
+    ...(failure ? { failure } : {}),
+    ...(failedStep !== undefined ? { failedStep } : {}),
+  };
+}
+
+interface StepEnvironment {
+  actors: Actors;
+  teardown: TeardownStack;
+  vars: Record<string, unknown>;
+  scope: TemplateScope;
+  options: JourneyRunOptions;
+}
+
+async function runStep(step: CompiledStep, journeySignal: AbortSignal, environment: StepEnvironment): Promise<StepResult> {
+  const { actors, teardown, vars, scope, options } = environment;
+  const started = performance.now();
+  const stepTimeout = step.timeoutMs ?? Number.POSITIVE_INFINITY;
+  const stepScope = scopedSignal(journeySignal, stepTimeout, () =>
+    new StepFailure('timeout', 'CEIL_TIMEOUT_STEP', `step "${step.name}" did not finish within its ${formatMs(stepTimeout)} timeout`),
+  );
+  const context: StepContext = {
+    signal: stepScope.signal,
+    deadline: stepScope.deadline,
+    vars,
+    actors,
+    teardown,
+    redactor: options.redactor,
+    resources: options.resources,
+    render: (value) => render(value, scope),
+  };
+  const base = { index: step.index, name: step.name, kind: step.kind, location: step.location };
+  try {
+    if (stepScope.signal.aborted) throw abortFailure(stepScope.signal);
+    const executor = await loadExecutor(step.kind);
+    const outcome = await raceAbort((executor as (s: CompiledStep, c: StepContext) => ReturnType<typeof executor>)(step, context), stepScope.signal);
+    if (outcome.captured) Object.assign(vars, outcome.captured);
+    return { ...base, status: 'passed', durationMs: Math.round(performance.now() - started), assertions: outcome.assertions };
+  } catch (error) {
+    const info = failureInfo(stepScope.signal.aborted && !(error instanceof StepFailure) ? abortFailure(stepScope.signal) : error);
+    return { ...base, status: info.class === 'assertion' ? 'failed' : 'error', durationMs: Math.round(performance.now() - started), assertions: 0, failure: info };
+  } finally {
+    stepScope.dispose();
+  }
+}
+
+/**
+ * A step's promise raced against its signal: even an executor that forgets to
+ * listen for the abort cannot hold the journey past its deadline.
+ */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(abortFailure(signal));
+    const onAbort = () => reject(abortFailure(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Runs a journey with its retries; a retry restarts the whole journey with fresh vars and actors. */
+export async function runJourney(journey: Journey, options: JourneyRunOptions): Promise<JourneyResult> {
+  const startedAt = new Date().toISOString();
+  const started = performance.now();
+  const retries = options.retries ?? journey.retries;
+  const attempts: AttemptResult[] = [];
+  for (let attempt = 1; attempt <= retries + 1; attempt++) {
+    options.onJourneyStart?.({ name: journey.name, file: journey.file, attempt });
+    const result = await runAttempt(journey, attempt, options);
+    attempts.push(result);
+    if (result.status === 'passed') break;
+    const final = result.failure?.class === 'config' || result.failure?.class === 'interrupted' || options.signal.aborted;
+    if (final) break;
+  }
+  const last = attempts[attempts.length - 1]!;
+  const status: JourneyStatus = last.status === 'passed' ? (attempts.length > 1 ? 'flaky' : 'passed') : last.status;
+  return {
+    name: journey.name,
+    file: journey.file,
+    tags: journey.tags,
+    status,
+    startedAt,
+    durationMs: Math.round(performance.now() - started),
+    assertions: last.steps.reduce((sum, step) => sum + step.assertions, 0),
+    attempts,
+  };
+}
+

@@ -1,0 +1,96 @@
+import type { FailureClass } from '../journey/failure.js';
+import type { SourceLocation } from '../journey/journey.js';
+
+/**
+ * The result model: what every reporter renders. It is plain JSON (no class
+ * instances, no Dates) so the JSON reporter can write it as it is.
+ */
+
+export interface FailureInfo {
+  class: FailureClass;
+  code: string;
+  message: string;
+  /** Where in the response or value the mismatch sits, e.g. `json.items[0].id`. */
+  path?: string;
+  expected?: unknown;
+  actual?: unknown;
+  hint?: string;
+}
+
+export type StepStatus = 'passed' | 'failed' | 'error' | 'skipped';
+
+export interface StepResult {
+  index: number;
+  name: string;
+  kind: string;
+  location: SourceLocation;
+  status: StepStatus;
+  durationMs: number;
+  /** How many checks the step made; a journey with none tested nothing. */
+  assertions: number;
+  failure?: FailureInfo;
+}
+
+/** failed: an assertion did not hold. error: the journey could not be carried out (timeout, connect, …). */
+export type AttemptStatus = 'passed' | 'failed' | 'error';
+
+export interface AttemptResult {
+  attempt: number;
+  status: AttemptStatus;
+  startedAt: string;
+  durationMs: number;
+  steps: StepResult[];
+  /** The step that ended the attempt, when it did not pass. */
+  failedStep?: number;
+  failure?: FailureInfo;
+  /** Errors raised while tearing down actors; they never change the status. */
+  cleanupErrors: string[];
+}
+
+/** flaky: passed after at least one failed attempt. */
+export type JourneyStatus = 'passed' | 'failed' | 'error' | 'flaky';
+
+export interface JourneyResult {
+  name: string;
+  file: string;
+  tags: string[];
+  status: JourneyStatus;
+  startedAt: string;
+  durationMs: number;
+  /** Checks made by the last attempt. */
+  assertions: number;
+  attempts: AttemptResult[];
+}
+
+export type RunStatus = 'passed' | 'failed' | 'nothing-tested' | 'interrupted' | 'invalid';
+
+export interface RunTotals {
+  journeys: number;
+  passed: number;
+  failed: number;
+  errored: number;
+  flaky: number;
+}
+
+export interface RunResult {
+  schemaVersion: 1;
+  tool: { name: 'ceiling'; version: string };
+  startedAt: string;
+  durationMs: number;
+  status: RunStatus;
+  interrupted: boolean;
+  failOnFlaky: boolean;
+  exitCode: number;
+  totals: RunTotals;
+  journeys: JourneyResult[];
+}
+
+export function totalsOf(journeys: readonly JourneyResult[]): RunTotals {
+  const count = (status: JourneyStatus) => journeys.filter((journey) => journey.status === status).length;
+  return { journeys: journeys.length, passed: count('passed'), failed: count('failed'), errored: count('error'), flaky: count('flaky') };
+}
+
+/** The last attempt decides the journey's failure details. */
+export function lastAttempt(journey: JourneyResult): AttemptResult | undefined {
+  return journey.attempts[journey.attempts.length - 1];
+}

@@ -1,0 +1,90 @@
+import type { Journey } from '../journey/journey.js';
+import { EXIT } from './exit-codes.js';
+import type { Reporter } from '../report/reporter.js';
+import type { Redactor } from '../secrets/redactor.js';
+import type { RunResources } from '../steps/executor.js';
+import { runJourney, type JourneyRunOptions } from './journey-runner.js';
+import { totalsOf, type JourneyResult, type RunResult, type RunStatus } from './result.js';
+
+
+export interface RunOptions extends Omit<JourneyRunOptions, 'resources' | 'onJourneyStart' | 'onStepEnd'> {
+  concurrency: number;
+  failOnFlaky: boolean;
+  reporter: Reporter;
+  version: string;
+}
+
+/** Run-scoped shared resources (connection pools), closed once when the run ends. */
+class SharedResources implements RunResources {
+  private readonly entries = new Map<string, { value: unknown; close: (value: never) => Promise<void> | void }>();
+
+  shared<T>(key: string, create: () => T, close: (value: T) => Promise<void> | void): T {
+    const existing = this.entries.get(key);
+    if (existing) return existing.value as T;
+    const value = create();
+    this.entries.set(key, { value, close: close as (value: never) => Promise<void> | void });
+    return value;
+  }
+
+  async closeAll(): Promise<void> {
+    const entries = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.allSettled(entries.map((entry) => entry.close(entry.value as never)));
+  }
+}
+
+export function decideStatus(journeys: readonly JourneyResult[], interrupted: boolean, failOnFlaky: boolean): { status: RunStatus; exitCode: number } {
+  if (interrupted) return { status: 'interrupted', exitCode: EXIT.interrupted };
+  if (journeys.some((journey) => journey.attempts.at(-1)?.failure?.class === 'config')) return { status: 'invalid', exitCode: EXIT.invalid };
+  const failing = journeys.some((journey) => journey.status === 'failed' || journey.status === 'error' || (failOnFlaky && journey.status === 'flaky'));
+  if (failing) return { status: 'failed', exitCode: EXIT.failed };
+  if (journeys.length === 0 || journeys.some((journey) => journey.assertions === 0)) return { status: 'nothing-tested', exitCode: EXIT.nothingTested };
+  return { status: 'passed', exitCode: EXIT.passed };
+}
+
+/** Runs journeys with at most `concurrency` in flight, in file order, and reports as they finish. */
+export async function runJourneys(journeys: readonly Journey[], options: RunOptions): Promise<RunResult> {
+  const startedAt = new Date().toISOString();
+  const started = performance.now();
+  const resources = new SharedResources();
+  const results: (JourneyResult | undefined)[] = new Array(journeys.length);
+  options.reporter.onRunStart?.({ startedAt, journeys: journeys.map((journey) => ({ name: journey.name, file: journey.file })) });
+  const journeyOptions: JourneyRunOptions = {
+    ...options,
+    resources,
+    onJourneyStart: (ref) => options.reporter.onJourneyStart?.(ref),
+    onStepEnd: (ref, step) => options.reporter.onStepEnd?.(ref, step),
+  };
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < journeys.length && !options.signal.aborted) {
+      const index = next++;
+      const result = await runJourney(journeys[index]!, journeyOptions);
+      results[index] = result;
+      options.reporter.onJourneyEnd?.(result);
+    }
+  };
+  try {
+    const workers = Math.max(1, Math.min(options.concurrency, journeys.length));
+    await Promise.all(Array.from({ length: workers }, () => worker()));
+  } finally {
+    await resources.closeAll();
+  }
+  const finished = results.filter((result): result is JourneyResult => result !== undefined);
+  const interrupted = options.signal.aborted;
+  const { status, exitCode } = decideStatus(finished, interrupted, options.failOnFlaky);
+  const result: RunResult = {
+    schemaVersion: 1,
+    tool: { name: 'ceiling', version: options.version },
+    startedAt,
+    durationMs: Math.round(performance.now() - started),
+    status,
+    interrupted,
+    failOnFlaky: options.failOnFlaky,
+    exitCode,
+    totals: totalsOf(finished),
+    journeys: finished,
+  };
+  await options.reporter.onRunEnd(result);
+  return result;
+}

@@ -1,0 +1,55 @@
+import type { TeardownStack } from '../engine/teardown.js';
+import type { StepOf } from '../journey/journey.js';
+import type { StepKind } from '../journey/schema.js';
+import type { Redactor } from '../secrets/redactor.js';
+
+/** Long-lived things a step creates and later steps use, such as WebSocket clients, by name. */
+export class Actors {
+  private readonly byName = new Map<string, { kind: string; actor: unknown }>();
+
+  set(name: string, kind: string, actor: unknown): void {
+    this.byName.set(name, { kind, actor });
+  }
+
+  get<T>(name: string, kind: string): T | undefined {
+    const entry = this.byName.get(name);
+    return entry && entry.kind === kind ? (entry.actor as T) : undefined;
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  delete(name: string): void {
+    this.byName.delete(name);
+  }
+}
+
+/** Shared by every journey of one run, closed once at its end (connection pools and the like). */
+export interface RunResources {
+  /** Returns a resource created once per run under this key; close runs at run end. */
+  shared<T>(key: string, create: () => T, close: (value: T) => Promise<void> | void): T;
+}
+
+export interface StepContext {
+  /** Aborts at the step's timeout, the journey's deadline or an interrupt; its reason is a StepFailure. */
+  readonly signal: AbortSignal;
+  /** Epoch milliseconds at which the step times out (Infinity when unbounded). */
+  readonly deadline: number;
+  readonly vars: Record<string, unknown>;
+  readonly actors: Actors;
+  readonly teardown: TeardownStack;
+  readonly redactor: Redactor;
+  readonly resources: RunResources;
+  /** Renders {{ templates }} in a value with the journey's current scope. */
+  render<T>(value: T): T;
+}
+
+export interface StepOutcome {
+  /** The number of checks made; 0 for pure actions. */
+  assertions: number;
+  /** Values to store in vars for later steps. */
+  captured?: Record<string, unknown>;
+}
+
+export type Executor<K extends StepKind> = (step: StepOf<K>, context: StepContext) => Promise<StepOutcome>;

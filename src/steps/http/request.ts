@@ -1,0 +1,128 @@
+import { Agent, request, type Dispatcher } from 'undici';
+import { StepFailure } from '../../journey/failure.js';
+import type { StepSpec } from '../../journey/schema.js';
+import type { StepContext } from '../executor.js';
+import { classifyNetworkError } from '../classify.js';
+import { byteLimit, readCappedBody, type HttpResponse } from './response.js';
+
+type HttpSpec = StepSpec<'http'>;
+
+const DEFAULT_MAX_REDIRECTS = 10;
+const redirectStatuses = new Set([301, 302, 303, 307, 308]);
+/** Credentials must not follow a redirect to another origin. */
+const crossOriginDropped = ['authorization', 'cookie', 'proxy-authorization'];
+
+/** One connection pool per run and per TLS mode, closed when the run ends. */
+function dispatcherFor(context: StepContext, insecure: boolean): Dispatcher {
+  return context.resources.shared(
+    insecure ? 'http:agent:insecure' : 'http:agent',
+    () => new Agent({ connect: { rejectUnauthorized: !insecure }, keepAliveTimeout: 4_000 }),
+    (agent) => agent.destroy(),
+  );
+}
+
+function buildUrl(spec: HttpSpec): URL {
+  let url: URL;
+  try {
+    url = new URL(spec.url);
+  } catch {
+    throw new StepFailure('config', 'CEIL_HTTP_BAD_URL', `"${spec.url}" is not an absolute URL`, { hint: 'URLs start with http:// or https://' });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new StepFailure('config', 'CEIL_HTTP_BAD_URL', `unsupported protocol ${url.protocol} in ${spec.url}`, { hint: 'the http step takes http:// or https:// URLs' });
+  }
+  for (const [key, value] of Object.entries(spec.query ?? {})) url.searchParams.append(key, String(value));
+  return url;
+}
+
+function buildHeadersAndBody(spec: HttpSpec, context: StepContext): { headers: Record<string, string>; body?: string } {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(spec.headers ?? {})) headers[name.toLowerCase()] = String(value);
+  if (spec.auth?.basic) {
+    const value = `Basic ${Buffer.from(`${spec.auth.basic.user}:${spec.auth.basic.password}`).toString('base64')}`;
+    context.redactor.add(value, 'authorization');
+    headers.authorization = value;
+  }
+  if (spec.auth?.bearer) {
+    context.redactor.add(spec.auth.bearer, 'authorization');
+    headers.authorization = `Bearer ${spec.auth.bearer}`;
+  }
+  if (spec.json !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    return { headers, body: JSON.stringify(spec.json) };
+  }
+  if (spec.form !== undefined) {
+    headers['content-type'] ??= 'application/x-www-form-urlencoded';
+    const form = new URLSearchParams();
+    for (const [key, value] of Object.entries(spec.form)) form.append(key, String(value));
+    return { headers, body: form.toString() };
+  }
+  if (spec.body !== undefined) return { headers, body: spec.body };
+  return { headers };
+}
+
+function maxRedirects(spec: HttpSpec): number {
+  if (spec.followRedirects === false) return 0;
+  if (typeof spec.followRedirects === 'number') return spec.followRedirects;
+  return DEFAULT_MAX_REDIRECTS;
+}
+
+/** Sends the request, following redirects by hand so credentials can be dropped across origins. */
+export async function sendHttp(spec: HttpSpec, context: StepContext): Promise<HttpResponse> {
+  let url = buildUrl(spec);
+  let method = spec.method ?? 'GET';
+  let { headers, body } = buildHeadersAndBody(spec, context);
+  const limit = byteLimit(spec.maxBody);
+  const hopLimit = maxRedirects(spec);
+  const dispatcher = dispatcherFor(context, spec.insecure === true);
+  const started = performance.now();
+  for (let redirects = 0; ; redirects++) {
+    const target = `${url.origin}${url.pathname}`;
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(url, { method, headers, body, dispatcher, signal: context.signal });
+    } catch (error) {
+      throw classifyNetworkError(error, context.signal, target);
+    }
+    const location = response.headers.location;
+    if (redirectStatuses.has(response.statusCode) && typeof location === 'string' && hopLimit > 0) {
+      await response.body.dump().catch(() => undefined);
+      if (redirects >= hopLimit) {
+        throw new StepFailure('protocol', 'CEIL_HTTP_TOO_MANY_REDIRECTS', `more than ${hopLimit} redirects starting from ${spec.url} (last: ${target})`, {
+          hint: 'a redirect loop, or raise followRedirects on this step',
+        });
+      }
+      const next = new URL(location, url);
+      if (next.origin !== url.origin) {
+        headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !crossOriginDropped.includes(name)));
+      }
+      if (response.statusCode === 303 || ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')) {
+        method = 'GET';
+        body = undefined;
+        headers = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'content-type'));
+      }
+      url = next;
+      continue;
+    }
+    let text: string;
+    try {
+      text = await readCappedBody(response.body, limit, target);
+    } catch (error) {
+      response.body.destroy();
+      throw classifyNetworkError(error, context.signal, target);
+    }
+    const flatHeaders: Record<string, string> = {};
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value !== undefined) flatHeaders[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    return {
+      status: response.statusCode,
+      headers: flatHeaders,
+      body: text,
+      contentType: flatHeaders['content-type'] ?? '',
+      latencyMs: performance.now() - started,
+      url: url.toString(),
+      redirects,
+    };
+  }
+}

@@ -1,0 +1,54 @@
+import { StepFailure } from '../../journey/failure.js';
+
+/** What the http step keeps of a response: enough to assert and capture, bounded in size. */
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  contentType: string;
+  latencyMs: number;
+  url: string;
+  redirects: number;
+}
+
+const sizeUnits: Record<string, number> = { B: 1, KB: 1000, MB: 1e6, GB: 1e9, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 ** 2;
+
+export function byteLimit(size: number | string | undefined): number {
+  if (size === undefined) return DEFAULT_MAX_BODY_BYTES;
+  if (typeof size === 'number') return size;
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)$/.exec(size);
+  return match ? Math.floor(Number(match[1]) * (sizeUnits[match[2]!] ?? 1)) : DEFAULT_MAX_BODY_BYTES;
+}
+
+/**
+ * Reads a body stream up to a cap. Going over it destroys the stream at once,
+ * so a huge or endless body costs at most `limit` bytes of memory.
+ */
+export async function readCappedBody(body: AsyncIterable<Buffer> & { destroy?: (error?: Error) => void }, limit: number, url: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy?.();
+      throw new StepFailure('protocol', 'CEIL_HTTP_BODY_TOO_LARGE', `response body from ${url} is larger than the ${limit}-byte cap`, {
+        hint: 'raise maxBody on this step if such a large body is expected',
+      });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function parseJsonBody(response: HttpResponse): unknown {
+  try {
+    return JSON.parse(response.body);
+  } catch {
+    const excerpt = response.body.slice(0, 120);
+    throw new StepFailure('protocol', 'CEIL_HTTP_NOT_JSON', `expected a JSON body but got ${response.contentType || 'no content-type'}: ${JSON.stringify(excerpt)}`, {
+      expected: 'JSON',
+      actual: excerpt,
+    });
+  }
+}

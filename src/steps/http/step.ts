@@ -1,0 +1,12 @@
+import type { Executor } from '../executor.js';
+import { captureFromResponse, checkHttpExpect } from './expect.js';
+import { sendHttp } from './request.js';
+
+export const httpStep: Executor<'http'> = async (step, context) => {
+  const spec = context.render(step.spec);
+  const expect = step.expect ? context.render(step.expect) : undefined;
+  const response = await sendHttp(spec, context);
+  const assertions = expect ? checkHttpExpect(expect, response) : 0;
+  const captured = step.capture ? captureFromResponse(step.capture, response) : undefined;
+  return captured ? { assertions, captured } : { assertions };
+};
