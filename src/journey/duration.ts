@@ -1,0 +1,38 @@
+/**
+ * Durations always carry a unit. A bare number is ambiguous (ms? s?) and has
+ * caused real outages in timeout configs, so it is rejected, not guessed.
+ */
+const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const pattern = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+
+export type DurationResult = { ok: true; ms: number } | { ok: false; reason: string };
+
+export function parseDuration(input: unknown): DurationResult {
+  if (typeof input === 'number') {
+    return { ok: false, reason: `duration ${input} has no unit; write it as "${input}ms" or "${input}s"` };
+  }
+  if (typeof input !== 'string') return { ok: false, reason: 'a duration must be a string such as "500ms", "2s" or "1m"' };
+  const text = input.trim();
+  if (text.startsWith('-')) return { ok: false, reason: `duration "${input}" is negative; it must be greater than zero` };
+  const match = pattern.exec(text);
+  if (!match) {
+    if (/^\d+(\.\d+)?$/.test(text)) return { ok: false, reason: `duration "${input}" has no unit; write "${text}ms" or "${text}s"` };
+    return { ok: false, reason: `"${input}" is not a duration; use a number with a unit: ms, s, m or h (e.g. "500ms", "2s")` };
+  }
+  const ms = Number(match[1]) * (units[match[2]!] ?? 1);
+  if (!(ms > 0)) return { ok: false, reason: `duration "${input}" is zero; it must be greater than zero` };
+  return { ok: true, ms: Math.round(ms) };
+}
+
+/** For already-validated input, where a failure would be a programming error. */
+export function durationMs(input: string): number {
+  const parsed = parseDuration(input);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.ms;
+}
+
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
+  return `${(ms / 60_000).toFixed(1)}m`;
+}

@@ -1,0 +1,39 @@
+import type { CaptureMap, HttpExpect, StepKind, StepSpec } from './schema.js';
+
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** A validated step: the tagged union the engine and executors work with. */
+export type CompiledStep = {
+  [K in StepKind]: {
+    index: number;
+    kind: K;
+    name: string;
+    spec: StepSpec<K>;
+    expect?: HttpExpect;
+    capture?: CaptureMap;
+    timeoutMs?: number;
+    location: SourceLocation;
+    /** True when this step checks something, so a journey can be told apart from one that tests nothing. */
+    asserts: boolean;
+  };
+}[StepKind];
+
+export type StepOf<K extends StepKind> = Extract<CompiledStep, { kind: K }>;
+
+export interface Journey {
+  name: string;
+  description?: string;
+  file: string;
+  tags: string[];
+  vars: Record<string, unknown>;
+  timeoutMs: number;
+  retries: number;
+  steps: CompiledStep[];
+  location: SourceLocation;
+}
+
+export const DEFAULT_JOURNEY_TIMEOUT_MS = 30_000;

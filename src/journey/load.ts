@@ -1,0 +1,423 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { closest, distance } from 'fastest-levenshtein';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import type { z } from 'zod';
+import { formatField, type Diagnostic, type Severity } from './diagnostics.js';
+import { durationMs } from './duration.js';
+import { DEFAULT_JOURNEY_TIMEOUT_MS, type CompiledStep, type Journey, type SourceLocation } from './journey.js';
+import { matcherOperators, operatorProblems } from './matchers.js';
+import { envelopeKeys, journeyHeader, stepEnvelopeSchema, stepKinds, stepSpecs, type StepKind } from './schema.js';
+import { checkTemplate, stringsIn } from './template.js';
+
+type Path = (string | number)[];
+
+export interface LoadOptions {
+  /** Names given with --var; templates may use them without a definition in the file. */
+  extraVars?: readonly string[];
+}
+
+export interface LoadResult {
+  journeys: Journey[];
+  diagnostics: Diagnostic[];
+  /** Files that were read, in order, including ones with errors. */
+  files: string[];
+}
+
+/** Suggests a near name, or nothing when no candidate is close enough to be a typo. */
+export function didYouMean(input: string, candidates: readonly string[]): string {
+  if (candidates.length === 0) return '';
+  const best = closest(input, candidates as string[]);
+  const limit = Math.max(2, Math.floor(input.length / 3));
+  return distance(input, best) <= limit ? `; did you mean "${best}"?` : '';
+}
+
+class FileReport {
+  readonly diagnostics: Diagnostic[] = [];
+  constructor(
+    readonly file: string,
+    private readonly doc: Document | null,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** The node at a path, or its nearest existing ancestor; the key node when asked. */
+  private nodeAt(target: Path, preferKey: boolean): YamlNode | null {
+    let node: unknown = this.doc?.contents ?? null;
+    let best = node as YamlNode | null;
+    for (const [index, segment] of target.entries()) {
+      const last = index === target.length - 1;
+      if (isMap(node)) {
+        const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+        if (!pair) break;
+        if (last && preferKey && isScalar(pair.key)) return pair.key;
+        node = pair.value;
+        best = (pair.value as YamlNode | null) ?? (pair.key as YamlNode);
+      } else if (isSeq(node) && typeof segment === 'number') {
+        node = node.items[segment];
+        if (!node) break;
+        best = node as YamlNode;
+      } else break;
+    }
+    return best;
+  }
+
+  locate(target: Path, preferKey = false): SourceLocation {
+    const node = this.nodeAt(target, preferKey);
+    const offset = node?.range?.[0] ?? 0;
+    const position = this.lines.linePos(offset);
+    return { file: this.file, line: position.line, column: position.col };
+  }
+
+  add(severity: Severity, code: string, target: Path, message: string, preferKey = false): void {
+    const at = this.locate(target, preferKey);
+    this.diagnostics.push({ severity, code, file: this.file, line: at.line, column: at.column, field: formatField(target), message });
+  }
+
+  addAt(severity: Severity, code: string, line: number, column: number, message: string): void {
+    this.diagnostics.push({ severity, code, file: this.file, line, column, field: '', message });
+  }
+}
+
+interface ZodDef {
+  type: string;
+  shape?: Record<string, { _zod: { def: ZodDef } }>;
+  innerType?: { _zod: { def: ZodDef } };
+  element?: { _zod: { def: ZodDef } };
+  valueType?: { _zod: { def: ZodDef } };
+  options?: { _zod: { def: ZodDef } }[];
+  in?: { _zod: { def: ZodDef } };
+}
+
+/** The keys an object schema accepts at a path, so unknown keys can get a did-you-mean. */
+function knownKeysAt(schema: z.ZodType, target: Path): string[] {
+  const keysOf = (def: ZodDef | undefined, rest: Path): string[] => {
+    if (!def) return [];
+    switch (def.type) {
+      case 'optional':
+      case 'nullable':
+      case 'default':
+        return keysOf(def.innerType?._zod.def, rest);
+      case 'pipe':
+        return keysOf(def.in?._zod.def, rest);
+      case 'union':
+        return (def.options ?? []).flatMap((option) => keysOf(option._zod.def, rest));
+      case 'array':
+        return typeof rest[0] === 'number' ? keysOf(def.element?._zod.def, rest.slice(1)) : [];
+      case 'record':
+        return rest.length > 0 ? keysOf(def.valueType?._zod.def, rest.slice(1)) : [];
+      case 'object': {
+        const shape = def.shape ?? {};
+        if (rest.length === 0) return Object.keys(shape);
+        return keysOf(shape[String(rest[0])]?._zod.def, rest.slice(1));
+      }
+      default:
+        return [];
+    }
+  };
+  return [...new Set(keysOf((schema as unknown as { _zod: { def: ZodDef } })._zod.def, target))];
+}
+
+interface ZodIssueLike {
+  code: string;
+  path: PropertyKey[];
+  message: string;
+  keys?: string[];
+  errors?: ZodIssueLike[][];
+}
+
+/** A union's error is the clearest when it comes from the branch that got furthest. */
+function bestUnionIssue(issue: ZodIssueLike): ZodIssueLike {
+  const branches = issue.errors ?? [];
+  let best: ZodIssueLike | undefined;
+  for (const branch of branches) {
+    for (const candidate of branch) {
+      if (candidate.code === 'invalid_type' && branches.length > 1 && candidate.path.length === 0) continue;
+      if (!best || candidate.path.length > best.path.length) best = candidate;
+    }
+  }
+  if (!best) return issue;
+  return { ...best, path: [...issue.path, ...best.path] };
+}
+
+function reportZodIssues(report: FileReport, schema: z.ZodType, issues: readonly ZodIssueLike[], base: Path): void {
+  for (const raw of issues) {
+    const issue = raw.code === 'invalid_union' ? bestUnionIssue(raw) : raw;
+    const target: Path = [...base, ...issue.path.map((segment) => (typeof segment === 'number' ? segment : String(segment)))];
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeysAt(schema, issue.path as Path);
+      for (const key of issue.keys ?? []) {
+        report.add('error', 'CEIL_SCHEMA_UNKNOWN_KEY', [...target, key], `unknown key "${key}"${didYouMean(key, known)}${known.length ? ` (allowed: ${known.join(', ')})` : ''}`, true);
+      }
+      continue;
+    }
+    const message = issue.code === 'invalid_union' ? 'this value does not have any accepted form; see `ceiling schema`' : issue.message;
+    const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
+    report.add('error', missing ? 'CEIL_SCHEMA_MISSING' : 'CEIL_SCHEMA_INVALID', target, missing ? `required field is missing` : message);
+  }
+}
+
+function describeStep(kind: StepKind, spec: unknown): string {
+  const record = (spec ?? {}) as Record<string, unknown>;
+  if (kind === 'http') return `${String(record.method ?? 'GET')} ${String(record.url)}`;
+  if (kind.startsWith('ws.')) return `${kind} ${String(record.as)}`;
+  if (kind === 'wait') return `wait ${String(spec)}`;
+  return kind;
+}
+
+function stepAsserts(kind: StepKind, step: Record<string, unknown>): boolean {
+  const rule = stepSpecs[kind].asserts;
+  if (rule === 'always') return true;
+  if (rule === 'expect') return step.expect !== undefined && Object.keys(step.expect as object).length > 0;
+  return false;
+}
+
+function compileStep(report: FileReport, raw: unknown, index: number): CompiledStep | null {
+  const at: Path = ['steps', index];
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    report.add('error', 'CEIL_STEP_SHAPE', at, `each step is a mapping with exactly one action key, e.g. "- http: { url: … }"`);
+    return null;
+  }
+  const record = raw as Record<string, unknown>;
+  const actionKeys = Object.keys(record).filter((key) => !(envelopeKeys as readonly string[]).includes(key));
+  const unknown = actionKeys.filter((key) => !(stepKinds as string[]).includes(key));
+  for (const key of unknown) {
+    report.add('error', 'CEIL_STEP_UNKNOWN', [...at, key], `unknown step "${key}"${didYouMean(key, [...stepKinds, ...envelopeKeys])}`, true);
+  }
+  if (unknown.length > 0) return null;
+  if (actionKeys.length === 0) {
+    report.add('error', 'CEIL_STEP_NO_ACTION', at, `step has no action; add one of: ${stepKinds.join(', ')}`);
+    return null;
+  }
+  if (actionKeys.length > 1) {
+    report.add('error', 'CEIL_STEP_MANY_ACTIONS', [...at, actionKeys[1]!], `a step takes exactly one action, found ${actionKeys.join(' and ')}; split it into ${actionKeys.length} steps`, true);
+    return null;
+  }
+  const kind = actionKeys[0] as StepKind;
+  const schema = stepEnvelopeSchema(kind);
+  const parsed = schema.safeParse(record);
+  if (!parsed.success) {
+    const issues = (parsed.error.issues as unknown as ZodIssueLike[]).map((issue) => {
+      if (issue.code === 'unrecognized_keys' && issue.path.length === 0) {
+        const envelope = (issue.keys ?? []).filter((key) => (envelopeKeys as readonly string[]).includes(key));
+        for (const key of envelope) report.add('error', 'CEIL_STEP_KEY_NOT_ALLOWED', [...at, key], `${kind} does not take "${key}"`, true);
+        return { ...issue, keys: (issue.keys ?? []).filter((key) => !envelope.includes(key)) };
+      }
+      return issue;
+    });
+    reportZodIssues(report, schema, issues.filter((issue) => issue.code !== 'unrecognized_keys' || (issue.keys ?? []).length > 0), at);
+    return null;
+  }
+  const data = parsed.data as Record<string, unknown>;
+  const location = report.locate(at);
+  const step = {
+    index,
+    kind,
+    name: typeof data.name === 'string' ? data.name : describeStep(kind, data[kind]),
+    spec: data[kind],
+    location,
+    asserts: stepAsserts(kind, data),
+    ...(data.expect !== undefined ? { expect: data.expect } : {}),
+    ...(data.capture !== undefined ? { capture: data.capture } : {}),
+    ...(typeof data.timeout === 'string' ? { timeoutMs: durationMs(data.timeout) } : {}),
+  };
+  return step as CompiledStep;
+}
+
+/** Names a step defines for later steps: set keys and captures. */
+function definedBy(step: CompiledStep): string[] {
+  if (step.kind === 'set') return Object.keys(step.spec);
+  if (step.kind === 'ws.expect') return Object.keys(step.spec.capture ?? {});
+  return Object.keys(step.capture ?? {});
+}
+
+/** Where templates and matchers live in a step, with their YAML paths. */
+function checkedValues(step: CompiledStep): { value: unknown; path: Path }[] {
+  const base: Path = ['steps', step.index];
+  const values: { value: unknown; path: Path }[] = [{ value: step.spec, path: [...base, step.kind] }];
+  if (step.expect) values.push({ value: step.expect, path: [...base, 'expect'] });
+  return values;
+}
+
+function matcherRoots(step: CompiledStep): { value: unknown; path: Path }[] {
+  const base: Path = ['steps', step.index];
+  if (step.kind === 'http' && step.expect) {
+    return [
+      { value: step.expect.json, path: [...base, 'expect', 'json'] },
+      { value: step.expect.headers, path: [...base, 'expect', 'headers'] },
+    ];
+  }
+  if (step.kind === 'ws.expect' || step.kind === 'ws.expectNone') return [{ value: step.spec.json, path: [...base, step.kind, 'json'] }];
+  if (step.kind === 'assert') {
+    const checks = Array.isArray(step.spec) ? step.spec : [step.spec];
+    return checks.map((check, index) => ({ value: check.matches, path: Array.isArray(step.spec) ? [...base, 'assert', index, 'matches'] : [...base, 'assert', 'matches'] }));
+  }
+  return [];
+}
+
+function regexProblems(step: CompiledStep): { path: Path; pattern: string }[] {
+  const base: Path = ['steps', step.index];
+  const found: { path: Path; pattern: string }[] = [];
+  if (step.kind === 'ws.expect' || step.kind === 'ws.expectNone') {
+    if (step.spec.regex) found.push({ path: [...base, step.kind, 'regex'], pattern: step.spec.regex });
+  }
+  if (step.kind === 'ws.connect') {
+    for (const [index, rule] of (step.spec.autoReply ?? []).entries()) {
+      if (rule.when.regex) found.push({ path: [...base, step.kind, 'autoReply', index, 'when', 'regex'], pattern: rule.when.regex });
+    }
+  }
+  if (step.kind === 'http' && step.expect?.body && typeof step.expect.body === 'object' && step.expect.body.regex) {
+    found.push({ path: [...base, 'expect', 'body', 'regex'], pattern: step.expect.body.regex });
+  }
+  return found.filter(({ pattern }) => {
+    try {
+      new RegExp(pattern);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
+function checkSemantics(report: FileReport, steps: CompiledStep[], vars: Record<string, unknown>, extraVars: readonly string[]): void {
+  const known = new Set<string>(extraVars);
+  for (const [name, value] of Object.entries(vars)) {
+    for (const { text, path: inner } of stringsIn(value)) {
+      for (const problem of checkTemplate(text, known)) report.add('error', 'CEIL_TEMPLATE', ['vars', name, ...inner], problem.message);
+    }
+    known.add(name);
+  }
+  const actors = new Set<string>();
+  for (const step of steps) {
+    for (const { value, path: base } of checkedValues(step)) {
+      for (const { text, path: inner } of stringsIn(value)) {
+        if (inner[0] === 'capture' || inner[0] === 'autoReply') continue;
+        for (const problem of checkTemplate(text, known)) report.add('error', 'CEIL_TEMPLATE', [...base, ...inner], problem.message);
+      }
+    }
+    for (const { value, path: base } of matcherRoots(step)) {
+      for (const problem of operatorProblems(value)) {
+        report.add('error', 'CEIL_MATCHER_UNKNOWN', [...base, ...problem.path], `${problem.message}${problem.message.startsWith('unknown') ? didYouMean(problem.key, matcherOperators) : ''}`, true);
+      }
+    }
+    for (const bad of regexProblems(step)) report.add('error', 'CEIL_REGEX', bad.path, `invalid regular expression /${bad.pattern}/`);
+    if (step.kind.startsWith('ws.')) {
+      const actor = (step.spec as { as: string }).as;
+      if (step.kind === 'ws.connect') actors.add(actor);
+      else if (!actors.has(actor)) {
+        report.add('error', 'CEIL_ACTOR_UNKNOWN', ['steps', step.index, step.kind, 'as'], `actor "${actor}" is not connected before this step; add a ws.connect with as: ${actor}${didYouMean(actor, [...actors])}`);
+      }
+    }
+    if ((step.kind === 'ws.send' || step.kind === 'ws.expect' || step.kind === 'ws.expectNone') && step.kind !== 'ws.send') {
+      const spec = step.spec as { json?: unknown; text?: string; regex?: string };
+      if (spec.json === undefined && spec.text === undefined && spec.regex === undefined) {
+        report.add('error', 'CEIL_WS_NO_MATCH', ['steps', step.index, step.kind], `${step.kind} needs one of json, text or regex to say which message`);
+      }
+    }
+    if (step.kind === 'ws.send' && step.spec.json === undefined && step.spec.text === undefined) {
+      report.add('error', 'CEIL_WS_NO_PAYLOAD', ['steps', step.index, step.kind], 'ws.send needs json or text');
+    }
+    for (const name of definedBy(step)) known.add(name);
+  }
+}
+
+export async function loadJourneyText(file: string, text: string, options: LoadOptions = {}): Promise<{ journey?: Journey; diagnostics: Diagnostic[] }> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
+  const report = new FileReport(file, doc, lines);
+  for (const error of doc.errors) {
+    const position = error.linePos?.[0] ?? { line: 1, col: 1 };
+    const message = error.message.split('\n')[0] ?? error.message;
+    const friendly = error.code === 'TAB_AS_INDENT' ? `${message}; indent with spaces` : error.code === 'DUPLICATE_KEY' ? `${message}; each key may appear once per mapping` : message;
+    report.addAt('error', `CEIL_YAML_${error.code}`, position.line, position.col, friendly);
+  }
+  if (doc.errors.length > 0) return { diagnostics: report.diagnostics };
+  const raw = doc.toJS({ maxAliasCount: 50 }) as unknown;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    report.addAt('error', 'CEIL_JOURNEY_SHAPE', 1, 1, 'a journey file is a mapping with name and steps');
+    return { diagnostics: report.diagnostics };
+  }
+  const header = journeyHeader.safeParse(raw);
+  if (!header.success) {
+    reportZodIssues(report, journeyHeader, header.error.issues as unknown as ZodIssueLike[], []);
+  }
+  const rawSteps = (raw as { steps?: unknown }).steps;
+  const steps = Array.isArray(rawSteps) ? rawSteps.map((step, index) => compileStep(report, step, index)) : [];
+  const compiled = steps.filter((step): step is CompiledStep => step !== null);
+  const vars = header.success ? (header.data.vars ?? {}) : {};
+  if (compiled.length === steps.length) checkSemantics(report, compiled, vars, options.extraVars ?? []);
+  if (!header.success || compiled.length !== steps.length || report.diagnostics.some((d) => d.severity === 'error')) {
+    return { diagnostics: report.diagnostics };
+  }
+  const data = header.data;
+  if (!compiled.some((step) => step.asserts)) {
+    report.add('warning', 'CEIL_NO_ASSERTION', ['steps'], 'this journey checks nothing (no expect, ws.expect or assert); a run of it counts as nothing tested (exit 3)');
+  }
+  const journey: Journey = {
+    name: data.name,
+    file,
+    tags: data.tags ?? [],
+    vars,
+    timeoutMs: data.timeout ? durationMs(data.timeout) : DEFAULT_JOURNEY_TIMEOUT_MS,
+    retries: data.retries ?? 0,
+    steps: compiled,
+    location: report.locate([]),
+    ...(data.description !== undefined ? { description: data.description } : {}),
+  };
+  return { journey, diagnostics: report.diagnostics };
+}
+
+const journeyExtensions = new Set(['.yaml', '.yml']);
+
+/** Expands files and folders into journey files, sorted so runs are repeatable. */
+export async function findJourneyFiles(inputs: readonly string[]): Promise<{ files: string[]; diagnostics: Diagnostic[] }> {
+  const files: string[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const entry of entries) {
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (journeyExtensions.has(path.extname(entry.name))) files.push(full);
+    }
+  };
+  for (const input of inputs) {
+    try {
+      const info = await stat(input);
+      if (info.isDirectory()) await walk(input);
+      else files.push(input);
+    } catch {
+      diagnostics.push({ severity: 'error', code: 'CEIL_PATH_NOT_FOUND', file: input, line: 1, column: 1, field: '', message: 'no such file or folder; pass journey files (.yaml) or folders that hold them' });
+    }
+  }
+  return { files: [...new Set(files)], diagnostics };
+}
+
+export async function loadJourneys(inputs: readonly string[], options: LoadOptions = {}): Promise<LoadResult> {
+  const found = await findJourneyFiles(inputs);
+  const diagnostics = [...found.diagnostics];
+  const journeys: Journey[] = [];
+  const texts = await Promise.all(found.files.map(async (file) => ({ file, text: await readFile(file, 'utf8') })));
+  for (const { file, text } of texts) {
+    const loaded = await loadJourneyText(file, text, options);
+    diagnostics.push(...loaded.diagnostics);
+    if (loaded.journey) journeys.push(loaded.journey);
+  }
+  const seen = new Map<string, Journey>();
+  for (const journey of journeys) {
+    const first = seen.get(journey.name);
+    if (first) {
+      diagnostics.push({
+        severity: 'error',
+        code: 'CEIL_JOURNEY_DUPLICATE_NAME',
+        file: journey.file,
+        line: journey.location.line,
+        column: journey.location.column,
+        field: 'name',
+        message: `journey name "${journey.name}" is already used by ${first.file}; names must be unique`,
+      });
+    } else seen.set(journey.name, journey);
+  }
+  return { journeys, diagnostics, files: found.files };
+}

@@ -1,0 +1,171 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/**
+ * The journey language, as zod 4 strict schemas. Every object is strict, so a
+ * typo is an error with a position, never a silently ignored key.
+ */
+
+export const duration = z
+  .string({
+    error: (issue) =>
+      typeof issue.input === 'number'
+        ? `duration ${String(issue.input)} has no unit; write "${String(issue.input)}ms" or "${String(issue.input)}s"`
+        : 'expected a duration such as "500ms", "2s" or "1m"',
+  })
+  .superRefine((text, ctx) => {
+    const parsed = parseDuration(text);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+  })
+  .meta({ description: 'A duration with a unit: ms, s, m or h (e.g. "500ms", "2s", "1m").', pattern: '^\\d+(\\.\\d+)?(ms|s|m|h)$' });
+
+const byteSize = z
+  .union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(B|KiB|MiB|GiB|KB|MB|GB)$/, 'expected a size such as "512KiB" or "4MiB"')])
+  .meta({ description: 'A byte count, or a size with a unit such as "4MiB".' });
+
+/** A templated string, or any JSON value inside which strings are templated. */
+const templated = z.string();
+const json = z.unknown().meta({ description: 'Any JSON value; strings may hold {{ templates }}; objects match as subsets.' });
+const stringMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+
+const statusExpectation = z.union([
+  z.number().int().min(100).max(599),
+  z.string().regex(/^[1-5]xx$/, 'expected a status class such as "2xx"'),
+  z.array(z.union([z.number().int().min(100).max(599), z.string().regex(/^[1-5]xx$/)])).min(1),
+]);
+
+const textExpectation = z.union([
+  z.string(),
+  z.strictObject({ contains: z.string().optional(), regex: z.string().optional(), equals: z.string().optional() }),
+]);
+
+export const httpExpect = z.strictObject({
+  status: statusExpectation.optional(),
+  headers: z.record(z.string(), json).optional(),
+  json: json.optional(),
+  body: textExpectation.optional(),
+  latency: duration.optional(),
+});
+
+const captureSource = z.union([
+  z.string().meta({ description: 'json, json.<path>, header.<name>, status, body or text' }),
+  z.strictObject({ regex: z.string(), group: z.union([z.number().int().min(0), z.string()]).optional(), from: z.string().optional() }),
+]);
+export const captureMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'capture names are identifiers'), captureSource);
+
+const httpRequest = z
+  .strictObject({
+    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).optional(),
+    url: templated,
+    headers: stringMap.optional(),
+    query: stringMap.optional(),
+    json: json.optional(),
+    body: z.string().optional(),
+    form: stringMap.optional(),
+    auth: z.strictObject({ basic: z.strictObject({ user: z.string(), password: z.string() }).optional(), bearer: z.string().optional() }).optional(),
+    followRedirects: z.union([z.boolean(), z.number().int().min(0).max(20)]).optional(),
+    insecure: z.boolean().optional(),
+    maxBody: byteSize.optional(),
+  })
+  .superRefine((request, ctx) => {
+    const bodies = (['json', 'body', 'form'] as const).filter((key) => request[key] !== undefined);
+    if (bodies.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [bodies[1]!], message: `use only one of json, body or form (found ${bodies.join(' and ')})` });
+    }
+  });
+
+const wsMessageMatch = {
+  json: json.optional(),
+  text: z.string().optional(),
+  regex: z.string().optional(),
+};
+
+const autoReply = z.strictObject({
+  when: z.strictObject({ text: z.string().optional(), regex: z.string().optional(), json: json.optional() }),
+  send: z.strictObject({ text: z.string().optional(), json: json.optional() }),
+});
+
+const actorName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'actor names are identifiers such as alice');
+
+const wsConnect = z.strictObject({
+  as: actorName,
+  url: templated,
+  headers: stringMap.optional(),
+  protocols: z.union([z.string(), z.array(z.string())]).optional(),
+  handshakeTimeout: duration.optional(),
+  insecure: z.boolean().optional(),
+  autoReply: z.array(autoReply).optional(),
+});
+const wsSend = z.strictObject({ as: actorName, json: json.optional(), text: z.string().optional() });
+const wsExpect = z.strictObject({ as: actorName, ...wsMessageMatch, within: duration.optional(), capture: captureMap.optional() });
+const wsExpectNone = z.strictObject({ as: actorName, ...wsMessageMatch, for: duration });
+const wsClose = z.strictObject({ as: actorName, code: z.number().int().min(1000).max(4999).optional(), reason: z.string().optional() });
+const wsActorOnly = z.strictObject({ as: actorName });
+const wsExpectClosed = z.strictObject({ as: actorName, code: z.number().int().optional(), within: duration.optional() });
+
+const assertSpec = z.union([
+  z.strictObject({ value: json, equals: json.optional(), matches: json.optional() }),
+  z.array(z.strictObject({ value: json, equals: json.optional(), matches: json.optional() })).min(1),
+]);
+
+/**
+ * The closed list of step kinds: the key is the action key in YAML. `expect`
+ * and `capture` say which envelope keys the step may carry besides name and
+ * timeout. The executors registry is checked against this list by the compiler.
+ */
+export const stepSpecs = {
+  http: { spec: httpRequest, expect: httpExpect, capture: true, asserts: 'expect' },
+  'ws.connect': { spec: wsConnect, expect: null, capture: false, asserts: 'never' },
+  'ws.send': { spec: wsSend, expect: null, capture: false, asserts: 'never' },
+  'ws.expect': { spec: wsExpect, expect: null, capture: false, asserts: 'always' },
+  'ws.expectNone': { spec: wsExpectNone, expect: null, capture: false, asserts: 'always' },
+  'ws.close': { spec: wsClose, expect: null, capture: false, asserts: 'never' },
+  'ws.drop': { spec: wsActorOnly, expect: null, capture: false, asserts: 'never' },
+  'ws.ghost': { spec: wsActorOnly, expect: null, capture: false, asserts: 'never' },
+  'ws.expectClosed': { spec: wsExpectClosed, expect: null, capture: false, asserts: 'always' },
+  wait: { spec: duration, expect: null, capture: false, asserts: 'never' },
+  assert: { spec: assertSpec, expect: null, capture: false, asserts: 'always' },
+  set: { spec: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), json), expect: null, capture: false, asserts: 'never' },
+} as const;
+
+export type StepKind = keyof typeof stepSpecs;
+export const stepKinds = Object.keys(stepSpecs) as StepKind[];
+export type StepSpec<K extends StepKind> = z.infer<(typeof stepSpecs)[K]['spec']>;
+export type HttpExpect = z.infer<typeof httpExpect>;
+export type CaptureMap = z.infer<typeof captureMap>;
+
+/** Keys every step may carry next to its single action key. */
+export const envelopeKeys = ['name', 'timeout', 'expect', 'capture'] as const;
+
+export function stepEnvelopeSchema(kind: StepKind) {
+  const entry = stepSpecs[kind];
+  return z.strictObject({
+    name: z.string().min(1).optional(),
+    timeout: duration.optional(),
+    [kind]: entry.spec,
+    ...(entry.expect ? { expect: entry.expect.optional() } : {}),
+    ...(entry.capture ? { capture: captureMap.optional() } : {}),
+  });
+}
+
+export const journeyHeader = z.strictObject({
+  $schema: z.string().optional(),
+  name: z.string().min(1, 'a journey needs a name'),
+  description: z.string().optional(),
+  tags: z.array(z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'tags are words such as critical or chat')).optional(),
+  vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'var names are identifiers'), json).optional(),
+  timeout: duration.optional(),
+  retries: z.number().int().min(0).max(10).optional(),
+  steps: z.array(z.unknown()).min(1, 'a journey needs at least one step'),
+});
+
+export type JourneyHeader = z.infer<typeof journeyHeader>;
+
+/** The whole language as one schema, for `ceiling schema` and editors. */
+export function journeyJsonSchema(): unknown {
+  const steps = stepKinds.map((kind) => stepEnvelopeSchema(kind));
+  const full = journeyHeader.extend({
+    steps: z.array(z.union(steps as unknown as [z.ZodTypeAny, z.ZodTypeAny, ...z.ZodTypeAny[]])).min(1),
+  });
+  return z.toJSONSchema(full, { unrepresentable: 'any', io: 'input' });
+}

@@ -1,0 +1,341 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { configError } from './failure.js';
+
+/**
+ * `{{ … }}` templates. The expression language is deliberately tiny: dotted
+ * references (vars, env, secrets), string and number literals, a `??`
+ * fallback, and a closed set of generator functions. Nothing is ever
+ * evaluated as code, so a journey file cannot run arbitrary JavaScript.
+ */
+
+export type Expr =
+  | { type: 'ref'; root: string; path: string[]; text: string }
+  | { type: 'literal'; value: string | number | boolean | null }
+  | { type: 'call'; name: string; args: Expr[] }
+  | { type: 'fallback'; options: Expr[] };
+
+export type TemplatePart = { text: string } | { expr: Expr; source: string };
+
+export const templateRoots = ['vars', 'env', 'secrets'] as const;
+
+const generators: Record<string, { arity: [number, number]; run: (args: unknown[]) => unknown }> = {
+  uuid: { arity: [0, 0], run: () => randomUUID() },
+  randomString: {
+    arity: [0, 1],
+    run: ([length]) => {
+      const n = length === undefined ? 16 : Number(length);
+      if (!Number.isInteger(n) || n < 1 || n > 4096) throw new Error('randomString(n) takes a length from 1 to 4096');
+      return randomBytes(Math.ceil((n * 3) / 4) + 3).toString('base64url').slice(0, n);
+    },
+  },
+  randomInt: {
+    arity: [2, 2],
+    run: ([min, max]) => {
+      const lo = Number(min);
+      const hi = Number(max);
+      return lo + Math.floor(Math.random() * (hi - lo + 1));
+    },
+  },
+  timestamp: { arity: [0, 0], run: () => Date.now() },
+  isoTime: { arity: [0, 0], run: () => new Date().toISOString() },
+  base64: { arity: [1, 1], run: ([value]) => Buffer.from(String(value)).toString('base64') },
+  urlEncode: { arity: [1, 1], run: ([value]) => encodeURIComponent(String(value)) },
+  basicAuth: {
+    arity: [2, 2],
+    run: ([user, password]) => `Basic ${Buffer.from(`${String(user)}:${String(password)}`).toString('base64')}`,
+  },
+  json: { arity: [1, 1], run: ([value]) => JSON.stringify(value) },
+};
+export const generatorNames = Object.keys(generators);
+
+class TemplateSyntaxError extends Error {}
+
+function tokenize(source: string): string[] {
+  const tokens: string[] = [];
+  const pattern = /\s*(\?\?|[A-Za-z_$][A-Za-z0-9_$-]*|-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[().,\[\]])/y;
+  let index = 0;
+  while (index < source.length) {
+    if (/^\s*$/.test(source.slice(index))) break;
+    pattern.lastIndex = index;
+    const match = pattern.exec(source);
+    if (!match) throw new TemplateSyntaxError(`unexpected "${source.slice(index).trim().slice(0, 12)}" in {{ ${source.trim()} }}`);
+    tokens.push(match[1]!);
+    index = pattern.lastIndex;
+  }
+  return tokens;
+}
+
+function parseExpression(source: string): Expr {
+  const tokens = tokenize(source);
+  let position = 0;
+  const peek = () => tokens[position];
+  const take = () => tokens[position++];
+  const expect = (token: string) => {
+    if (take() !== token) throw new TemplateSyntaxError(`expected "${token}" in {{ ${source.trim()} }}`);
+  };
+
+  const primary = (): Expr => {
+    const token = take();
+    if (token === undefined) throw new TemplateSyntaxError(`empty template {{ ${source.trim()} }}`);
+    if (token.startsWith('"') || token.startsWith("'")) {
+      return { type: 'literal', value: token.slice(1, -1).replace(/\\(.)/g, '$1') };
+    }
+    if (/^-?\d/.test(token)) return { type: 'literal', value: Number(token) };
+    if (token === 'true' || token === 'false') return { type: 'literal', value: token === 'true' };
+    if (token === 'null') return { type: 'literal', value: null };
+    if (!/^[A-Za-z_$]/.test(token)) throw new TemplateSyntaxError(`unexpected "${token}" in {{ ${source.trim()} }}`);
+    if (peek() === '(') {
+      take();
+      const args: Expr[] = [];
+      while (peek() !== ')') {
+        args.push(fallback());
+        if (peek() === ',') take();
+        else break;
+      }
+      expect(')');
+      return { type: 'call', name: token, args };
+    }
+    const path: string[] = [];
+    while (peek() === '.' || peek() === '[') {
+      if (take() === '.') {
+        const segment = take();
+        if (!segment || !/^[A-Za-z0-9_$-]+$/.test(segment)) throw new TemplateSyntaxError(`expected a name after "." in {{ ${source.trim()} }}`);
+        path.push(segment);
+      } else {
+        const segment = take();
+        if (segment === undefined) throw new TemplateSyntaxError(`unclosed "[" in {{ ${source.trim()} }}`);
+        path.push(segment.replace(/^["']|["']$/g, ''));
+        expect(']');
+      }
+    }
+    return { type: 'ref', root: token, path, text: [token, ...path].join('.') };
+  };
+
+  const fallback = (): Expr => {
+    const options = [primary()];
+    while (peek() === '??') {
+      take();
+      options.push(primary());
+    }
+    return options.length === 1 ? options[0]! : { type: 'fallback', options };
+  };
+
+  const expr = fallback();
+  if (position < tokens.length) throw new TemplateSyntaxError(`unexpected "${tokens[position]}" in {{ ${source.trim()} }}`);
+  return expr;
+}
+
+const parseCache = new Map<string, TemplatePart[] | null>();
+
+/** Splits a string into literal text and expressions; null when it holds no template. */
+export function parseTemplate(text: string): TemplatePart[] | null {
+  const cached = parseCache.get(text);
+  if (cached !== undefined) return cached;
+  if (!text.includes('{{')) {
+    parseCache.set(text, null);
+    return null;
+  }
+  const parts: TemplatePart[] = [];
+  let index = 0;
+  while (index < text.length) {
+    const open = text.indexOf('{{', index);
+    if (open === -1) {
+      parts.push({ text: text.slice(index) });
+      break;
+    }
+    if (open > index) parts.push({ text: text.slice(index, open) });
+    const close = text.indexOf('}}', open + 2);
+    if (close === -1) throw new TemplateSyntaxError(`"{{" is never closed with "}}" in "${text}"`);
+    const source = text.slice(open + 2, close);
+    parts.push({ expr: parseExpression(source), source: source.trim() });
+    index = close + 2;
+  }
+  parseCache.set(text, parts);
+  return parts;
+}
+
+export interface TemplateProblem {
+  message: string;
+}
+
+/**
+ * Static checks at load time: syntax, known roots and functions, and vars that
+ * are defined before use. Returns every problem, not just the first.
+ */
+export function checkTemplate(text: string, knownVars: ReadonlySet<string>): TemplateProblem[] {
+  let parts: TemplatePart[] | null;
+  try {
+    parts = parseTemplate(text);
+  } catch (error) {
+    return [{ message: (error as Error).message }];
+  }
+  if (!parts) return [];
+  const problems: TemplateProblem[] = [];
+  const visit = (expr: Expr, guarded: boolean): void => {
+    if (expr.type === 'ref') {
+      if (!(templateRoots as readonly string[]).includes(expr.root)) {
+        problems.push({ message: `unknown name "${expr.root}" in a template; use vars.${expr.root}, env.${expr.root} or secrets.${expr.root}` });
+      } else if (expr.path.length === 0) {
+        problems.push({ message: `"${expr.root}" needs a name, e.g. ${expr.root}.NAME` });
+      } else if (expr.root === 'vars' && !guarded && !knownVars.has(expr.path[0]!)) {
+        problems.push({ message: `undefined variable vars.${expr.path[0]}; define it in vars, with set or capture before this step, or pass --var ${expr.path[0]}=…` });
+      }
+    } else if (expr.type === 'call') {
+      const generator = generators[expr.name];
+      if (!generator) problems.push({ message: `unknown function ${expr.name}(); available: ${generatorNames.join(', ')}` });
+      else if (expr.args.length < generator.arity[0] || expr.args.length > generator.arity[1]) {
+        problems.push({ message: `${expr.name}() takes ${generator.arity[0] === generator.arity[1] ? generator.arity[0] : `${generator.arity[0]}–${generator.arity[1]}`} argument(s), got ${expr.args.length}` });
+      }
+      expr.args.forEach((arg) => visit(arg, guarded));
+    } else if (expr.type === 'fallback') {
+      expr.options.forEach((option, index) => visit(option, guarded || index < expr.options.length - 1));
+    }
+  };
+  for (const part of parts) if ('expr' in part) visit(part.expr, false);
+  return problems;
+}
+
+/** What templates can see at run time. Lookups return undefined when absent. */
+export interface TemplateScope {
+  vars: Record<string, unknown>;
+  env: (name: string) => string | undefined;
+  secret: (name: string) => string | undefined;
+  /** Called with values derived from a secret so they are redacted too. */
+  onSecretDerived?: (value: string) => void;
+}
+
+interface Evaluated {
+  value: unknown;
+  tainted: boolean;
+}
+
+function lookup(root: unknown, path: string[]): unknown {
+  let current = root;
+  for (const segment of path) {
+    if (current === null || current === undefined || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  return current;
+}
+
+function evaluate(expr: Expr, scope: TemplateScope): Evaluated | undefined {
+  switch (expr.type) {
+    case 'literal':
+      return { value: expr.value, tainted: false };
+    case 'ref': {
+      const [head, ...rest] = expr.path;
+      if (head === undefined) return undefined;
+      if (expr.root === 'vars') {
+        const value = lookup(scope.vars[head], rest);
+        return value === undefined ? undefined : { value, tainted: false };
+      }
+      if (expr.root === 'env') {
+        const value = scope.env(head);
+        return value === undefined ? undefined : { value, tainted: false };
+      }
+      if (expr.root === 'secrets') {
+        const value = scope.secret(head);
+        return value === undefined ? undefined : { value, tainted: true };
+      }
+      return undefined;
+    }
+    case 'fallback': {
+      for (const option of expr.options) {
+        const result = evaluate(option, scope);
+        if (result !== undefined && result.value !== '') return result;
+      }
+      return undefined;
+    }
+    case 'call': {
+      const generator = generators[expr.name];
+      if (!generator) throw configError('CEIL_TEMPLATE_UNKNOWN_FUNCTION', `unknown function ${expr.name}()`);
+      const args = expr.args.map((arg) => {
+        const result = evaluate(arg, scope);
+        if (result === undefined) throw undefinedReference(arg);
+        return result;
+      });
+      let value: unknown;
+      try {
+        value = generator.run(args.map((arg) => arg.value));
+      } catch (error) {
+        throw configError('CEIL_TEMPLATE_FUNCTION', `${expr.name}(): ${(error as Error).message}`);
+      }
+      const tainted = args.some((arg) => arg.tainted);
+      if (tainted && typeof value === 'string') scope.onSecretDerived?.(value);
+      return { value, tainted };
+    }
+  }
+}
+
+function describe(expr: Expr): string {
+  if (expr.type === 'ref') return expr.text;
+  if (expr.type === 'call') return `${expr.name}()`;
+  if (expr.type === 'fallback') return expr.options.map(describe).join(' ?? ');
+  return JSON.stringify(expr.value);
+}
+
+function undefinedReference(expr: Expr) {
+  const last = expr.type === 'fallback' ? expr.options[expr.options.length - 1]! : expr;
+  const name = describe(last);
+  const hint =
+    last.type === 'ref' && last.root === 'env'
+      ? `set the environment variable ${last.path[0]} or pass --env-file`
+      : last.type === 'ref' && last.root === 'secrets'
+        ? `set the environment variable ${last.path[0]} or add it to --secrets-file`
+        : `define it in vars, capture it in an earlier step, or pass --var`;
+  return configError('CEIL_TEMPLATE_UNDEFINED', `undefined ${name} in template: ${hint}`, { path: name, hint });
+}
+
+function renderString(text: string, scope: TemplateScope): unknown {
+  let parts: TemplatePart[] | null;
+  try {
+    parts = parseTemplate(text);
+  } catch (error) {
+    throw configError('CEIL_TEMPLATE_SYNTAX', (error as Error).message);
+  }
+  if (!parts) return text;
+  const only = parts.length === 1 ? parts[0] : undefined;
+  if (only && 'expr' in only) {
+    const result = evaluate(only.expr, scope);
+    if (result === undefined) throw undefinedReference(only.expr);
+    return result.value;
+  }
+  let output = '';
+  let tainted = false;
+  for (const part of parts) {
+    if ('text' in part) {
+      output += part.text;
+      continue;
+    }
+    const result = evaluate(part.expr, scope);
+    if (result === undefined) throw undefinedReference(part.expr);
+    tainted ||= result.tainted;
+    output += typeof result.value === 'string' ? result.value : JSON.stringify(result.value);
+  }
+  if (tainted) scope.onSecretDerived?.(output);
+  return output;
+}
+
+/**
+ * Renders every string inside a value. A string that is exactly one template
+ * keeps the value's type, so `{{ vars.count }}` can stay a number in JSON.
+ */
+export function render<T>(value: T, scope: TemplateScope): T {
+  if (typeof value === 'string') return renderString(value, scope) as T;
+  if (Array.isArray(value)) return value.map((item) => render(item, scope)) as T;
+  if (value !== null && typeof value === 'object') {
+    const output: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) output[key] = render(item, scope);
+    return output as T;
+  }
+  return value;
+}
+
+/** Every string inside a value, with its key path, for static checks. */
+export function* stringsIn(value: unknown, path: (string | number)[] = []): Generator<{ text: string; path: (string | number)[] }> {
+  if (typeof value === 'string') yield { text: value, path };
+  else if (Array.isArray(value)) for (const [index, item] of value.entries()) yield* stringsIn(item, [...path, index]);
+  else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) yield* stringsIn(item, [...path, key]);
+  }
+}

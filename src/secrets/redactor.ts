@@ -1,0 +1,72 @@
+/**
+ * Secret values, and the forms they take on the wire (base64, URL-encoded,
+ * JSON-escaped, Basic auth), are replaced before any text leaves the process.
+ * Every output boundary (console, JSON, JUnit, files) passes through here.
+ */
+
+export const MIN_SECRET_LENGTH = 4;
+
+function derivedForms(value: string): string[] {
+  const forms = new Set<string>([value]);
+  forms.add(Buffer.from(value).toString('base64'));
+  forms.add(Buffer.from(value).toString('base64').replace(/=+$/, ''));
+  forms.add(Buffer.from(value).toString('base64url'));
+  forms.add(encodeURIComponent(value));
+  forms.add(encodeURIComponent(value).replace(/%20/g, '+'));
+  forms.add(encodeURI(value));
+  forms.add(JSON.stringify(value).slice(1, -1));
+  return [...forms].filter((form) => form.length >= MIN_SECRET_LENGTH);
+}
+
+export class Redactor {
+  private readonly forms = new Map<string, string>();
+  private pattern: RegExp | null = null;
+
+  /** Registers a secret; returns false when it is too short to redact safely. */
+  add(value: string, label = 'secret'): boolean {
+    if (value.length < MIN_SECRET_LENGTH) return false;
+    for (const form of derivedForms(value)) {
+      if (!this.forms.has(form)) {
+        this.forms.set(form, label);
+        this.pattern = null;
+      }
+    }
+    return true;
+  }
+
+  get size(): number {
+    return this.forms.size;
+  }
+
+  private compiled(): RegExp | null {
+    if (this.forms.size === 0) return null;
+    if (!this.pattern) {
+      // Longest first, so a secret's base64 is not half-replaced by a shorter secret inside it.
+      const alternatives = [...this.forms.keys()].sort((a, b) => b.length - a.length).map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      this.pattern = new RegExp(alternatives.join('|'), 'g');
+    }
+    return this.pattern;
+  }
+
+  redact(text: string): string {
+    const pattern = this.compiled();
+    if (!pattern) return text;
+    return text.replace(pattern, (match) => `[REDACTED:${this.forms.get(match) ?? 'secret'}]`);
+  }
+
+  /** A copy of a JSON-like value with every string (keys included) redacted. */
+  redactDeep<T>(value: T): T {
+    if (this.forms.size === 0) return value;
+    const visit = (item: unknown): unknown => {
+      if (typeof item === 'string') return this.redact(item);
+      if (Array.isArray(item)) return item.map(visit);
+      if (item !== null && typeof item === 'object') {
+        const output: Record<string, unknown> = {};
+        for (const [key, inner] of Object.entries(item)) output[this.redact(key)] = visit(inner);
+        return output;
+      }
+      return item;
+    };
+    return visit(value) as T;
+  }
+}
