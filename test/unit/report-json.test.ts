@@ -1,0 +1,58 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import type { RunResult } from '../../src/engine/result.js';
+import { JsonReporter, renderJson } from '../../src/report/json.js';
+import { captureStream, failedEveryRetry, failedJourney, flakyJourney, passedJourney, runResult } from './report-fixture.js';
+
+const fullRun = (): RunResult => runResult([passedJourney(), failedJourney(), flakyJourney(), failedEveryRetry()]);
+
+describe('renderJson', () => {
+  test('round-trips the result model', () => {
+    const result = fullRun();
+    expect(JSON.parse(renderJson(result))).toEqual(result);
+  });
+
+  test('is pretty, ends with a newline, and keeps the model key order whatever order the engine used', () => {
+    const result = fullRun();
+    const shuffled = Object.fromEntries(Object.entries(result).reverse()) as unknown as RunResult;
+    const text = renderJson(shuffled);
+    expect(text).toBe(renderJson(result));
+    expect(text.endsWith('}\n')).toBe(true);
+    expect(text.startsWith('{\n  "schemaVersion": 1,\n  "tool": {')).toBe(true);
+    expect(Object.keys(JSON.parse(text) as object)).toEqual([
+      'schemaVersion', 'tool', 'startedAt', 'durationMs', 'status', 'interrupted', 'failOnFlaky', 'exitCode', 'totals', 'journeys',
+    ]);
+  });
+
+  test('leaves absent optional fields absent and drops fields outside the model', () => {
+    const result = runResult([passedJourney()]);
+    const withStray = { ...result, debug: 'internal' } as RunResult;
+    const parsed = JSON.parse(renderJson(withStray)) as RunResult & { debug?: string };
+    expect(parsed.debug).toBeUndefined();
+    expect('failure' in parsed.journeys[0]!.attempts[0]!).toBe(false);
+  });
+});
+
+describe('JsonReporter', () => {
+  let directory = '';
+  afterEach(async () => {
+    if (directory) await rm(directory, { recursive: true, force: true });
+  });
+
+  test('writes to a path, creating the parent directories', async () => {
+    directory = await mkdtemp(path.join(os.tmpdir(), 'ceiling-json-'));
+    const file = path.join(directory, 'nested', 'deeper', 'results.json');
+    const result = fullRun();
+    await new JsonReporter({ path: file, stdout: captureStream().stream }).onRunEnd(result);
+    expect(await readFile(file, 'utf8')).toBe(renderJson(result));
+  });
+
+  test('writes to stdout when no path is given', async () => {
+    const stdout = captureStream();
+    const result = fullRun();
+    await new JsonReporter({ stdout: stdout.stream }).onRunEnd(result);
+    expect(stdout.text()).toBe(renderJson(result));
+  });
+});
