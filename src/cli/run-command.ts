@@ -4,8 +4,7 @@ import { loadJourneys } from '../journey/load.js';
 import type { Journey } from '../journey/journey.js';
 import { EXIT } from '../engine/exit-codes.js';
 import { runJourneys } from '../engine/run.js';
-import { ReporterMultiplexer } from '../report/multiplexer.js';
-import { createReporters, ReporterSpecError } from '../report/index.js';
+import { createReporter, parseReporterSpec, ReporterMultiplexer, ReporterSpecError } from '../report/index.js';
 import { Redactor } from '../secrets/redactor.js';
 import { readDotenvFile, secretLookup } from '../secrets/sources.js';
 import { VERSION } from '../version.js';
@@ -82,18 +81,20 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
 
   let reporters;
   try {
-    reporters = await createReporters(flags.reporter.length > 0 ? flags.reporter : ['console'], {
+    const options = {
       outDir: flags.out,
       stdout: process.stdout,
       stderr: process.stderr,
       isTTY: process.stdout.isTTY === true && !process.env.CI,
       color: process.stdout.isTTY === true && !process.env.NO_COLOR && !process.env.CI,
-    });
+    };
+    const specs = (flags.reporter.length > 0 ? flags.reporter : ['console']).map(parseReporterSpec);
+    reporters = specs.map((spec) => createReporter(spec, options));
   } catch (error) {
     if (error instanceof ReporterSpecError) return fail(`--reporter: ${error.message}`);
     throw error;
   }
-  const reporter = new ReporterMultiplexer(reporters, redactor, (text) => process.stderr.write(`${text}\n`));
+  const reporter = new ReporterMultiplexer({ reporters, redactor });
 
   const loaded = await loadJourneys(paths, { extraVars: Object.keys(vars.vars) });
   for (const diagnostic of loaded.diagnostics) process.stderr.write(`${redactor.redact(formatDiagnostic(diagnostic))}\n`);
