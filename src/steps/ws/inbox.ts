@@ -1,0 +1,105 @@
+/**
+ * Everything an actor received since it connected. Steps read it rather than
+ * the socket, so a message that arrives between two steps is never lost and
+ * a failed expectation can show what came instead.
+ */
+
+const PREVIEW_CHARS = 300;
+
+type ParsedJson = { value: unknown } | null;
+
+export class InboxMessage {
+  /** Set once a ws.expect has claimed this message, so the next expect looks further. */
+  consumed = false;
+  #parsed: ParsedJson | undefined;
+
+  constructor(
+    readonly text: string,
+    readonly binary: boolean,
+    readonly receivedAt: number,
+  ) {}
+
+  /** The message as JSON, or undefined when it is not JSON; parsed at most once however many steps look. */
+  get json(): { value: unknown } | undefined {
+    if (this.#parsed === undefined) {
+      try {
+        this.#parsed = { value: JSON.parse(this.text) as unknown };
+      } catch {
+        this.#parsed = null;
+      }
+    }
+    return this.#parsed ?? undefined;
+  }
+
+  /** Short enough for a report line; a huge frame must not swamp the failure it explains. */
+  preview(): string {
+    const shown = this.text.length > PREVIEW_CHARS ? `${this.text.slice(0, PREVIEW_CHARS)}… (${this.text.length} chars)` : this.text;
+    return this.binary ? `[binary] ${shown}` : shown;
+  }
+}
+
+export interface CloseRecord {
+  code: number;
+  reason: string;
+  /** True only when both sides exchanged close frames; an abrupt drop is never clean. */
+  wasClean: boolean;
+  at: number;
+}
+
+export interface ErrorRecord {
+  message: string;
+  code?: string;
+  at: number;
+}
+
+export class Inbox {
+  readonly messages: InboxMessage[] = [];
+  readonly errors: ErrorRecord[] = [];
+  #closed: CloseRecord | undefined;
+  readonly #listeners = new Set<() => void>();
+
+  get closed(): CloseRecord | undefined {
+    return this.#closed;
+  }
+
+  recordMessage(message: InboxMessage): void {
+    this.messages.push(message);
+    this.#announce();
+  }
+
+  recordClose(close: CloseRecord): void {
+    if (this.#closed) return;
+    this.#closed = close;
+    this.#announce();
+  }
+
+  recordError(error: unknown): void {
+    const code = (error as { code?: unknown } | null)?.code;
+    this.errors.push({
+      message: (error as Error | null)?.message ?? String(error),
+      ...(typeof code === 'string' ? { code } : {}),
+      at: Date.now(),
+    });
+  }
+
+  /** Calls the listener after every new message or the close; returns the unsubscribe. */
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  };
+
+  firstUnconsumed(accept: (message: InboxMessage) => boolean): InboxMessage | undefined {
+    return this.messages.find((message) => !message.consumed && accept(message));
+  }
+
+  lastUnconsumed(limit: number): InboxMessage[] {
+    return this.messages.filter((message) => !message.consumed).slice(-limit);
+  }
+
+  #announce(): void {
+    // A copy, because a listener that finds what it waited for unsubscribes while we iterate.
+    for (const listener of [...this.#listeners]) listener();
+  }
+}

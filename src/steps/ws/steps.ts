@@ -1,0 +1,190 @@
+import { assertionFailed, configError } from '../../journey/failure.js';
+import { durationMs, formatMs } from '../../journey/duration.js';
+import type { Executor, StepContext } from '../executor.js';
+import { WsActor } from './actor.js';
+import type { CloseRecord, InboxMessage } from './inbox.js';
+import { captureFrom, compileAutoReplies, messagePattern, type MessageCriteria, type MessagePattern } from './match.js';
+import { EXPIRED, waitUntil, windowEnd } from './wait.js';
+
+/** The kind under which WebSocket actors are registered in Actors, so another kind of actor never answers to a ws step. */
+export const WS_ACTOR_KIND = 'ws';
+
+/** How many unread messages a failed expectation shows: enough to see the pattern, few enough to read. */
+const SHOWN_UNREAD_MESSAGES = 5;
+
+const NORMAL_CLOSURE = 1000;
+
+function actorFor(context: StepContext, name: string): WsActor {
+  const actor = context.actors.get<WsActor>(name, WS_ACTOR_KIND);
+  if (!actor) {
+    throw configError('CEIL_ACTOR_UNKNOWN', `there is no WebSocket actor "${name}"`, { hint: `connect it first with a ws.connect step with as: ${name}` });
+  }
+  return actor;
+}
+
+function patternFor(context: StepContext, criteria: MessageCriteria, where: string): MessagePattern {
+  const rendered = context.render({ json: criteria.json, text: criteria.text, regex: criteria.regex });
+  return messagePattern(rendered, where);
+}
+
+function closeWording(close: CloseRecord): string {
+  return `code ${close.code}${close.reason ? `, reason "${close.reason}"` : ''}${close.wasClean ? '' : ', not clean'}`;
+}
+
+function unreadPreviews(actor: WsActor): string[] {
+  return actor.inbox.lastUnconsumed(SHOWN_UNREAD_MESSAGES).map((message) => message.preview());
+}
+
+function unreadSummary(actor: WsActor): string {
+  const unread = actor.inbox.messages.filter((message) => !message.consumed).length;
+  if (unread === 0) return 'nothing else arrived';
+  if (unread <= SHOWN_UNREAD_MESSAGES) return `${unread} other message(s) arrived (see actual)`;
+  return `${unread} other messages arrived (the latest ${SHOWN_UNREAD_MESSAGES} in actual)`;
+}
+
+function ghostHint(actor: WsActor): { hint: string } | Record<string, never> {
+  return actor.ghosted ? { hint: `${actor.name} was ghosted by ws.ghost and no longer reads anything it is sent` } : {};
+}
+
+export const wsConnect: Executor<'ws.connect'> = async (step, context) => {
+  const spec = context.render(step.spec);
+  const name = spec.as;
+  const previous = context.actors.get<WsActor>(name, WS_ACTOR_KIND);
+  // Reusing the name of a closed actor is how a journey tests reconnecting; reusing a live one would orphan its socket.
+  if (context.actors.has(name) && !previous?.isClosed) {
+    throw configError('CEIL_ACTOR_CONNECTED', `actor "${name}" is already connected`, {
+      hint: `close or drop ${name} before connecting it again, or give the new connection another name`,
+    });
+  }
+  const actor = await WsActor.connect(
+    {
+      name,
+      url: spec.url,
+      headers: Object.fromEntries(Object.entries(spec.headers ?? {}).map(([header, value]) => [header, String(value)])),
+      protocols: spec.protocols === undefined ? [] : Array.isArray(spec.protocols) ? spec.protocols : [spec.protocols],
+      insecure: spec.insecure ?? false,
+      autoReplies: compileAutoReplies(spec.autoReply ?? []),
+      ...(spec.handshakeTimeout !== undefined ? { handshakeTimeoutMs: durationMs(spec.handshakeTimeout) } : {}),
+    },
+    context.signal,
+    context.deadline,
+  );
+  context.actors.set(name, WS_ACTOR_KIND, actor);
+  context.teardown.defer(`ws ${name}`, async () => {
+    await actor.shutdown();
+    if (context.actors.get<WsActor>(name, WS_ACTOR_KIND) === actor) context.actors.delete(name);
+  });
+  return { assertions: 0 };
+};
+
+export const wsSend: Executor<'ws.send'> = async (step, context) => {
+  const actor = actorFor(context, step.spec.as);
+  const { json, text } = context.render({ json: step.spec.json, text: step.spec.text });
+  if ((json === undefined) === (text === undefined)) {
+    throw configError('CEIL_WS_NO_PAYLOAD', 'ws.send needs exactly one of json or text');
+  }
+  await actor.send(text ?? JSON.stringify(json), context.signal);
+  return { assertions: 0 };
+};
+
+export const wsExpect: Executor<'ws.expect'> = async (step, context) => {
+  const actor = actorFor(context, step.spec.as);
+  const pattern = patternFor(context, step.spec, 'ws.expect');
+  const started = Date.now();
+  const until = windowEnd(step.spec.within === undefined ? undefined : durationMs(step.spec.within), context.deadline);
+  const outcome = await waitUntil<{ message: InboxMessage } | { closed: CloseRecord }>(
+    actor.inbox.subscribe,
+    () => {
+      const message = actor.inbox.firstUnconsumed((candidate) => pattern.match(candidate) !== undefined);
+      if (message) {
+        // Claimed at once, so no later step can match the same frame twice.
+        message.consumed = true;
+        return { message };
+      }
+      return actor.inbox.closed ? { closed: actor.inbox.closed } : undefined;
+    },
+    until,
+    context.signal,
+  );
+  if (outcome === EXPIRED) {
+    throw assertionFailed('CEIL_WS_EXPECT_TIMEOUT', `${actor.name} got no message matching ${pattern.description} within ${formatMs(until - started)}; ${unreadSummary(actor)}`, {
+      expected: pattern.description,
+      actual: unreadPreviews(actor),
+      ...ghostHint(actor),
+    });
+  }
+  if ('closed' in outcome) {
+    throw assertionFailed('CEIL_WS_CLOSED_WHILE_EXPECTING', `the connection of ${actor.name} closed (${closeWording(outcome.closed)}) before a message matching ${pattern.description} arrived`, {
+      expected: pattern.description,
+      actual: unreadPreviews(actor),
+    });
+  }
+  const captured = step.spec.capture ? captureFrom(outcome.message, step.spec.capture) : undefined;
+  return { assertions: 1, ...(captured ? { captured } : {}) };
+};
+
+export const wsExpectNone: Executor<'ws.expectNone'> = async (step, context) => {
+  const actor = actorFor(context, step.spec.as);
+  const pattern = patternFor(context, step.spec, 'ws.expectNone');
+  const quietFor = step.spec.for;
+  const matching = () => actor.inbox.firstUnconsumed((candidate) => pattern.match(candidate) !== undefined);
+  // The whole window must pass to prove absence, so it is not cut at the step deadline: running out of step time fails the step.
+  const until = Date.now() + durationMs(quietFor);
+  const outcome = await waitUntil<{ message: InboxMessage } | { closed: true }>(
+    actor.inbox.subscribe,
+    () => {
+      const message = matching();
+      if (message) return { message };
+      // A closed connection can receive nothing more, so the absence is already proven.
+      return actor.inbox.closed ? { closed: true } : undefined;
+    },
+    until,
+    context.signal,
+  );
+  if (outcome !== EXPIRED && 'message' in outcome) {
+    throw assertionFailed('CEIL_WS_UNEXPECTED_MESSAGE', `${actor.name} received a message matching ${pattern.description}, which must not arrive within ${quietFor}`, {
+      expected: `no message matching ${pattern.description}`,
+      actual: outcome.message.preview(),
+    });
+  }
+  return { assertions: 1 };
+};
+
+export const wsClose: Executor<'ws.close'> = async (step, context) => {
+  const actor = actorFor(context, step.spec.as);
+  const reason = step.spec.reason === undefined ? '' : context.render(step.spec.reason);
+  await actor.close(step.spec.code ?? NORMAL_CLOSURE, reason, context.signal);
+  return { assertions: 0 };
+};
+
+export const wsDrop: Executor<'ws.drop'> = async (step, context) => {
+  await actorFor(context, step.spec.as).drop(context.signal);
+  return { assertions: 0 };
+};
+
+export const wsGhost: Executor<'ws.ghost'> = async (step, context) => {
+  actorFor(context, step.spec.as).ghost();
+  return { assertions: 0 };
+};
+
+export const wsExpectClosed: Executor<'ws.expectClosed'> = async (step, context) => {
+  const actor = actorFor(context, step.spec.as);
+  const started = Date.now();
+  const until = windowEnd(step.spec.within === undefined ? undefined : durationMs(step.spec.within), context.deadline);
+  const closed = await waitUntil(actor.inbox.subscribe, () => actor.inbox.closed, until, context.signal);
+  if (closed === EXPIRED) {
+    throw assertionFailed('CEIL_WS_NOT_CLOSED', `the connection of ${actor.name} is still open after ${formatMs(until - started)}`, {
+      expected: step.spec.code === undefined ? 'closed' : `closed with code ${step.spec.code}`,
+      actual: 'open',
+      ...ghostHint(actor),
+    });
+  }
+  if (step.spec.code !== undefined && closed.code !== step.spec.code) {
+    throw assertionFailed('CEIL_WS_CLOSE_CODE', `the connection of ${actor.name} closed with ${closeWording(closed)}; expected code ${step.spec.code}`, {
+      expected: step.spec.code,
+      actual: closed.code,
+      ...(closed.code === 1006 ? { hint: '1006 means no close frame: the connection was cut, not closed' } : {}),
+    });
+  }
+  return { assertions: 1 };
+};
