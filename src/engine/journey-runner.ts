@@ -6,7 +6,7 @@ import type { JourneyRef } from '../report/reporter.js';
 import type { Redactor } from '../secrets/redactor.js';
 import { Actors, type RunResources, type StepContext } from '../steps/executor.js';
 import { loadExecutor } from '../steps/registry.js';
-import { abortFailure, scopedSignal } from './deadline.js';
+import { abortFailure, scopedSignal, type ScopedSignal } from './deadline.js';
 import type { AttemptResult, FailureInfo, JourneyResult, JourneyStatus, StepResult } from './result.js';
 import { TeardownStack } from './teardown.js';
 
@@ -62,7 +62,7 @@ async function runTeardown(teardown: TeardownStack): Promise<string[]> {
   }
 }
 
-async function runAttempt(journey: Journey, attempt: number, options: JourneyRunOptions): Promise<AttemptResult> {
+async function runAttempt(journey: Journey, attempt: number, maxAttempts: number, options: JourneyRunOptions): Promise<AttemptResult> {
   const startedAt = new Date();
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? journey.timeoutMs;
@@ -80,7 +80,7 @@ async function runAttempt(journey: Journey, attempt: number, options: JourneyRun
     secret: options.secret,
     onSecretDerived: (value) => options.redactor.add(value),
   };
-  const ref: JourneyRef = { name: journey.name, file: journey.file, attempt };
+  const ref: JourneyRef = { name: journey.name, file: journey.file, attempt, maxAttempts };
   const steps: StepResult[] = [];
   let failure: FailureInfo | undefined;
   let failedStep: number | undefined;
@@ -98,7 +98,7 @@ async function runAttempt(journey: Journey, attempt: number, options: JourneyRun
         steps.push(skipped(step));
         continue;
       }
-      const result = await runStep(step, journeyScope.signal, { actors, teardown, vars, scope, options });
+      const result = await runStep(step, journeyScope, { actors, teardown, vars, scope, options });
       steps.push(result);
       options.onStepEnd?.(ref, result);
       if (result.failure) {
@@ -131,16 +131,17 @@ interface StepEnvironment {
   options: JourneyRunOptions;
 }
 
-async function runStep(step: CompiledStep, journeySignal: AbortSignal, environment: StepEnvironment): Promise<StepResult> {
+async function runStep(step: CompiledStep, journey: ScopedSignal, environment: StepEnvironment): Promise<StepResult> {
   const { actors, teardown, vars, scope, options } = environment;
   const started = performance.now();
   const stepTimeout = step.timeoutMs ?? Number.POSITIVE_INFINITY;
-  const stepScope = scopedSignal(journeySignal, stepTimeout, () =>
+  const stepScope = scopedSignal(journey.signal, stepTimeout, () =>
     new StepFailure('timeout', 'CEIL_TIMEOUT_STEP', `step "${step.name}" did not finish within its ${formatMs(stepTimeout)} timeout`),
   );
   const context: StepContext = {
     signal: stepScope.signal,
-    deadline: stepScope.deadline,
+    // Executors bound their own waits by this, so they can report what they saw before the journey's deadline cuts them off.
+    deadline: Math.min(stepScope.deadline, journey.deadline),
     vars,
     actors,
     teardown,
@@ -192,8 +193,8 @@ export async function runJourney(journey: Journey, options: JourneyRunOptions): 
   const retries = options.retries ?? journey.retries;
   const attempts: AttemptResult[] = [];
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
-    options.onJourneyStart?.({ name: journey.name, file: journey.file, attempt });
-    const result = await runAttempt(journey, attempt, options);
+    options.onJourneyStart?.({ name: journey.name, file: journey.file, attempt, maxAttempts: retries + 1 });
+    const result = await runAttempt(journey, attempt, retries + 1, options);
     attempts.push(result);
     if (result.status === 'passed') break;
     const final = result.failure?.class === 'config' || result.failure?.class === 'interrupted' || options.signal.aborted;

@@ -34,7 +34,7 @@ export interface RunResources {
 export interface StepContext {
   /** Aborts at the step's timeout, the journey's deadline or an interrupt; its reason is a StepFailure. */
   readonly signal: AbortSignal;
-  /** Epoch milliseconds at which the step times out (Infinity when unbounded). */
+  /** Epoch milliseconds of the earlier of the step timeout and the journey deadline. */
   readonly deadline: number;
   readonly vars: Record<string, unknown>;
   readonly actors: Actors;

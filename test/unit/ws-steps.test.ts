@@ -318,7 +318,7 @@ describe('ws.send and ws.expect', () => {
     expect(failure.code).toBe('CEIL_WS_EXPECT_TIMEOUT');
     expect(failure.message).toContain('json {"type":"joined"}');
     expect(failure.message).toContain('7 other messages arrived');
-    expect(failure.details.actual).toEqual([3, 4, 5, 6, 7].map((n) => JSON.stringify({ type: 'chatter', n })));
+    expect(failure.details.actual).toEqual([3, 4, 5, 6, 7].map((n) => ({ type: 'chatter', n })));
   });
 
   it('treats the step deadline as the window when within is not given', async () => {

@@ -14,6 +14,8 @@ export interface MessageCriteria {
 export interface MessagePattern {
   /** Human wording for reports, e.g. `json {"type":"joined"}`. */
   readonly description: string;
+  /** What was asked for, as written in the journey, for expected-against-actual in reports. */
+  readonly criteria: MessageCriteria;
   /** The regex groups when it matches (empty without a regex), undefined when it does not. */
   match(message: InboxMessage): string[] | undefined;
 }
@@ -48,6 +50,7 @@ export function messagePattern(criteria: MessageCriteria, where: string): Messag
   }
   return {
     description: describeCriteria(criteria),
+    criteria,
     match(message) {
       if (text !== undefined && message.text !== text) return undefined;
       if (json !== undefined) {

@@ -31,8 +31,9 @@ function closeWording(close: CloseRecord): string {
   return `code ${close.code}${close.reason ? `, reason "${close.reason}"` : ''}${close.wasClean ? '' : ', not clean'}`;
 }
 
-function unreadPreviews(actor: WsActor): string[] {
-  return actor.inbox.lastUnconsumed(SHOWN_UNREAD_MESSAGES).map((message) => message.preview());
+/** Parsed when JSON, so a report compares like with like against the expected json. */
+function unreadPreviews(actor: WsActor): unknown[] {
+  return actor.inbox.lastUnconsumed(SHOWN_UNREAD_MESSAGES).map((message) => (message.text.length <= 2000 ? message.json?.value : undefined) ?? message.preview());
 }
 
 function unreadSummary(actor: WsActor): string {
@@ -108,14 +109,14 @@ export const wsExpect: Executor<'ws.expect'> = async (step, context) => {
   );
   if (outcome === EXPIRED) {
     throw assertionFailed('CEIL_WS_EXPECT_TIMEOUT', `${actor.name} got no message matching ${pattern.description} within ${formatMs(until - started)}; ${unreadSummary(actor)}`, {
-      expected: pattern.description,
+      expected: pattern.criteria,
       actual: unreadPreviews(actor),
       ...ghostHint(actor),
     });
   }
   if ('closed' in outcome) {
     throw assertionFailed('CEIL_WS_CLOSED_WHILE_EXPECTING', `the connection of ${actor.name} closed (${closeWording(outcome.closed)}) before a message matching ${pattern.description} arrived`, {
-      expected: pattern.description,
+      expected: pattern.criteria,
       actual: unreadPreviews(actor),
     });
   }
