@@ -4,11 +4,15 @@
  */
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const pattern = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+/** Node timers overflow past 2^31-1 ms and then fire at once, so longer durations are refused. */
+export const MAX_DURATION_MS = 2_147_483_647;
 
 export type DurationResult = { ok: true; ms: number } | { ok: false; reason: string };
 
 export function parseDuration(input: unknown): DurationResult {
   if (typeof input === 'number') {
+    if (input < 0) return { ok: false, reason: `duration ${input} is negative and has no unit; write a positive duration such as "500ms" or "2s"` };
+    if (input === 0) return { ok: false, reason: 'duration 0 is zero and has no unit; write a positive duration such as "500ms" or "2s"' };
     return { ok: false, reason: `duration ${input} has no unit; write it as "${input}ms" or "${input}s"` };
   }
   if (typeof input !== 'string') return { ok: false, reason: 'a duration must be a string such as "500ms", "2s" or "1m"' };
@@ -21,7 +25,10 @@ export function parseDuration(input: unknown): DurationResult {
   }
   const ms = Number(match[1]) * (units[match[2]!] ?? 1);
   if (!(ms > 0)) return { ok: false, reason: `duration "${input}" is zero; it must be greater than zero` };
-  return { ok: true, ms: Math.round(ms) };
+  const rounded = Math.round(ms);
+  if (rounded < 1) return { ok: false, reason: `duration "${input}" rounds to 0ms; the shortest duration is 1ms` };
+  if (rounded > MAX_DURATION_MS) return { ok: false, reason: `duration "${input}" is too long; the longest is about 24 days ("596h")` };
+  return { ok: true, ms: rounded };
 }
 
 /** For already-validated input, where a failure would be a programming error. */

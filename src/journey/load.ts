@@ -26,10 +26,56 @@ export interface LoadResult {
 
 /** Suggests a near name, or nothing when no candidate is close enough to be a typo. */
 export function didYouMean(input: string, candidates: readonly string[]): string {
-  if (candidates.length === 0) return '';
+  const best = nearestName(input, candidates);
+  return best === undefined ? '' : `; did you mean "${best}"?`;
+}
+
+function nearestName(input: string, candidates: readonly string[]): string | undefined {
+  if (candidates.length === 0) return undefined;
   const best = closest(input, candidates as string[]);
   const limit = Math.max(2, Math.floor(input.length / 3));
-  return distance(input, best) <= limit ? `; did you mean "${best}"?` : '';
+  return distance(input, best) <= limit ? best : undefined;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** Whether a path exists in a plain value, so a missing field can be told apart from a wrong one. */
+function presentAt(value: unknown, target: readonly PropertyKey[]): { present: true; value: unknown } | { present: false } {
+  let current = value;
+  for (const segment of target) {
+    if (current === null || typeof current !== 'object' || typeof segment === 'symbol' || !Object.hasOwn(current, segment)) return { present: false };
+    current = (current as Record<string | number, unknown>)[segment];
+  }
+  return { present: true, value: current };
+}
+
+const typeNames: Record<string, string> = { number: 'a number', string: 'a string', boolean: 'true or false', object: 'a mapping', record: 'a mapping', array: 'a list' };
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+/** The path of the innermost key or value at a source offset, for errors the YAML parser reports by offset. */
+function pathAtOffset(node: unknown, offset: number, base: Path = []): Path {
+  const inside = (candidate: unknown): boolean => {
+    const range = (candidate as YamlNode | null)?.range;
+    return range !== undefined && range !== null && offset >= range[0] && offset < range[2];
+  };
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      if (!isScalar(pair.key)) continue;
+      const key = String(pair.key.value);
+      if (inside(pair.key)) return [...base, key];
+      if (inside(pair.value)) return pathAtOffset(pair.value, offset, [...base, key]);
+    }
+  } else if (isSeq(node)) {
+    for (const [index, item] of node.items.entries()) if (inside(item)) return pathAtOffset(item, offset, [...base, index]);
+  }
+  return base;
 }
 
 class FileReport {
@@ -73,8 +119,13 @@ class FileReport {
     this.diagnostics.push({ severity, code, file: this.file, line: at.line, column: at.column, field: formatField(target), message });
   }
 
-  addAt(severity: Severity, code: string, line: number, column: number, message: string): void {
-    this.diagnostics.push({ severity, code, file: this.file, line, column, field: '', message });
+  /** In source order, so `ceiling validate` reads top to bottom; ties keep the order they were found in. */
+  sorted(): Diagnostic[] {
+    return [...this.diagnostics].sort((a, b) => a.line - b.line || a.column - b.column);
+  }
+
+  addAt(severity: Severity, code: string, line: number, column: number, message: string, field = ''): void {
+    this.diagnostics.push({ severity, code, file: this.file, line, column, field, message });
   }
 }
 
@@ -122,6 +173,7 @@ interface ZodIssueLike {
   path: PropertyKey[];
   message: string;
   keys?: string[];
+  expected?: string;
   errors?: ZodIssueLike[][];
 }
 
@@ -139,9 +191,20 @@ function bestUnionIssue(issue: ZodIssueLike): ZodIssueLike {
   return { ...best, path: [...issue.path, ...best.path] };
 }
 
-function reportZodIssues(report: FileReport, schema: z.ZodType, issues: readonly ZodIssueLike[], base: Path): void {
-  for (const raw of issues) {
-    const issue = raw.code === 'invalid_union' ? bestUnionIssue(raw) : raw;
+/** `input` is the value the schema parsed, so a missing field and the value actually given can be named. */
+function reportZodIssues(report: FileReport, schema: z.ZodType, issues: readonly ZodIssueLike[], base: Path, input: unknown): void {
+  const resolved = issues.map((raw) => (raw.code === 'invalid_union' ? bestUnionIssue(raw) : raw));
+  // A misspelt key ("ulr") also leaves its intended key missing; the did-you-mean already says the fix, so that second report is noise.
+  const suggested = new Set<string>();
+  for (const issue of resolved) {
+    if (issue.code !== 'unrecognized_keys') continue;
+    const known = knownKeysAt(schema, issue.path as Path);
+    for (const key of issue.keys ?? []) {
+      const best = nearestName(key, known);
+      if (best !== undefined) suggested.add(formatField([...issue.path, best]));
+    }
+  }
+  for (const issue of resolved) {
     const target: Path = [...base, ...issue.path.map((segment) => (typeof segment === 'number' ? segment : String(segment)))];
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeysAt(schema, issue.path as Path);
@@ -150,9 +213,17 @@ function reportZodIssues(report: FileReport, schema: z.ZodType, issues: readonly
       }
       continue;
     }
-    const message = issue.code === 'invalid_union' ? 'this value does not have any accepted form; see `ceiling schema`' : issue.message;
-    const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
-    report.add('error', missing ? 'CEIL_SCHEMA_MISSING' : 'CEIL_SCHEMA_INVALID', target, missing ? `required field is missing` : message);
+    const given = presentAt(input, issue.path);
+    if (issue.code === 'invalid_type' && !given.present) {
+      if (suggested.has(formatField(issue.path))) continue;
+      report.add('error', 'CEIL_SCHEMA_MISSING', target, `required field "${String(issue.path[issue.path.length - 1] ?? '')}" is missing`);
+      continue;
+    }
+    let message = issue.code === 'invalid_union' ? 'this value does not have any accepted form; see `ceiling schema`' : issue.message;
+    if (issue.code === 'invalid_type' && given.present && message.startsWith('Invalid input: expected') && issue.expected !== undefined) {
+      message = `expected ${typeNames[issue.expected] ?? issue.expected}, got ${describeValue(given.value)}`;
+    }
+    report.add('error', 'CEIL_SCHEMA_INVALID', target, message);
   }
 }
 
@@ -169,6 +240,17 @@ function stepAsserts(kind: StepKind, step: Record<string, unknown>): boolean {
   if (rule === 'always') return true;
   if (rule === 'expect') return step.expect !== undefined && Object.keys(step.expect as object).length > 0;
   return false;
+}
+
+function envelopeKeyNotAllowed(kind: StepKind, key: string): string {
+  const takers = stepKinds.filter((candidate) => (key === 'expect' ? stepSpecs[candidate].expect !== null : stepSpecs[candidate].capture));
+  const instead =
+    kind.startsWith('ws.') && key === 'expect'
+      ? '; to check a message, add a ws.expect step after it'
+      : kind.startsWith('ws.') && key === 'capture'
+        ? '; to capture from a message, put capture inside a ws.expect step'
+        : '';
+  return `${kind} does not take "${key}"; only ${takers.join(', ')} steps do${instead}`;
 }
 
 function compileStep(report: FileReport, raw: unknown, index: number): CompiledStep | null {
@@ -199,12 +281,12 @@ function compileStep(report: FileReport, raw: unknown, index: number): CompiledS
     const issues = (parsed.error.issues as unknown as ZodIssueLike[]).map((issue) => {
       if (issue.code === 'unrecognized_keys' && issue.path.length === 0) {
         const envelope = (issue.keys ?? []).filter((key) => (envelopeKeys as readonly string[]).includes(key));
-        for (const key of envelope) report.add('error', 'CEIL_STEP_KEY_NOT_ALLOWED', [...at, key], `${kind} does not take "${key}"`, true);
+        for (const key of envelope) report.add('error', 'CEIL_STEP_KEY_NOT_ALLOWED', [...at, key], envelopeKeyNotAllowed(kind, key), true);
         return { ...issue, keys: (issue.keys ?? []).filter((key) => !envelope.includes(key)) };
       }
       return issue;
     });
-    reportZodIssues(report, schema, issues.filter((issue) => issue.code !== 'unrecognized_keys' || (issue.keys ?? []).length > 0), at);
+    reportZodIssues(report, schema, issues.filter((issue) => issue.code !== 'unrecognized_keys' || (issue.keys ?? []).length > 0), at, record);
     return null;
   }
   const data = parsed.data as Record<string, unknown>;
@@ -254,7 +336,7 @@ function matcherRoots(step: CompiledStep): { value: unknown; path: Path }[] {
   return [];
 }
 
-function regexProblems(step: CompiledStep): { path: Path; pattern: string }[] {
+function regexProblems(step: CompiledStep): { path: Path; pattern: string; reason: string }[] {
   const base: Path = ['steps', step.index];
   const found: { path: Path; pattern: string }[] = [];
   if (step.kind === 'ws.expect' || step.kind === 'ws.expectNone') {
@@ -268,17 +350,37 @@ function regexProblems(step: CompiledStep): { path: Path; pattern: string }[] {
   if (step.kind === 'http' && step.expect?.body && typeof step.expect.body === 'object' && step.expect.body.regex) {
     found.push({ path: [...base, 'expect', 'body', 'regex'], pattern: step.expect.body.regex });
   }
-  return found.filter(({ pattern }) => {
+  return found.flatMap((candidate) => {
     try {
-      new RegExp(pattern);
-      return false;
-    } catch {
-      return true;
+      new RegExp(candidate.pattern);
+      return [];
+    } catch (error) {
+      // V8 says "Invalid regular expression: /a(b/: Unterminated group"; keep the reason.
+      return [{ ...candidate, reason: (error as Error).message.split(': ').pop() ?? '' }];
     }
   });
 }
 
-function checkSemantics(report: FileReport, steps: CompiledStep[], vars: Record<string, unknown>, extraVars: readonly string[]): void {
+/**
+ * What a step that failed validation would still define (captures, set keys, actors), read loosely from
+ * its raw mapping, so its one mistake does not cascade into "undefined" errors in every later step.
+ */
+function looselyDefinedBy(raw: unknown): { names: string[]; actors: string[] } {
+  const names: string[] = [];
+  const actors: string[] = [];
+  if (!isRecord(raw)) return { names, actors };
+  if (isRecord(raw.capture)) names.push(...Object.keys(raw.capture));
+  if (isRecord(raw.set)) names.push(...Object.keys(raw.set));
+  for (const [key, value] of Object.entries(raw)) {
+    if (!key.startsWith('ws.') || !isRecord(value)) continue;
+    if (isRecord(value.capture)) names.push(...Object.keys(value.capture));
+    if (typeof value.as === 'string') actors.push(value.as);
+  }
+  return { names, actors };
+}
+
+/** Runs on every step that validated, even when others did not, so one run of validate reports every problem. */
+function checkSemantics(report: FileReport, steps: readonly (CompiledStep | null)[], rawSteps: readonly unknown[], vars: Record<string, unknown>, extraVars: readonly string[]): void {
   const known = new Set<string>(extraVars);
   for (const [name, value] of Object.entries(vars)) {
     for (const { text, path: inner } of stringsIn(value)) {
@@ -287,7 +389,13 @@ function checkSemantics(report: FileReport, steps: CompiledStep[], vars: Record<
     known.add(name);
   }
   const actors = new Set<string>();
-  for (const step of steps) {
+  for (const [index, step] of steps.entries()) {
+    if (step === null) {
+      const loose = looselyDefinedBy(rawSteps[index]);
+      for (const name of loose.names) known.add(name);
+      for (const actor of loose.actors) actors.add(actor);
+      continue;
+    }
     for (const { value, path: base } of checkedValues(step)) {
       for (const { text, path: inner } of stringsIn(value)) {
         if (inner[0] === 'capture' || inner[0] === 'autoReply') continue;
@@ -299,7 +407,7 @@ function checkSemantics(report: FileReport, steps: CompiledStep[], vars: Record<
         report.add('error', 'CEIL_MATCHER_UNKNOWN', [...base, ...problem.path], `${problem.message}${problem.message.startsWith('unknown') ? didYouMean(problem.key, matcherOperators) : ''}`, true);
       }
     }
-    for (const bad of regexProblems(step)) report.add('error', 'CEIL_REGEX', bad.path, `invalid regular expression /${bad.pattern}/`);
+    for (const bad of regexProblems(step)) report.add('error', 'CEIL_REGEX', bad.path, `invalid regular expression /${bad.pattern}/: ${bad.reason}`);
     if (step.kind.startsWith('ws.')) {
       const actor = (step.spec as { as: string }).as;
       if (step.kind === 'ws.connect') actors.add(actor);
@@ -325,12 +433,19 @@ export async function loadJourneyText(file: string, text: string, options: LoadO
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
   const report = new FileReport(file, doc, lines);
   for (const error of doc.errors) {
-    const position = error.linePos?.[0] ?? { line: 1, col: 1 };
+    // With prettyErrors off, yaml leaves linePos unset: the position comes from the offset.
+    const position = lines.linePos(error.pos[0]);
+    const at = pathAtOffset(doc.contents, error.pos[0]);
     const message = error.message.split('\n')[0] ?? error.message;
-    const friendly = error.code === 'TAB_AS_INDENT' ? `${message}; indent with spaces` : error.code === 'DUPLICATE_KEY' ? `${message}; each key may appear once per mapping` : message;
-    report.addAt('error', `CEIL_YAML_${error.code}`, position.line, position.col, friendly);
+    const friendly =
+      error.code === 'TAB_AS_INDENT'
+        ? `${message}; indent with spaces`
+        : error.code === 'DUPLICATE_KEY'
+          ? `duplicate key${at.length > 0 ? ` "${String(at[at.length - 1])}"` : ''}: each key may appear once per mapping; remove or rename one of them`
+          : message;
+    report.addAt('error', `CEIL_YAML_${error.code}`, position.line, position.col, friendly, formatField(at));
   }
-  if (doc.errors.length > 0) return { diagnostics: report.diagnostics };
+  if (doc.errors.length > 0) return { diagnostics: report.sorted() };
   const raw = doc.toJS({ maxAliasCount: 50 }) as unknown;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     report.addAt('error', 'CEIL_JOURNEY_SHAPE', 1, 1, 'a journey file is a mapping with name and steps');
@@ -338,15 +453,17 @@ export async function loadJourneyText(file: string, text: string, options: LoadO
   }
   const header = journeyHeader.safeParse(raw);
   if (!header.success) {
-    reportZodIssues(report, journeyHeader, header.error.issues as unknown as ZodIssueLike[], []);
+    reportZodIssues(report, journeyHeader, header.error.issues as unknown as ZodIssueLike[], [], raw);
   }
   const rawSteps = (raw as { steps?: unknown }).steps;
   const steps = Array.isArray(rawSteps) ? rawSteps.map((step, index) => compileStep(report, step, index)) : [];
   const compiled = steps.filter((step): step is CompiledStep => step !== null);
-  const vars = header.success ? (header.data.vars ?? {}) : {};
-  if (compiled.length === steps.length) checkSemantics(report, compiled, vars, options.extraVars ?? []);
+  // A header problem elsewhere (retries: two) must not make every var look undefined.
+  const rawVars = (raw as { vars?: unknown }).vars;
+  const vars = header.success ? (header.data.vars ?? {}) : isRecord(rawVars) ? rawVars : {};
+  checkSemantics(report, steps, Array.isArray(rawSteps) ? rawSteps : [], vars, options.extraVars ?? []);
   if (!header.success || compiled.length !== steps.length || report.diagnostics.some((d) => d.severity === 'error')) {
-    return { diagnostics: report.diagnostics };
+    return { diagnostics: report.sorted() };
   }
   const data = header.data;
   if (!compiled.some((step) => step.asserts)) {

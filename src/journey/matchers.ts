@@ -63,7 +63,14 @@ function applyOperator(op: Operator, operand: unknown, actual: unknown, path: st
     }
     case '$regex': {
       if (typeof actual !== 'string') return fail(`${path} should be a string matching /${String(operand)}/ but is ${typeOf(actual)}`);
-      return new RegExp(String(operand)).test(actual) ? [] : fail(`${path} ${show(actual)} does not match /${String(operand)}/`);
+      let pattern: RegExp;
+      try {
+        pattern = new RegExp(String(operand));
+      } catch (error) {
+        // A templated pattern is only known at run time; a bad one is a mismatch with a reason, not a crash.
+        return fail(`${path}: invalid $regex /${String(operand)}/: ${(error as Error).message}`);
+      }
+      return pattern.test(actual) ? [] : fail(`${path} ${show(actual)} does not match /${String(operand)}/`);
     }
     case '$gt':
     case '$gte':
@@ -107,7 +114,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   const aKeys = Object.keys(a);
   const bKeys = Object.keys(b as object);
   if (aKeys.length !== bKeys.length) return false;
-  return aKeys.every((key) => deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
+  return aKeys.every((key) => Object.hasOwn(b as object, key) && deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
 }
 
 function matchAt(expected: unknown, actual: unknown, path: string): Mismatch[] {

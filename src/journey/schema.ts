@@ -6,12 +6,16 @@ import { parseDuration } from './duration.js';
  * typo is an error with a position, never a silently ignored key.
  */
 
+/** parseDuration's reason for a bare number (which also covers 0 and negatives). */
+function unitlessDuration(input: number): string {
+  const parsed = parseDuration(input);
+  return parsed.ok ? 'expected a duration such as "500ms", "2s" or "1m"' : parsed.reason;
+}
+
 export const duration = z
   .string({
     error: (issue) =>
-      typeof issue.input === 'number'
-        ? `duration ${String(issue.input)} has no unit; write "${String(issue.input)}ms" or "${String(issue.input)}s"`
-        : 'expected a duration such as "500ms", "2s" or "1m"',
+      typeof issue.input === 'number' ? unitlessDuration(issue.input) : 'expected a duration such as "500ms", "2s" or "1m"',
   })
   .superRefine((text, ctx) => {
     const parsed = parseDuration(text);

@@ -48,6 +48,9 @@ const generators: Record<string, { arity: [number, number]; run: (args: unknown[
 };
 export const generatorNames = Object.keys(generators);
 
+/** Own entries only: `toString()` or `constructor()` must not reach Object.prototype. */
+const generatorFor = (name: string) => (Object.hasOwn(generators, name) ? generators[name] : undefined);
+
 class TemplateSyntaxError extends Error {}
 
 function tokenize(source: string): string[] {
@@ -181,7 +184,7 @@ export function checkTemplate(text: string, knownVars: ReadonlySet<string>): Tem
         problems.push({ message: `undefined variable vars.${expr.path[0]}; define it in vars, with set or capture before this step, or pass --var ${expr.path[0]}=…` });
       }
     } else if (expr.type === 'call') {
-      const generator = generators[expr.name];
+      const generator = generatorFor(expr.name);
       if (!generator) problems.push({ message: `unknown function ${expr.name}(); available: ${generatorNames.join(', ')}` });
       else if (expr.args.length < generator.arity[0] || expr.args.length > generator.arity[1]) {
         problems.push({ message: `${expr.name}() takes ${generator.arity[0] === generator.arity[1] ? generator.arity[0] : `${generator.arity[0]}–${generator.arity[1]}`} argument(s), got ${expr.args.length}` });
@@ -213,6 +216,8 @@ function lookup(root: unknown, path: string[]): unknown {
   let current = root;
   for (const segment of path) {
     if (current === null || current === undefined || typeof current !== 'object') return undefined;
+    // Own properties only, so `vars.x.constructor` is undefined rather than a function.
+    if (!Object.hasOwn(current, segment)) return undefined;
     current = (current as Record<string, unknown>)[segment];
   }
   return current;
@@ -226,16 +231,17 @@ function evaluate(expr: Expr, scope: TemplateScope): Evaluated | undefined {
       const [head, ...rest] = expr.path;
       if (head === undefined) return undefined;
       if (expr.root === 'vars') {
-        const value = lookup(scope.vars[head], rest);
+        const value = Object.hasOwn(scope.vars, head) ? lookup(scope.vars[head], rest) : undefined;
         return value === undefined ? undefined : { value, tainted: false };
       }
       if (expr.root === 'env') {
         const value = scope.env(head);
-        return value === undefined ? undefined : { value, tainted: false };
+        // process.env inherits from Object.prototype: `env.toString` must not yield a function.
+        return typeof value !== 'string' ? undefined : { value, tainted: false };
       }
       if (expr.root === 'secrets') {
         const value = scope.secret(head);
-        return value === undefined ? undefined : { value, tainted: true };
+        return typeof value !== 'string' ? undefined : { value, tainted: true };
       }
       return undefined;
     }
@@ -247,7 +253,7 @@ function evaluate(expr: Expr, scope: TemplateScope): Evaluated | undefined {
       return undefined;
     }
     case 'call': {
-      const generator = generators[expr.name];
+      const generator = generatorFor(expr.name);
       if (!generator) throw configError('CEIL_TEMPLATE_UNKNOWN_FUNCTION', `unknown function ${expr.name}()`);
       const args = expr.args.map((arg) => {
         const result = evaluate(arg, scope);

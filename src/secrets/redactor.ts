@@ -14,7 +14,12 @@ function derivedForms(value: string): string[] {
   forms.add(encodeURIComponent(value));
   forms.add(encodeURIComponent(value).replace(/%20/g, '+'));
   forms.add(encodeURI(value));
+  // Query strings and form bodies are built with URLSearchParams, which escapes more than encodeURIComponent (! ' ( ) ~).
+  forms.add(new URLSearchParams([['', value]]).toString().slice(1));
   forms.add(JSON.stringify(value).slice(1, -1));
+  // An Authorization value ("Basic dXNlcjpwYXNz", "Bearer …") also leaks through its bare token.
+  const credentials = /^(?:Basic|Bearer) +(\S+)$/i.exec(value)?.[1];
+  if (credentials !== undefined) forms.add(credentials);
   return [...forms].filter((form) => form.length >= MIN_SECRET_LENGTH);
 }
 

@@ -18,7 +18,8 @@ export function secretLookup(fromFile: Record<string, string>, env: (name: strin
   for (const [name, value] of Object.entries(fromFile)) redactor.add(value, name);
   return (name: string): string | undefined => {
     const value = Object.hasOwn(fromFile, name) ? fromFile[name] : env(name);
-    if (value === undefined) return undefined;
+    // Only strings are secrets; process.env inherits `toString` and friends from Object.prototype.
+    if (typeof value !== 'string') return undefined;
     if (!redactor.add(value, name)) {
       throw configError('CEIL_SECRET_TOO_SHORT', `secret ${name} is shorter than ${MIN_SECRET_LENGTH} characters, too short to redact safely`, {
         hint: 'use a longer secret value',
