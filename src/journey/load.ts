@@ -1,16 +1,16 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { closest, distance } from 'fastest-levenshtein';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
+import { didYouMean, nearestName } from './did-you-mean.js';
 import { formatField, type Diagnostic, type Severity } from './diagnostics.js';
+import { fastParse } from './fast-yaml.js';
+import type { Path, PositionIndex } from './positions.js';
 import { durationMs } from './duration.js';
 import { DEFAULT_JOURNEY_TIMEOUT_MS, type CompiledStep, type Journey, type SourceLocation } from './journey.js';
 import { matcherOperators, operatorProblems } from './matchers.js';
 import { envelopeKeys, journeyHeader, stepEnvelopeSchema, stepKinds, stepSpecs, type StepKind } from './schema.js';
 import { checkTemplate, stringsIn } from './template.js';
 
-type Path = (string | number)[];
 
 export interface LoadOptions {
   /** Names given with --var; templates may use them without a definition in the file. */
@@ -24,18 +24,7 @@ export interface LoadResult {
   files: string[];
 }
 
-/** Suggests a near name, or nothing when no candidate is close enough to be a typo. */
-export function didYouMean(input: string, candidates: readonly string[]): string {
-  const best = nearestName(input, candidates);
-  return best === undefined ? '' : `; did you mean "${best}"?`;
-}
-
-function nearestName(input: string, candidates: readonly string[]): string | undefined {
-  if (candidates.length === 0) return undefined;
-  const best = closest(input, candidates as string[]);
-  const limit = Math.max(2, Math.floor(input.length / 3));
-  return distance(input, best) <= limit ? best : undefined;
-}
+export { didYouMean };
 
 const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
@@ -59,59 +48,16 @@ function describeValue(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
-/** The path of the innermost key or value at a source offset, for errors the YAML parser reports by offset. */
-function pathAtOffset(node: unknown, offset: number, base: Path = []): Path {
-  const inside = (candidate: unknown): boolean => {
-    const range = (candidate as YamlNode | null)?.range;
-    return range !== undefined && range !== null && offset >= range[0] && offset < range[2];
-  };
-  if (isMap(node)) {
-    for (const pair of node.items) {
-      if (!isScalar(pair.key)) continue;
-      const key = String(pair.key.value);
-      if (inside(pair.key)) return [...base, key];
-      if (inside(pair.value)) return pathAtOffset(pair.value, offset, [...base, key]);
-    }
-  } else if (isSeq(node)) {
-    for (const [index, item] of node.items.entries()) if (inside(item)) return pathAtOffset(item, offset, [...base, index]);
-  }
-  return base;
-}
-
 class FileReport {
   readonly diagnostics: Diagnostic[] = [];
   constructor(
     readonly file: string,
-    private readonly doc: Document | null,
-    private readonly lines: LineCounter,
+    private readonly positions: PositionIndex,
   ) {}
 
-  /** The node at a path, or its nearest existing ancestor; the key node when asked. */
-  private nodeAt(target: Path, preferKey: boolean): YamlNode | null {
-    let node: unknown = this.doc?.contents ?? null;
-    let best = node as YamlNode | null;
-    for (const [index, segment] of target.entries()) {
-      const last = index === target.length - 1;
-      if (isMap(node)) {
-        const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
-        if (!pair) break;
-        if (last && preferKey && isScalar(pair.key)) return pair.key;
-        node = pair.value;
-        best = (pair.value as YamlNode | null) ?? (pair.key as YamlNode);
-      } else if (isSeq(node) && typeof segment === 'number') {
-        node = node.items[segment];
-        if (!node) break;
-        best = node as YamlNode;
-      } else break;
-    }
-    return best;
-  }
-
   locate(target: Path, preferKey = false): SourceLocation {
-    const node = this.nodeAt(target, preferKey);
-    const offset = node?.range?.[0] ?? 0;
-    const position = this.lines.linePos(offset);
-    return { file: this.file, line: position.line, column: position.col };
+    const position = this.positions.locate(target, preferKey);
+    return { file: this.file, line: position.line, column: position.column };
   }
 
   add(severity: Severity, code: string, target: Path, message: string, preferKey = false): void {
@@ -428,25 +374,35 @@ function checkSemantics(report: FileReport, steps: readonly (CompiledStep | null
   }
 }
 
+/**
+ * Reads one journey. Most files are valid, so they take the fast parser; a
+ * file with anything to report is read again with exact positions, so every
+ * diagnostic points at the right line and column.
+ */
 export async function loadJourneyText(file: string, text: string, options: LoadOptions = {}): Promise<{ journey?: Journey; diagnostics: Diagnostic[] }> {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
-  const report = new FileReport(file, doc, lines);
-  for (const error of doc.errors) {
-    // With prettyErrors off, yaml leaves linePos unset: the position comes from the offset.
-    const position = lines.linePos(error.pos[0]);
-    const at = pathAtOffset(doc.contents, error.pos[0]);
-    const message = error.message.split('\n')[0] ?? error.message;
+  const fast = fastParse(text);
+  if (fast) {
+    const result = compileJourney(new FileReport(file, fast.positions), fast.raw, options);
+    if (result.diagnostics.length === 0) return result;
+  }
+  const { parseWithPositions } = await import('./yaml-positions.js');
+  const exact = parseWithPositions(text);
+  const report = new FileReport(file, exact.positions);
+  for (const error of exact.errors) {
     const friendly =
       error.code === 'TAB_AS_INDENT'
-        ? `${message}; indent with spaces`
+        ? `${error.message}; indent with spaces`
         : error.code === 'DUPLICATE_KEY'
-          ? `duplicate key${at.length > 0 ? ` "${String(at[at.length - 1])}"` : ''}: each key may appear once per mapping; remove or rename one of them`
-          : message;
-    report.addAt('error', `CEIL_YAML_${error.code}`, position.line, position.col, friendly, formatField(at));
+          ? `duplicate key${error.at.length > 0 ? ` "${String(error.at[error.at.length - 1])}"` : ''}: each key may appear once per mapping; remove or rename one of them`
+          : error.message;
+    report.addAt('error', `CEIL_YAML_${error.code}`, error.position.line, error.position.column, friendly, formatField(error.at));
   }
-  if (doc.errors.length > 0) return { diagnostics: report.sorted() };
-  const raw = doc.toJS({ maxAliasCount: 50 }) as unknown;
+  if (exact.errors.length > 0) return { diagnostics: report.sorted() };
+  return compileJourney(report, exact.raw, options);
+}
+
+function compileJourney(report: FileReport, raw: unknown, options: LoadOptions): { journey?: Journey; diagnostics: Diagnostic[] } {
+  const file = report.file;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     report.addAt('error', 'CEIL_JOURNEY_SHAPE', 1, 1, 'a journey file is a mapping with name and steps');
     return { diagnostics: report.diagnostics };

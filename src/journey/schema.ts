@@ -141,7 +141,7 @@ export type CaptureMap = z.infer<typeof captureMap>;
 /** Keys every step may carry next to its single action key. */
 export const envelopeKeys = ['name', 'timeout', 'expect', 'capture'] as const;
 
-export function stepEnvelopeSchema(kind: StepKind) {
+function buildStepEnvelopeSchema(kind: StepKind) {
   const entry = stepSpecs[kind];
   return z.strictObject({
     name: z.string().min(1).optional(),
@@ -150,6 +150,18 @@ export function stepEnvelopeSchema(kind: StepKind) {
     ...(entry.expect ? { expect: entry.expect.optional() } : {}),
     ...(entry.capture ? { capture: captureMap.optional() } : {}),
   });
+}
+
+const envelopeSchemas = new Map<StepKind, ReturnType<typeof buildStepEnvelopeSchema>>();
+
+/** Built once per kind: constructing zod schemas costs far more than using them. */
+export function stepEnvelopeSchema(kind: StepKind) {
+  let schema = envelopeSchemas.get(kind);
+  if (!schema) {
+    schema = buildStepEnvelopeSchema(kind);
+    envelopeSchemas.set(kind, schema);
+  }
+  return schema;
 }
 
 export const journeyHeader = z.strictObject({

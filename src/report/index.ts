@@ -12,7 +12,7 @@
  * a CI job that silently lost its JUnit file would look green.
  */
 import path from 'node:path';
-import { didYouMean } from '../journey/load.js';
+import { didYouMean } from '../journey/did-you-mean.js';
 import { ConsoleReporter } from './console.js';
 import { JsonReporter } from './json.js';
 import { JunitReporter } from './junit.js';
