@@ -14,6 +14,7 @@ import { Redactor } from '../../src/secrets/redactor.js';
 import { Actors, type Executor, type StepContext, type StepOutcome } from '../../src/steps/executor.js';
 import type { WsActor } from '../../src/steps/ws/actor.js';
 import { wsClose, wsConnect, wsDrop, wsExpect, wsExpectClosed, wsExpectNone, wsGhost, wsSend } from '../../src/steps/ws/steps.js';
+import { INBOX_LIMITS } from '../../src/steps/ws/inbox.js';
 
 type WsKind = Extract<CompiledStep['kind'], `ws.${string}`>;
 
@@ -319,6 +320,21 @@ describe('ws.send and ws.expect', () => {
     expect(failure.message).toContain('json {"type":"joined"}');
     expect(failure.message).toContain('7 other messages arrived');
     expect(failure.details.actual).toEqual([3, 4, 5, 6, 7].map((n) => ({ type: 'chatter', n })));
+  });
+
+  it('hangs up on a peer that floods the inbox and fails the wait as a protocol error', async () => {
+    const { session, steps } = await setup();
+    const frames = JSON.stringify(Array.from({ length: INBOX_LIMITS.messages + 5 }, (_, n) => n));
+    const [connect, send, expectMissing] = await steps(String.raw`
+- ws.connect: { as: alice, url: "{{ vars.url }}" }
+- ws.send: { as: alice, json: { cmd: send, frames: ${frames} } }
+- ws.expect: { as: alice, json: { type: never }, within: 5s }
+`);
+    await session.runAll([connect!, send!]);
+    const failure = await failureOf(session.run(expectMissing));
+    expect(failure.failureClass).toBe('protocol');
+    expect(failure.code).toBe('CEIL_WS_FLOOD');
+    expect(session.actor('alice').inbox.messages.length).toBe(INBOX_LIMITS.messages);
   });
 
   it('treats the step deadline as the window when within is not given', async () => {

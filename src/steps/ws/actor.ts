@@ -66,6 +66,8 @@ export class WsActor {
         rejectUnauthorized: !request.insecure,
         // Pongs are sent by hand so that a ghosted actor provably never answers a ping (see ghost()).
         autoPong: false,
+        // One frame may not take more memory than this; ws closes with 1009 past it.
+        maxPayload: 16 * 1024 * 1024,
         ...(Number.isFinite(boundMs) ? { handshakeTimeout: Math.max(1, Math.ceil(boundMs)) } : {}),
       });
     } catch (error) {
@@ -189,7 +191,7 @@ export class WsActor {
         if (error) this.inbox.recordError(error);
       });
     }
-    this.inbox.recordMessage(message);
+    if (!this.inbox.recordMessage(message)) this.socket.terminate();
   };
 
   #autoReplyFor(message: InboxMessage): string | undefined {

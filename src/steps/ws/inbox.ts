@@ -52,8 +52,17 @@ export interface ErrorRecord {
   at: number;
 }
 
+/**
+ * A peer that floods must not exhaust memory: past these limits the inbox
+ * stops recording, the actor hangs up, and the next wait fails as a protocol
+ * error naming the flood.
+ */
+export const INBOX_LIMITS = { messages: 10_000, characters: 32 * 1024 * 1024 } as const;
+
 export class Inbox {
   readonly messages: InboxMessage[] = [];
+  #characters = 0;
+  #flood: string | undefined;
   readonly errors: ErrorRecord[] = [];
   #closed: CloseRecord | undefined;
   readonly #listeners = new Set<() => void>();
@@ -62,9 +71,23 @@ export class Inbox {
     return this.#closed;
   }
 
-  recordMessage(message: InboxMessage): void {
+  /** Set once the peer sent more than the inbox holds. */
+  get flood(): string | undefined {
+    return this.#flood;
+  }
+
+  /** Returns false when the message went over the limits and was not kept. */
+  recordMessage(message: InboxMessage): boolean {
+    if (this.#flood) return false;
+    if (this.messages.length >= INBOX_LIMITS.messages || this.#characters + message.text.length > INBOX_LIMITS.characters) {
+      this.#flood = `the peer sent more than ${INBOX_LIMITS.messages} messages or ${INBOX_LIMITS.characters / 1024 / 1024} MiB`;
+      this.#announce();
+      return false;
+    }
+    this.#characters += message.text.length;
     this.messages.push(message);
     this.#announce();
+    return true;
   }
 
   recordClose(close: CloseRecord): void {

@@ -1,4 +1,4 @@
-import { assertionFailed, configError } from '../../journey/failure.js';
+import { StepFailure, assertionFailed, configError } from '../../journey/failure.js';
 import { durationMs, formatMs } from '../../journey/duration.js';
 import type { Executor, StepContext } from '../executor.js';
 import { WsActor } from './actor.js';
@@ -41,6 +41,12 @@ function unreadSummary(actor: WsActor): string {
   if (unread === 0) return 'nothing else arrived';
   if (unread <= SHOWN_UNREAD_MESSAGES) return `${unread} other message(s) arrived (see actual)`;
   return `${unread} other messages arrived (the latest ${SHOWN_UNREAD_MESSAGES} in actual)`;
+}
+
+function floodFailure(actor: WsActor): StepFailure {
+  return new StepFailure('protocol', 'CEIL_WS_FLOOD', `${actor.name} hung up: ${actor.inbox.flood ?? 'too many messages'}`, {
+    hint: 'a server that floods a client is a bug; if this volume is expected, split the journey',
+  });
 }
 
 function ghostHint(actor: WsActor): { hint: string } | Record<string, never> {
@@ -97,6 +103,7 @@ export const wsExpect: Executor<'ws.expect'> = async (step, context) => {
     actor.inbox.subscribe,
     () => {
       const message = actor.inbox.firstUnconsumed((candidate) => pattern.match(candidate) !== undefined);
+      if (!message && actor.inbox.flood) throw floodFailure(actor);
       if (message) {
         // Claimed at once, so no later step can match the same frame twice.
         message.consumed = true;
