@@ -122,6 +122,7 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
       secret,
       redactor,
       signal: controller.signal,
+      outDir: flags.out,
       ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });

@@ -1,13 +1,16 @@
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { formatMs } from '../journey/duration.js';
 import { StepFailure } from '../journey/failure.js';
 import type { CompiledStep, Journey } from '../journey/journey.js';
 import { render, type TemplateScope } from '../journey/template.js';
 import type { JourneyRef } from '../report/reporter.js';
 import type { Redactor } from '../secrets/redactor.js';
-import { Actors, type RunResources, type StepContext } from '../steps/executor.js';
+import { Actors, type EvidenceCollector, type RunResources, type StepContext } from '../steps/executor.js';
 import { loadExecutor } from '../steps/registry.js';
 import { abortFailure, scopedSignal, type ScopedSignal } from './deadline.js';
-import type { AttemptResult, FailureInfo, JourneyResult, JourneyStatus, StepResult } from './result.js';
+import type { Attachment, AttemptResult, FailureInfo, JourneyResult, JourneyStatus, StepResult } from './result.js';
 import { TeardownStack } from './teardown.js';
 
 export interface JourneyRunOptions {
@@ -23,12 +26,15 @@ export interface JourneyRunOptions {
   resources: RunResources;
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal;
+  /** Where evidence of failures is written, under artifacts/. */
+  outDir: string;
   onJourneyStart?: (journey: JourneyRef) => void;
   onStepEnd?: (journey: JourneyRef, step: StepResult) => void;
 }
 
 /** Cleanup of actors is bounded so a stuck close cannot hold the run. */
 const TEARDOWN_LIMIT_MS = 5_000;
+const EVIDENCE_LIMIT_MS = 10_000;
 
 export function failureInfo(error: unknown): FailureInfo {
   const failure =
@@ -62,6 +68,39 @@ async function runTeardown(teardown: TeardownStack): Promise<string[]> {
   }
 }
 
+/** A folder per journey and attempt; the name keeps only safe characters so a journey name cannot escape --out. */
+export function evidenceDir(outDir: string, journey: Journey, attempt: number): string {
+  const slug = journey.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'journey';
+  const digest = createHash('sha1').update(`${journey.file}\0${journey.name}`).digest('hex').slice(0, 8);
+  return path.join(outDir, 'artifacts', `${slug}-${digest}`, `attempt-${attempt}`);
+}
+
+/** Evidence is best effort and bounded: a stuck screenshot must not hold the run. */
+export async function collectEvidence(collectors: readonly EvidenceCollector[], dir: string): Promise<{ attachments: Attachment[]; errors: string[] }> {
+  const attachments: Attachment[] = [];
+  const errors: string[] = [];
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    return { attachments, errors: [`evidence: cannot create ${dir}: ${(error as Error).message}`] };
+  }
+  for (const collect of collectors) {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`did not finish within ${formatMs(EVIDENCE_LIMIT_MS)}`)), EVIDENCE_LIMIT_MS);
+      timer.unref();
+    });
+    try {
+      attachments.push(...(await Promise.race([collect(dir), limit])));
+    } catch (error) {
+      errors.push(`evidence: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return { attachments, errors };
+}
+
 async function runAttempt(journey: Journey, attempt: number, maxAttempts: number, options: JourneyRunOptions): Promise<AttemptResult> {
   const startedAt = new Date();
   const started = performance.now();
@@ -72,6 +111,7 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
     }),
   );
   const teardown = new TeardownStack();
+  const evidence: EvidenceCollector[] = [];
   const actors = new Actors();
   const vars: Record<string, unknown> = {};
   const scope: TemplateScope = {
@@ -98,7 +138,7 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
         steps.push(skipped(step));
         continue;
       }
-      const result = await runStep(step, journeyScope, { actors, teardown, vars, scope, options });
+      const result = await runStep(step, journeyScope, { actors, teardown, evidence, vars, scope, options });
       steps.push(result);
       options.onStepEnd?.(ref, result);
       if (result.failure) {
@@ -109,7 +149,8 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
   } finally {
     journeyScope.dispose();
   }
-  const cleanupErrors = await runTeardown(teardown);
+  const collected = failure && evidence.length > 0 ? await collectEvidence(evidence, evidenceDir(options.outDir, journey, attempt)) : undefined;
+  const cleanupErrors = [...(collected?.errors ?? []), ...(await runTeardown(teardown))];
   const status = !failure ? 'passed' : failure.class === 'assertion' ? 'failed' : 'error';
   return {
     attempt,
@@ -118,6 +159,7 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
     durationMs: Math.round(performance.now() - started),
     steps,
     cleanupErrors,
+    ...(collected && collected.attachments.length > 0 ? { attachments: collected.attachments } : {}),
     ...(failure ? { failure } : {}),
     ...(failedStep !== undefined ? { failedStep } : {}),
   };
@@ -126,13 +168,14 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
 interface StepEnvironment {
   actors: Actors;
   teardown: TeardownStack;
+  evidence: EvidenceCollector[];
   vars: Record<string, unknown>;
   scope: TemplateScope;
   options: JourneyRunOptions;
 }
 
 async function runStep(step: CompiledStep, journey: ScopedSignal, environment: StepEnvironment): Promise<StepResult> {
-  const { actors, teardown, vars, scope, options } = environment;
+  const { actors, teardown, evidence, vars, scope, options } = environment;
   const started = performance.now();
   const stepTimeout = step.timeoutMs ?? Number.POSITIVE_INFINITY;
   const stepScope = scopedSignal(journey.signal, stepTimeout, () =>
@@ -145,6 +188,7 @@ async function runStep(step: CompiledStep, journey: ScopedSignal, environment: S
     vars,
     actors,
     teardown,
+    evidence,
     redactor: options.redactor,
     resources: options.resources,
     render: (value) => render(value, scope),

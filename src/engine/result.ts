@@ -31,6 +31,13 @@ export interface StepResult {
   failure?: FailureInfo;
 }
 
+/** A file written as evidence of a failure (a screenshot, a trace), relative to the working directory. */
+export interface Attachment {
+  name: string;
+  path: string;
+  contentType: string;
+}
+
 /** failed: an assertion did not hold. error: the journey could not be carried out (timeout, connect, …). */
 export type AttemptStatus = 'passed' | 'failed' | 'error';
 
@@ -45,6 +52,8 @@ export interface AttemptResult {
   failure?: FailureInfo;
   /** Errors raised while tearing down actors; they never change the status. */
   cleanupErrors: string[];
+  /** Evidence collected when the attempt did not pass. */
+  attachments?: Attachment[];
 }
 
 /** flaky: passed after at least one failed attempt. */

@@ -85,7 +85,9 @@ function addTestcase(suite: XMLBuilder, journey: JourneyResult): void {
     for (const attempt of earlier) addRetriedAttempt(testcase, `flaky${outcomeOf(attempt)}`, journey, attempt);
   }
 
-  const out = systemOut(journey);
+  // Jenkins and GitLab pick up attachments from this line form in system-out.
+  const attachments = journey.attempts.flatMap((attempt) => attempt.attachments ?? []).map((file) => `[[ATTACHMENT|${file.path}]]`);
+  const out = [systemOut(journey), ...attachments].filter(Boolean).join('\n');
   if (out) testcase.ele('system-out').txt(xmlSafeText(out));
   const cleanupErrors = journey.attempts.flatMap((attempt) => attempt.cleanupErrors);
   if (cleanupErrors.length > 0) testcase.ele('system-err').txt(xmlSafeText(cleanupErrors.join('\n')));

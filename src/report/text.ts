@@ -126,5 +126,6 @@ export function renderFailureDetails(attempt: AttemptResult, options: TextOption
     lines.push(`${attempt.status} without failure details`);
   }
   for (const cleanupError of attempt.cleanupErrors) lines.push(`${colors.dim('cleanup:')} ${cleanupError}`);
+  for (const attachment of attempt.attachments ?? []) lines.push(`${colors.dim(`${attachment.name}:`)} ${attachment.path}`);
   return lines.join('\n');
 }

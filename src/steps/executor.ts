@@ -1,3 +1,4 @@
+import type { Attachment } from '../engine/result.js';
 import type { TeardownStack } from '../engine/teardown.js';
 import type { StepOf } from '../journey/journey.js';
 import type { StepKind } from '../journey/schema.js';
@@ -31,6 +32,13 @@ export interface RunResources {
   shared<T>(key: string, create: () => T, close: (value: T) => Promise<void> | void): T;
 }
 
+/**
+ * Writes evidence of a failure into `dir` (which exists) and says what it
+ * wrote. Actors register one when they are created; the engine calls them
+ * only when an attempt fails, before the teardown closes the actors.
+ */
+export type EvidenceCollector = (dir: string) => Promise<Attachment[]>;
+
 export interface StepContext {
   /** Aborts at the step's timeout, the journey's deadline or an interrupt; its reason is a StepFailure. */
   readonly signal: AbortSignal;
@@ -39,6 +47,7 @@ export interface StepContext {
   readonly vars: Record<string, unknown>;
   readonly actors: Actors;
   readonly teardown: TeardownStack;
+  readonly evidence: EvidenceCollector[];
   readonly redactor: Redactor;
   readonly resources: RunResources;
   /** Renders {{ templates }} in a value with the journey's current scope. */

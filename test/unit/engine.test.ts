@@ -1,7 +1,11 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JourneyResult, RunResult } from '../../src/engine/result.js';
+import { collectEvidence, evidenceDir } from '../../src/engine/journey-runner.js';
 import { decideStatus, runJourneys, type RunOptions } from '../../src/engine/run.js';
 import type { Journey } from '../../src/journey/journey.js';
 import { loadJourneyText } from '../../src/journey/load.js';
@@ -25,6 +29,7 @@ function options(overrides: Partial<RunOptions> = {}): RunOptions {
     secret: () => undefined,
     redactor: new Redactor(),
     signal: new AbortController().signal,
+    outDir: 'ceiling-out',
     ...overrides,
   };
 }
@@ -177,6 +182,39 @@ describe('the verdict', () => {
     { name: 'a config error', journeys: [make('error', 0, 'config')], flaky: false, expected: { status: 'invalid', exitCode: 2 } },
   ])('$name', ({ journeys, flaky, expected }) => {
     expect(decideStatus(journeys, false, flaky)).toEqual(expected);
+  });
+});
+
+describe('evidence', () => {
+  it('gets a folder per journey and attempt that a journey name cannot escape', () => {
+    const dir = evidenceDir('out', { name: '../../etc passwd', file: 'a.yaml' } as Journey, 2);
+    expect(dir.startsWith(path.join('out', 'artifacts'))).toBe(true);
+    expect(dir).toMatch(/etc-passwd-[0-9a-f]{8}[\\/]attempt-2$/);
+    expect(evidenceDir('out', { name: 'same', file: 'a.yaml' } as Journey, 1)).not.toBe(evidenceDir('out', { name: 'same', file: 'b.yaml' } as Journey, 1));
+  });
+
+  it('keeps what each collector wrote and turns a collector failure into a cleanup error', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'ceiling-evidence-'));
+    try {
+      const dir = path.join(out, 'nested', 'attempt-1');
+      const result = await collectEvidence(
+        [
+          async (target) => {
+            await writeFile(path.join(target, 'page.png'), 'png');
+            return [{ name: 'page', path: path.join(target, 'page.png'), contentType: 'image/png' }];
+          },
+          async () => {
+            throw new Error('browser gone');
+          },
+        ],
+        dir,
+      );
+      expect(result.attachments).toEqual([{ name: 'page', path: path.join(dir, 'page.png'), contentType: 'image/png' }]);
+      expect(await readFile(path.join(dir, 'page.png'), 'utf8')).toBe('png');
+      expect(result.errors).toEqual(['evidence: browser gone']);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 });
 

@@ -95,6 +95,7 @@ class Session {
       vars: this.vars,
       actors: this.actors,
       teardown: this.teardown,
+      evidence: [],
       redactor: this.redactor,
       resources: { shared: (_key, create) => create() },
       render: (value) => render(value, { vars: this.vars, env: (name) => process.env[name], secret: () => undefined }),
