@@ -3,7 +3,7 @@ import { StepFailure, assertionFailed } from '../../journey/failure.js';
 import { matchJson } from '../../journey/matchers.js';
 import type { CaptureMap, HttpExpect } from '../../journey/schema.js';
 import { readValuePath } from '../../journey/value-path.js';
-import { parseJsonBody, type HttpResponse } from './response.js';
+import { keepText, parseJsonBody, type HttpResponse, type Redact } from './response.js';
 
 type StatusRule = number | string;
 
@@ -12,8 +12,9 @@ function statusMatches(rule: StatusRule, status: number): boolean {
   return rule[0] === String(status)[0];
 }
 
-function excerpt(body: string): string {
-  const flat = body.replace(/\s+/g, ' ').trim();
+/** Redacted before it is cut, so a secret straddling the cut cannot leak its first half. */
+function excerpt(body: string, redact: Redact): string {
+  const flat = redact(body).replace(/\s+/g, ' ').trim();
   return flat.length > 160 ? `${flat.slice(0, 160)}…` : flat;
 }
 
@@ -22,14 +23,14 @@ function excerpt(body: string): string {
  * first failing group: a wrong status makes body mismatches noise.
  * Returns how many checks were made.
  */
-export function checkHttpExpect(expect: HttpExpect, response: HttpResponse): number {
+export function checkHttpExpect(expect: HttpExpect, response: HttpResponse, redact: Redact = keepText): number {
   let checks = 0;
   if (expect.status !== undefined) {
     checks++;
     const rules: StatusRule[] = Array.isArray(expect.status) ? expect.status : [expect.status];
     if (!rules.some((rule) => statusMatches(rule, response.status))) {
       const wanted = rules.map(String).join(' or ');
-      throw assertionFailed('CEIL_HTTP_STATUS', `expected status ${wanted}, got ${response.status}${response.body ? ` (body: ${excerpt(response.body)})` : ''}`, {
+      throw assertionFailed('CEIL_HTTP_STATUS', `expected status ${wanted}, got ${response.status}${response.body ? ` (body: ${excerpt(response.body, redact)})` : ''}`, {
         path: 'status',
         expected: Array.isArray(expect.status) ? expect.status : expect.status,
         actual: response.status,
@@ -50,7 +51,7 @@ export function checkHttpExpect(expect: HttpExpect, response: HttpResponse): num
   }
   if (expect.json !== undefined) {
     checks++;
-    const body = parseJsonBody(response);
+    const body = parseJsonBody(response, redact);
     const mismatches = matchJson(expect.json, body, 'json');
     const first = mismatches[0];
     if (first) {
@@ -62,13 +63,13 @@ export function checkHttpExpect(expect: HttpExpect, response: HttpResponse): num
     checks++;
     const rule = typeof expect.body === 'string' ? { contains: expect.body } : expect.body;
     if (rule.contains !== undefined && !response.body.includes(rule.contains)) {
-      throw assertionFailed('CEIL_HTTP_BODY', `body does not contain ${JSON.stringify(rule.contains)}`, { path: 'body', expected: { contains: rule.contains }, actual: excerpt(response.body) });
+      throw assertionFailed('CEIL_HTTP_BODY', `body does not contain ${JSON.stringify(rule.contains)}`, { path: 'body', expected: { contains: rule.contains }, actual: excerpt(response.body, redact) });
     }
     if (rule.equals !== undefined && response.body !== rule.equals) {
-      throw assertionFailed('CEIL_HTTP_BODY', `body is not exactly ${JSON.stringify(rule.equals)}`, { path: 'body', expected: rule.equals, actual: excerpt(response.body) });
+      throw assertionFailed('CEIL_HTTP_BODY', `body is not exactly ${JSON.stringify(rule.equals)}`, { path: 'body', expected: rule.equals, actual: excerpt(response.body, redact) });
     }
     if (rule.regex !== undefined && !new RegExp(rule.regex).test(response.body)) {
-      throw assertionFailed('CEIL_HTTP_BODY', `body does not match /${rule.regex}/`, { path: 'body', expected: { regex: rule.regex }, actual: excerpt(response.body) });
+      throw assertionFailed('CEIL_HTTP_BODY', `body does not match /${rule.regex}/`, { path: 'body', expected: { regex: rule.regex }, actual: excerpt(response.body, redact) });
     }
   }
   if (expect.latency !== undefined) {
@@ -85,7 +86,7 @@ export function checkHttpExpect(expect: HttpExpect, response: HttpResponse): num
   return checks;
 }
 
-function captureOne(name: string, source: CaptureMap[string], response: HttpResponse): unknown {
+function captureOne(name: string, source: CaptureMap[string], response: HttpResponse, redact: Redact): unknown {
   if (typeof source === 'object') {
     const text = source.from && source.from !== 'body' ? (response.headers[source.from.replace(/^headers?\./, '').toLowerCase()] ?? '') : response.body;
     const match = new RegExp(source.regex).exec(text);
@@ -97,9 +98,9 @@ function captureOne(name: string, source: CaptureMap[string], response: HttpResp
   }
   if (source === 'status') return response.status;
   if (source === 'body') return response.body;
-  if (source === 'json') return parseJsonBody(response);
+  if (source === 'json') return parseJsonBody(response, redact);
   if (source.startsWith('json.')) {
-    const found = readValuePath(parseJsonBody(response), source.slice(5));
+    const found = readValuePath(parseJsonBody(response, redact), source.slice(5));
     if (!found.found) throw assertionFailed('CEIL_CAPTURE_MISSING', `capture ${name}: the response has no ${source}`, { path: source });
     return found.value;
   }
@@ -114,8 +115,8 @@ function captureOne(name: string, source: CaptureMap[string], response: HttpResp
   });
 }
 
-export function captureFromResponse(capture: CaptureMap, response: HttpResponse): Record<string, unknown> {
+export function captureFromResponse(capture: CaptureMap, response: HttpResponse, redact: Redact = keepText): Record<string, unknown> {
   const captured: Record<string, unknown> = {};
-  for (const [name, source] of Object.entries(capture)) captured[name] = captureOne(name, source, response);
+  for (const [name, source] of Object.entries(capture)) captured[name] = captureOne(name, source, response, redact);
   return captured;
 }

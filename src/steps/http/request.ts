@@ -1,4 +1,5 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Socket } from 'node:net';
+import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 import { StepFailure } from '../../journey/failure.js';
 import type { StepSpec } from '../../journey/schema.js';
 import type { StepContext } from '../executor.js';
@@ -12,13 +13,44 @@ const redirectStatuses = new Set([301, 302, 303, 307, 308]);
 /** Credentials must not follow a redirect to another origin. */
 const crossOriginDropped = ['authorization', 'cookie', 'proxy-authorization'];
 
+interface Pool {
+  agent: Agent;
+  /** Sockets whose connect (TCP, TLS handshake) has not finished yet. */
+  connecting: Set<Socket>;
+}
+
+/**
+ * undici cannot cancel a connect in progress: a step aborted during a TLS
+ * handshake that never completes leaves its socket open until undici's 10 s
+ * connect timeout, and Agent.destroy() does not touch it, so the process hung
+ * on after the run had reported. Sockets still connecting are tracked here so
+ * closing the pool can cut them.
+ */
+function createPool(insecure: boolean): Pool {
+  const connecting = new Set<Socket>();
+  const base = buildConnector({ rejectUnauthorized: !insecure });
+  const connect: buildConnector.connector = (options, callback) => {
+    let socket: Socket | undefined;
+    // undici's connector returns the socket it opens, although its type says void.
+    socket = (base as unknown as (o: typeof options, cb: typeof callback) => Socket | undefined)(options, (...args) => {
+      if (socket) connecting.delete(socket);
+      callback(...args);
+    });
+    if (socket && !socket.destroyed) {
+      connecting.add(socket);
+      socket.once('close', () => connecting.delete(socket!));
+    }
+  };
+  return { agent: new Agent({ connect, keepAliveTimeout: 4_000 }), connecting };
+}
+
 /** One connection pool per run and per TLS mode, closed when the run ends. */
 function dispatcherFor(context: StepContext, insecure: boolean): Dispatcher {
-  return context.resources.shared(
-    insecure ? 'http:agent:insecure' : 'http:agent',
-    () => new Agent({ connect: { rejectUnauthorized: !insecure }, keepAliveTimeout: 4_000 }),
-    (agent) => agent.destroy(),
-  );
+  return context.resources.shared(insecure ? 'http:agent:insecure' : 'http:agent', () => createPool(insecure), async (pool) => {
+    for (const socket of pool.connecting) socket.destroy();
+    pool.connecting.clear();
+    await pool.agent.destroy();
+  }).agent;
 }
 
 function buildUrl(spec: HttpSpec): URL {

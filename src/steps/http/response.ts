@@ -11,6 +11,14 @@ export interface HttpResponse {
   redirects: number;
 }
 
+/**
+ * Redacts secrets from text a step is about to cut short for a message. It
+ * must run before the cut: half a secret no longer matches the redactor at the
+ * output boundary, so a truncated excerpt would leak the other half.
+ */
+export type Redact = (text: string) => string;
+export const keepText: Redact = (text) => text;
+
 const sizeUnits: Record<string, number> = { B: 1, KB: 1000, MB: 1e6, GB: 1e9, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 ** 2;
 
@@ -41,11 +49,11 @@ export async function readCappedBody(body: AsyncIterable<Buffer> & { destroy?: (
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function parseJsonBody(response: HttpResponse): unknown {
+export function parseJsonBody(response: HttpResponse, redact: Redact = keepText): unknown {
   try {
     return JSON.parse(response.body);
   } catch {
-    const excerpt = response.body.slice(0, 120);
+    const excerpt = redact(response.body).slice(0, 120);
     throw new StepFailure('protocol', 'CEIL_HTTP_NOT_JSON', `expected a JSON body but got ${response.contentType || 'no content-type'}: ${JSON.stringify(excerpt)}`, {
       expected: 'JSON',
       actual: excerpt,

@@ -6,7 +6,8 @@ export const httpStep: Executor<'http'> = async (step, context) => {
   const spec = context.render(step.spec);
   const expect = step.expect ? context.render(step.expect) : undefined;
   const response = await sendHttp(spec, context);
-  const assertions = expect ? checkHttpExpect(expect, response) : 0;
-  const captured = step.capture ? captureFromResponse(step.capture, response) : undefined;
+  const redact = (text: string) => context.redactor.redact(text);
+  const assertions = expect ? checkHttpExpect(expect, response, redact) : 0;
+  const captured = step.capture ? captureFromResponse(step.capture, response, redact) : undefined;
   return captured ? { assertions, captured } : { assertions };
 };

@@ -31,9 +31,13 @@ export class InboxMessage {
     return this.#parsed ?? undefined;
   }
 
-  /** Short enough for a report line; a huge frame must not swamp the failure it explains. */
-  preview(): string {
-    const shown = this.text.length > PREVIEW_CHARS ? `${this.text.slice(0, PREVIEW_CHARS)}… (${this.text.length} chars)` : this.text;
+  /**
+   * Short enough for a report line; a huge frame must not swamp the failure it explains.
+   * `redact` runs before the cut: half a secret would no longer match the redactor at the output boundary.
+   */
+  preview(redact: (text: string) => string = (text) => text): string {
+    const text = redact(this.text);
+    const shown = text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}… (${text.length} chars)` : text;
     return this.binary ? `[binary] ${shown}` : shown;
   }
 }

@@ -28,20 +28,24 @@ function compileRegex(source: string, where: string): RegExp {
   }
 }
 
-function brief(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+export type Redact = (text: string) => string;
+const keepText: Redact = (text) => text;
+
+/** Redacted before the cut, so a secret in a templated criterion cannot leak half of itself. */
+function brief(value: unknown, redact: Redact): string {
+  const text = redact(JSON.stringify(value) ?? String(value));
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
-export function describeCriteria(criteria: MessageCriteria): string {
+export function describeCriteria(criteria: MessageCriteria, redact: Redact = keepText): string {
   const parts: string[] = [];
-  if (criteria.json !== undefined) parts.push(`json ${brief(criteria.json)}`);
+  if (criteria.json !== undefined) parts.push(`json ${brief(criteria.json, redact)}`);
   if (criteria.text !== undefined) parts.push(`text ${JSON.stringify(criteria.text)}`);
   if (criteria.regex !== undefined) parts.push(`regex /${criteria.regex}/`);
   return parts.join(' and ');
 }
 
-export function messagePattern(criteria: MessageCriteria, where: string): MessagePattern {
+export function messagePattern(criteria: MessageCriteria, where: string, redact: Redact = keepText): MessagePattern {
   const { json, text } = criteria;
   const regex = criteria.regex === undefined ? undefined : compileRegex(criteria.regex, where);
   if (json === undefined && text === undefined && regex === undefined) {
@@ -49,7 +53,7 @@ export function messagePattern(criteria: MessageCriteria, where: string): Messag
     throw configError('CEIL_WS_NO_MATCH', `${where} needs one of json, text or regex to say which message`);
   }
   return {
-    description: describeCriteria(criteria),
+    description: describeCriteria(criteria, redact),
     criteria,
     match(message) {
       if (text !== undefined && message.text !== text) return undefined;
@@ -84,9 +88,9 @@ function readSource(message: InboxMessage, name: string, source: string): unknow
   return found.found ? found.value : MISSING;
 }
 
-function captureOne(message: InboxMessage, name: string, source: CaptureSource): unknown {
+function captureOne(message: InboxMessage, name: string, source: CaptureSource, redact: Redact): unknown {
   const missing = (what: string) =>
-    assertionFailed('CEIL_CAPTURE_MISSING', `capture ${name}: the matched message has no ${what}`, { path: name, actual: message.preview() });
+    assertionFailed('CEIL_CAPTURE_MISSING', `capture ${name}: the matched message has no ${what}`, { path: name, actual: message.preview(redact) });
   if (typeof source === 'string') {
     const value = readSource(message, name, source);
     if (value === MISSING) throw missing(source);
@@ -105,9 +109,9 @@ function captureOne(message: InboxMessage, name: string, source: CaptureSource):
   return value;
 }
 
-export function captureFrom(message: InboxMessage, captures: CaptureMap): Record<string, unknown> {
+export function captureFrom(message: InboxMessage, captures: CaptureMap, redact: Redact = keepText): Record<string, unknown> {
   const captured: Record<string, unknown> = {};
-  for (const [name, source] of Object.entries(captures)) captured[name] = captureOne(message, name, source);
+  for (const [name, source] of Object.entries(captures)) captured[name] = captureOne(message, name, source, redact);
   return captured;
 }
 

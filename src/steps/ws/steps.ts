@@ -22,9 +22,12 @@ function actorFor(context: StepContext, name: string): WsActor {
   return actor;
 }
 
+/** For text a step cuts short: secrets go before the cut, or half of one would slip past the output redaction. */
+const redactorOf = (context: StepContext) => (text: string) => context.redactor.redact(text);
+
 function patternFor(context: StepContext, criteria: MessageCriteria, where: string): MessagePattern {
   const rendered = context.render({ json: criteria.json, text: criteria.text, regex: criteria.regex });
-  return messagePattern(rendered, where);
+  return messagePattern(rendered, where, redactorOf(context));
 }
 
 function closeWording(close: CloseRecord): string {
@@ -32,8 +35,9 @@ function closeWording(close: CloseRecord): string {
 }
 
 /** Parsed when JSON, so a report compares like with like against the expected json. */
-function unreadPreviews(actor: WsActor): unknown[] {
-  return actor.inbox.lastUnconsumed(SHOWN_UNREAD_MESSAGES).map((message) => (message.text.length <= 2000 ? message.json?.value : undefined) ?? message.preview());
+function unreadPreviews(actor: WsActor, context: StepContext): unknown[] {
+  const redact = redactorOf(context);
+  return actor.inbox.lastUnconsumed(SHOWN_UNREAD_MESSAGES).map((message) => (message.text.length <= 2000 ? message.json?.value : undefined) ?? message.preview(redact));
 }
 
 function unreadSummary(actor: WsActor): string {
@@ -117,17 +121,17 @@ export const wsExpect: Executor<'ws.expect'> = async (step, context) => {
   if (outcome === EXPIRED) {
     throw assertionFailed('CEIL_WS_EXPECT_TIMEOUT', `${actor.name} got no message matching ${pattern.description} within ${formatMs(until - started)}; ${unreadSummary(actor)}`, {
       expected: pattern.criteria,
-      actual: unreadPreviews(actor),
+      actual: unreadPreviews(actor, context),
       ...ghostHint(actor),
     });
   }
   if ('closed' in outcome) {
     throw assertionFailed('CEIL_WS_CLOSED_WHILE_EXPECTING', `the connection of ${actor.name} closed (${closeWording(outcome.closed)}) before a message matching ${pattern.description} arrived`, {
       expected: pattern.criteria,
-      actual: unreadPreviews(actor),
+      actual: unreadPreviews(actor, context),
     });
   }
-  const captured = step.spec.capture ? captureFrom(outcome.message, step.spec.capture) : undefined;
+  const captured = step.spec.capture ? captureFrom(outcome.message, step.spec.capture, redactorOf(context)) : undefined;
   return { assertions: 1, ...(captured ? { captured } : {}) };
 };
 
@@ -152,7 +156,7 @@ export const wsExpectNone: Executor<'ws.expectNone'> = async (step, context) => 
   if (outcome !== EXPIRED && 'message' in outcome) {
     throw assertionFailed('CEIL_WS_UNEXPECTED_MESSAGE', `${actor.name} received a message matching ${pattern.description}, which must not arrive within ${quietFor}`, {
       expected: `no message matching ${pattern.description}`,
-      actual: outcome.message.preview(),
+      actual: outcome.message.preview(redactorOf(context)),
     });
   }
   return { assertions: 1 };
