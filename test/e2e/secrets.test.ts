@@ -226,6 +226,30 @@ steps:
   // Suggested fix: let matchJson take an optional `redact` (text → text) applied inside show() before
   // slicing, and pass context.redactor.redact from the http/ws/assert steps (they already do so for
   // their own excerpts).
+  // BUG: src/secrets/redactor.ts derives encodeURI/encodeURIComponent/URLSearchParams forms, but a
+  // secret templated into `url:` is encoded by the WHATWG URL parser, whose percent-encode sets
+  // differ: "tok en|42^x" becomes "tok%20en|42^x" in a path or query (space encoded, | and ^ kept),
+  // which matches none of the derived forms, so it is printed as is (here in the connect error).
+  // Suggested fix in derivedForms(): also add the WHATWG forms, e.g.
+  //   const viaUrl = new URL('http://x/'); viaUrl.pathname = '/' + value; forms.add(viaUrl.pathname.slice(1));
+  //   viaUrl.search = '?' + value; forms.add(viaUrl.search.slice(1));
+  it.skip('a secret with a space and a pipe in a URL path is redacted as the URL parser encodes it', async () => {
+    const secret = 'tok en|42^x-PLANTED';
+    const deadPort = await closedPort();
+    const dir = await cleanup.dir({
+      'pipe.yaml': `name: a pipe in a secret
+steps:
+  - http: { url: "http://127.0.0.1:${deadPort}/{{ secrets.PIPE_TOKEN }}" }
+    expect: { status: 200 }
+`,
+    });
+    const run = await runCli(['run', dir, '--out', await cleanup.dir()], { env: { PIPE_TOKEN: secret }, killAfterMs: 15_000 });
+    expect(run.code, show(run)).toBe(1);
+    expect(run.stdout).toContain('CEIL_CONNECT_REFUSED');
+    expect(run.stdout).not.toContain('PLANTED');
+    expect(run.stdout).toContain('[REDACTED');
+  });
+
   it.skip('a secret cut in a JSON mismatch message does not leak its first half', async () => {
     const { run, leaks } = await runAndScan({
       'json-message.yaml': `name: a secret cut in a mismatch message
