@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { VERSION } from '../version.js';
 import { EXIT } from '../engine/exit-codes.js';
 
@@ -7,7 +7,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 function positiveInt(name: string) {
   return (value: string): number => {
     const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < 0) throw new CommanderError(EXIT.invalid, 'ceiling.invalidArgument', `${name} must be a whole number, got "${value}"`);
+    if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}"`);
     return parsed;
   };
 }
@@ -24,6 +24,7 @@ export interface RunFlags {
   reporter: string[];
   out: string;
   failOnFlaky: boolean;
+  browserPath?: string;
 }
 
 function buildProgram(setCode: (code: number) => void): Command {
@@ -49,6 +50,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--reporter <spec>', 'console, json[=path] or junit[=path] (repeatable)', collect, [])
     .option('--out <dir>', 'folder for report files and artifacts', 'ceiling-out')
     .option('--fail-on-flaky', 'treat a pass after a retry as a failure', false)
+    .option('--browser-path <file>', 'the Chromium or Chrome to use for browser steps (or set CEILING_BROWSER_PATH)')
     .action(async (paths: string[], flags: RunFlags) => {
       const { runCommand } = await import('./run-command.js');
       setCode(await runCommand(paths, flags));

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { formatDiagnostic, hasErrors } from '../journey/diagnostics.js';
 import { parseDuration } from '../journey/duration.js';
 import { loadJourneys } from '../journey/load.js';
@@ -75,6 +76,7 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
   const secretsFile = await readFileFlag('--secrets-file', flags.secretsFile);
   if (typeof secretsFile === 'string') return fail(secretsFile);
 
+  const browserPath = flags.browserPath ?? (process.env.CEILING_BROWSER_PATH || undefined);
   const redactor = new Redactor();
   const env = (name: string): string | undefined => (Object.hasOwn(envFile, name) ? envFile[name] : process.env[name]);
   const secret = secretLookup(secretsFile, env, redactor);
@@ -110,6 +112,8 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
   }
 
   const controller = new AbortController();
+  // Every journey attempt in flight listens to this one signal; many at once is expected, not a leak.
+  setMaxListeners(0, controller.signal);
   const stopListening = interruptOnSignals(controller);
   try {
     const result = await runJourneys(selected, {
@@ -123,6 +127,7 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
       redactor,
       signal: controller.signal,
       outDir: flags.out,
+      ...(browserPath ? { browserPath } : {}),
       ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });

@@ -34,11 +34,19 @@ function childPath(base: string, key: string | number): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
 }
 
-function show(value: unknown): string {
-  if (value === MISSING) return 'nothing (missing)';
-  const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text.length > 200 ? `${text.slice(0, 200)}…` : text;
+type Show = (value: unknown) => string;
+
+/** Values in messages are cut short; a secret must be redacted before the cut, or half of it survives. */
+function shower(redact: (text: string) => string): Show {
+  return (value) => {
+    if (value === MISSING) return 'nothing (missing)';
+    const json = JSON.stringify(value);
+    const text = redact(json === undefined ? String(value) : json);
+    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  };
 }
+
+const plain = shower((text) => text);
 
 function compareNumber(op: '$gt' | '$gte' | '$lt' | '$lte', actual: unknown, bound: unknown): boolean {
   if (typeof actual !== 'number' || typeof bound !== 'number') return false;
@@ -48,7 +56,7 @@ function compareNumber(op: '$gt' | '$gte' | '$lt' | '$lte', actual: unknown, bou
   return actual <= bound;
 }
 
-function applyOperator(op: Operator, operand: unknown, actual: unknown, path: string): Mismatch[] {
+function applyOperator(op: Operator, operand: unknown, actual: unknown, path: string, show: Show): Mismatch[] {
   const fail = (message: string): Mismatch[] => [{ path, expected: { [op]: operand }, actual: actual === MISSING ? undefined : actual, message }];
   if (op === '$exists') {
     const exists = actual !== MISSING && actual !== undefined;
@@ -82,7 +90,7 @@ function applyOperator(op: Operator, operand: unknown, actual: unknown, path: st
         return actual.includes(String(operand)) ? [] : fail(`${path} ${show(actual)} does not contain ${show(operand)}`);
       }
       if (Array.isArray(actual)) {
-        return actual.some((item) => matchJson(operand, item, path).length === 0)
+        return actual.some((item) => matchAt(operand, item, path, show).length === 0)
           ? []
           : fail(`${path} has no element matching ${show(operand)}`);
       }
@@ -91,19 +99,19 @@ function applyOperator(op: Operator, operand: unknown, actual: unknown, path: st
     case '$len': {
       const length = typeof actual === 'string' || Array.isArray(actual) ? actual.length : undefined;
       if (length === undefined) return fail(`${path} has no length (it is ${typeOf(actual)})`);
-      const inner = matchJson(operand, length, `${path}.length`);
+      const inner = matchAt(operand, length, `${path}.length`, show);
       return inner.length === 0 ? [] : fail(`${path} has length ${length}; expected ${show(operand)}`);
     }
     case '$any': {
       const options = Array.isArray(operand) ? operand : [operand];
-      return options.some((option) => matchJson(option, actual, path).length === 0)
+      return options.some((option) => matchAt(option, actual, path, show).length === 0)
         ? []
         : fail(`${path} ${show(actual)} matches none of ${show(options)}`);
     }
     case '$eq':
       return deepEqual(operand, actual) ? [] : fail(`${path} is ${show(actual)}, expected exactly ${show(operand)}`);
     case '$not':
-      return matchJson(operand, actual, path).length > 0 ? [] : fail(`${path} ${show(actual)} should not match ${show(operand)}`);
+      return matchAt(operand, actual, path, show).length > 0 ? [] : fail(`${path} ${show(actual)} should not match ${show(operand)}`);
   }
 }
 
@@ -117,11 +125,11 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return aKeys.every((key) => Object.hasOwn(b as object, key) && deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
 }
 
-function matchAt(expected: unknown, actual: unknown, path: string): Mismatch[] {
+function matchAt(expected: unknown, actual: unknown, path: string, show: Show): Mismatch[] {
   if (isOperatorObject(expected)) {
     return Object.entries(expected).flatMap(([op, operand]) =>
       (matcherOperators as readonly string[]).includes(op)
-        ? applyOperator(op as Operator, operand, actual, path)
+        ? applyOperator(op as Operator, operand, actual, path, show)
         : [{ path, expected, actual, message: `unknown matcher ${op} at ${path}` }],
     );
   }
@@ -131,7 +139,7 @@ function matchAt(expected: unknown, actual: unknown, path: string): Mismatch[] {
     if (expected.length !== actual.length) {
       return [{ path, expected, actual, message: `${path} has ${actual.length} element(s); expected ${expected.length}` }];
     }
-    return expected.flatMap((item, index) => matchAt(item, actual[index], childPath(path, index)));
+    return expected.flatMap((item, index) => matchAt(item, actual[index], childPath(path, index), show));
   }
   if (expected !== null && typeof expected === 'object') {
     if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) {
@@ -140,15 +148,15 @@ function matchAt(expected: unknown, actual: unknown, path: string): Mismatch[] {
     return Object.entries(expected).flatMap(([key, value]) => {
       const record = actual as Record<string, unknown>;
       const child = Object.hasOwn(record, key) ? record[key] : MISSING;
-      return matchAt(value, child, childPath(path, key));
+      return matchAt(value, child, childPath(path, key), show);
     });
   }
   return deepEqual(expected, actual) ? [] : [{ path, expected, actual, message: `${path} is ${show(actual)}, expected ${show(expected)}` }];
 }
 
 /** Returns every mismatch; an empty list means the value matches. */
-export function matchJson(expected: unknown, actual: unknown, path = 'json'): Mismatch[] {
-  return matchAt(expected, actual, path);
+export function matchJson(expected: unknown, actual: unknown, path = 'json', redact?: (text: string) => string): Mismatch[] {
+  return matchAt(expected, actual, path, redact ? shower(redact) : plain);
 }
 
 /** Static check of an expectation: unknown operators and bad operands, with did-you-mean left to the caller. */

@@ -17,6 +17,14 @@ function derivedForms(value: string): string[] {
   // Query strings and form bodies are built with URLSearchParams, which escapes more than encodeURIComponent (! ' ( ) ~).
   forms.add(new URLSearchParams([['', value]]).toString().slice(1));
   forms.add(JSON.stringify(value).slice(1, -1));
+  // A value written into a url: is escaped by the URL parser, which leaves some characters (| ^) alone.
+  const url = new URL('http://x/');
+  url.pathname = `/${value}`;
+  forms.add(url.pathname.slice(1));
+  url.search = `?${value}`;
+  forms.add(url.search.slice(1));
+  // Page snapshots in browser traces store text HTML-escaped.
+  forms.add(value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;'));
   // An Authorization value ("Basic dXNlcjpwYXNz", "Bearer …") also leaks through its bare token.
   const credentials = /^(?:Basic|Bearer) +(\S+)$/i.exec(value)?.[1];
   if (credentials !== undefined) forms.add(credentials);
@@ -25,11 +33,13 @@ function derivedForms(value: string): string[] {
 
 export class Redactor {
   private readonly forms = new Map<string, string>();
+  private readonly originals = new Set<string>();
   private pattern: RegExp | null = null;
 
   /** Registers a secret; returns false when it is too short to redact safely. */
   add(value: string, label = 'secret'): boolean {
     if (value.length < MIN_SECRET_LENGTH) return false;
+    this.originals.add(value);
     for (const form of derivedForms(value)) {
       if (!this.forms.has(form)) {
         this.forms.set(form, label);
@@ -37,6 +47,21 @@ export class Redactor {
       }
     }
     return true;
+  }
+
+  /** The secrets as registered, for outputs that cannot be redacted as text (a page to mask before a screenshot). */
+  secretValues(): string[] {
+    return [...this.originals];
+  }
+
+  /** True when the text holds a secret in any of its forms. */
+  contains(text: string): boolean {
+    const pattern = this.compiled();
+    if (!pattern) return false;
+    pattern.lastIndex = 0;
+    const found = pattern.test(text);
+    pattern.lastIndex = 0;
+    return found;
   }
 
   get size(): number {

@@ -48,7 +48,7 @@ export const assertStep: Executor<'assert'> = async (step, context) => {
     }
     if (check.matches !== undefined) {
       assertions++;
-      const first = matchJson(check.matches, check.value, 'value')[0];
+      const first = matchJson(check.matches, check.value, 'value', (text) => context.redactor.redact(text))[0];
       if (first) throw assertionFailed('CEIL_ASSERT_MATCHES', first.message, { path: first.path, expected: first.expected, actual: first.actual });
     }
     if (check.equals === undefined && check.matches === undefined) {

@@ -44,7 +44,7 @@ export function checkHttpExpect(expect: HttpExpect, response: HttpResponse, reda
       const actual = Object.hasOwn(response.headers, key) ? response.headers[key] : undefined;
       const mismatches = actual === undefined && (wanted === null || typeof wanted !== 'object')
         ? [{ path: `headers.${key}`, expected: wanted, actual: undefined, message: `header ${key} is missing` }]
-        : matchJson(wanted, actual, `headers.${key}`);
+        : matchJson(wanted, actual, `headers.${key}`, redact);
       const first = mismatches[0];
       if (first) throw assertionFailed('CEIL_HTTP_HEADER', first.message, { path: first.path, expected: first.expected, actual: first.actual });
     }
@@ -52,7 +52,7 @@ export function checkHttpExpect(expect: HttpExpect, response: HttpResponse, reda
   if (expect.json !== undefined) {
     checks++;
     const body = parseJsonBody(response, redact);
-    const mismatches = matchJson(expect.json, body, 'json');
+    const mismatches = matchJson(expect.json, body, 'json', redact);
     const first = mismatches[0];
     if (first) {
       const more = mismatches.length > 1 ? ` (and ${mismatches.length - 1} more mismatch${mismatches.length > 2 ? 'es' : ''})` : '';
