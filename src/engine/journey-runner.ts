@@ -28,6 +28,8 @@ export interface JourneyRunOptions {
   signal: AbortSignal;
   /** Where evidence of failures is written, under artifacts/. */
   outDir: string;
+  /** An explicit browser executable for browser steps. */
+  browserPath?: string;
   onJourneyStart?: (journey: JourneyRef) => void;
   onStepEnd?: (journey: JourneyRef, step: StepResult) => void;
 }
@@ -191,6 +193,7 @@ async function runStep(step: CompiledStep, journey: ScopedSignal, environment: S
     evidence,
     redactor: options.redactor,
     resources: options.resources,
+    settings: { outDir: options.outDir, ...(options.browserPath !== undefined ? { browserPath: options.browserPath } : {}) },
     render: (value) => render(value, scope),
   };
   const base = { index: step.index, name: step.name, kind: step.kind, location: step.location };

@@ -177,8 +177,22 @@ function describeStep(kind: StepKind, spec: unknown): string {
   const record = (spec ?? {}) as Record<string, unknown>;
   if (kind === 'http') return `${String(record.method ?? 'GET')} ${String(record.url)}`;
   if (kind.startsWith('ws.')) return `${kind} ${String(record.as)}`;
+  if (kind.startsWith('browser.')) {
+    const target = isRecord(record.target) ? ` ${describeTarget(record.target)}` : '';
+    const extra = typeof record.url === 'string' ? ` ${record.url}` : '';
+    return `${kind} ${String(record.as)}${target}${extra}`;
+  }
   if (kind === 'wait') return `wait ${String(spec)}`;
   return kind;
+}
+
+/** A locator as a person would say it: `button "Post"`, `label "Email"`, `css #save`. */
+export function describeTarget(target: Record<string, unknown>): string {
+  if (typeof target.role === 'string') return typeof target.name === 'string' ? `${target.role} "${target.name}"` : String(target.role);
+  for (const kind of ['label', 'text', 'placeholder', 'testId'] as const) {
+    if (typeof target[kind] === 'string') return `${kind} "${String(target[kind])}"`;
+  }
+  return typeof target.css === 'string' ? `css ${target.css}` : 'target';
 }
 
 function stepAsserts(kind: StepKind, step: Record<string, unknown>): boolean {
@@ -213,7 +227,7 @@ function compileStep(report: FileReport, raw: unknown, index: number): CompiledS
   }
   if (unknown.length > 0) return null;
   if (actionKeys.length === 0) {
-    report.add('error', 'CEIL_STEP_NO_ACTION', at, `step has no action; add one of: ${stepKinds.join(', ')}`);
+    report.add('error', 'CEIL_STEP_NO_ACTION', at, `step has no action; add one such as http, ws.connect, browser.open, wait, assert or set (ceiling schema lists them all)`);
     return null;
   }
   if (actionKeys.length > 1) {
@@ -311,6 +325,16 @@ function regexProblems(step: CompiledStep): { path: Path; pattern: string; reaso
  * What a step that failed validation would still define (captures, set keys, actors), read loosely from
  * its raw mapping, so its one mistake does not cascade into "undefined" errors in every later step.
  */
+/** Actors are WebSocket clients or browser pages; each family has the one step that creates its actors. */
+const actorCreators = { ws: 'ws.connect', browser: 'browser.open' } as const;
+type ActorFamily = keyof typeof actorCreators;
+
+function actorFamily(kind: string): ActorFamily | undefined {
+  if (kind.startsWith('ws.')) return 'ws';
+  if (kind.startsWith('browser.')) return 'browser';
+  return undefined;
+}
+
 function looselyDefinedBy(raw: unknown): { names: string[]; actors: string[] } {
   const names: string[] = [];
   const actors: string[] = [];
@@ -318,7 +342,7 @@ function looselyDefinedBy(raw: unknown): { names: string[]; actors: string[] } {
   if (isRecord(raw.capture)) names.push(...Object.keys(raw.capture));
   if (isRecord(raw.set)) names.push(...Object.keys(raw.set));
   for (const [key, value] of Object.entries(raw)) {
-    if (!key.startsWith('ws.') || !isRecord(value)) continue;
+    if (!actorFamily(key) || !isRecord(value)) continue;
     if (isRecord(value.capture)) names.push(...Object.keys(value.capture));
     if (typeof value.as === 'string') actors.push(value.as);
   }
@@ -334,17 +358,17 @@ function checkSemantics(report: FileReport, steps: readonly (CompiledStep | null
     }
     known.add(name);
   }
-  const actors = new Set<string>();
+  const actors = new Map<string, ActorFamily | undefined>();
   for (const [index, step] of steps.entries()) {
     if (step === null) {
       const loose = looselyDefinedBy(rawSteps[index]);
       for (const name of loose.names) known.add(name);
-      for (const actor of loose.actors) actors.add(actor);
+      for (const actor of loose.actors) actors.set(actor, undefined);
       continue;
     }
     for (const { value, path: base } of checkedValues(step)) {
       for (const { text, path: inner } of stringsIn(value)) {
-        if (inner[0] === 'capture' || inner[0] === 'autoReply') continue;
+        if (inner[0] === 'capture') continue;
         for (const problem of checkTemplate(text, known)) report.add('error', 'CEIL_TEMPLATE', [...base, ...inner], problem.message);
       }
     }
@@ -354,14 +378,19 @@ function checkSemantics(report: FileReport, steps: readonly (CompiledStep | null
       }
     }
     for (const bad of regexProblems(step)) report.add('error', 'CEIL_REGEX', bad.path, `invalid regular expression /${bad.pattern}/: ${bad.reason}`);
-    if (step.kind.startsWith('ws.')) {
+    const family = actorFamily(step.kind);
+    if (family) {
       const actor = (step.spec as { as: string }).as;
-      if (step.kind === 'ws.connect') actors.add(actor);
+      const creator = actorCreators[family];
+      if (step.kind === creator) actors.set(actor, family);
       else if (!actors.has(actor)) {
-        report.add('error', 'CEIL_ACTOR_UNKNOWN', ['steps', step.index, step.kind, 'as'], `actor "${actor}" is not connected before this step; add a ws.connect with as: ${actor}${didYouMean(actor, [...actors])}`);
+        const verb = family === 'ws' ? 'connected' : 'opened';
+        report.add('error', 'CEIL_ACTOR_UNKNOWN', ['steps', step.index, step.kind, 'as'], `actor "${actor}" is not ${verb} before this step; add a ${creator} with as: ${actor}${didYouMean(actor, [...actors.keys()])}`);
+      } else if (actors.get(actor) !== undefined && actors.get(actor) !== family) {
+        report.add('error', 'CEIL_ACTOR_KIND', ['steps', step.index, step.kind, 'as'], `actor "${actor}" was made by ${actorCreators[actors.get(actor)!]}, so ${step.kind} cannot use it; give the ${family === 'ws' ? 'WebSocket client' : 'browser page'} its own name`);
       }
     }
-    if ((step.kind === 'ws.send' || step.kind === 'ws.expect' || step.kind === 'ws.expectNone') && step.kind !== 'ws.send') {
+    if (step.kind === 'ws.expect' || step.kind === 'ws.expectNone') {
       const spec = step.spec as { json?: unknown; text?: string; regex?: string };
       if (spec.json === undefined && spec.text === undefined && spec.regex === undefined) {
         report.add('error', 'CEIL_WS_NO_MATCH', ['steps', step.index, step.kind], `${step.kind} needs one of json, text or regex to say which message`);

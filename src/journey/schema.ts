@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { browserStepSpecs } from './browser-schema.js';
 import { parseDuration } from './duration.js';
 
 /**
@@ -112,6 +113,8 @@ const assertSpec = z.union([
   z.array(z.strictObject({ value: json, equals: json.optional(), matches: json.optional() })).min(1),
 ]);
 
+const browserSpecs = browserStepSpecs(duration);
+
 /**
  * The closed list of step kinds: the key is the action key in YAML. `expect`
  * and `capture` say which envelope keys the step may carry besides name and
@@ -130,6 +133,21 @@ export const stepSpecs = {
   wait: { spec: duration, expect: null, capture: false, asserts: 'never' },
   assert: { spec: assertSpec, expect: null, capture: false, asserts: 'always' },
   set: { spec: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), json), expect: null, capture: false, asserts: 'never' },
+  'browser.open': { spec: browserSpecs['browser.open'], expect: null, capture: false, asserts: 'never' },
+  'browser.goto': { spec: browserSpecs['browser.goto'], expect: null, capture: false, asserts: 'never' },
+  'browser.reload': { spec: browserSpecs['browser.reload'], expect: null, capture: false, asserts: 'never' },
+  'browser.click': { spec: browserSpecs['browser.click'], expect: null, capture: false, asserts: 'never' },
+  'browser.fill': { spec: browserSpecs['browser.fill'], expect: null, capture: false, asserts: 'never' },
+  'browser.select': { spec: browserSpecs['browser.select'], expect: null, capture: false, asserts: 'never' },
+  'browser.check': { spec: browserSpecs['browser.check'], expect: null, capture: false, asserts: 'never' },
+  'browser.press': { spec: browserSpecs['browser.press'], expect: null, capture: false, asserts: 'never' },
+  'browser.waitFor': { spec: browserSpecs['browser.waitFor'], expect: null, capture: true, asserts: 'never' },
+  'browser.screenshot': { spec: browserSpecs['browser.screenshot'], expect: null, capture: false, asserts: 'never' },
+  'browser.expectText': { spec: browserSpecs['browser.expectText'], expect: null, capture: true, asserts: 'always' },
+  'browser.expectVisible': { spec: browserSpecs['browser.expectVisible'], expect: null, capture: true, asserts: 'always' },
+  'browser.expectHidden': { spec: browserSpecs['browser.expectHidden'], expect: null, capture: false, asserts: 'always' },
+  'browser.expectUrl': { spec: browserSpecs['browser.expectUrl'], expect: null, capture: false, asserts: 'always' },
+  'browser.expectTitle': { spec: browserSpecs['browser.expectTitle'], expect: null, capture: false, asserts: 'always' },
 } as const;
 
 export type StepKind = keyof typeof stepSpecs;

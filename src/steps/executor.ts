@@ -39,6 +39,14 @@ export interface RunResources {
  */
 export type EvidenceCollector = (dir: string) => Promise<Attachment[]>;
 
+/** Settings of the whole run that some steps need. */
+export interface RunSettings {
+  /** Where artifacts go (--out). */
+  outDir: string;
+  /** An explicit browser executable (--browser-path or CEILING_BROWSER_PATH). */
+  browserPath?: string;
+}
+
 export interface StepContext {
   /** Aborts at the step's timeout, the journey's deadline or an interrupt; its reason is a StepFailure. */
   readonly signal: AbortSignal;
@@ -50,6 +58,7 @@ export interface StepContext {
   readonly evidence: EvidenceCollector[];
   readonly redactor: Redactor;
   readonly resources: RunResources;
+  readonly settings: RunSettings;
   /** Renders {{ templates }} in a value with the journey's current scope. */
   render<T>(value: T): T;
 }

@@ -3,7 +3,7 @@ import type { Executor } from './executor.js';
 
 /**
  * The closed registry of step executors. Each is loaded on first use, so a run
- * of HTTP journeys never loads the WebSocket (or browser) code. The compiler
+ * of HTTP journeys never loads the WebSocket client or Playwright. The compiler
  * checks that every step kind has exactly one executor.
  */
 type ExecutorLoaders = { [K in StepKind]: () => Promise<Executor<K>> };
@@ -21,6 +21,21 @@ const executorLoaders = {
   wait: () => import('./flow.js').then((module) => module.waitStep),
   assert: () => import('./flow.js').then((module) => module.assertStep),
   set: () => import('./flow.js').then((module) => module.setStep),
+  'browser.open': () => import('./browser/steps.js').then((module) => module.browserOpen),
+  'browser.goto': () => import('./browser/steps.js').then((module) => module.browserGoto),
+  'browser.reload': () => import('./browser/steps.js').then((module) => module.browserReload),
+  'browser.click': () => import('./browser/steps.js').then((module) => module.browserClick),
+  'browser.fill': () => import('./browser/steps.js').then((module) => module.browserFill),
+  'browser.select': () => import('./browser/steps.js').then((module) => module.browserSelect),
+  'browser.check': () => import('./browser/steps.js').then((module) => module.browserCheck),
+  'browser.press': () => import('./browser/steps.js').then((module) => module.browserPress),
+  'browser.waitFor': () => import('./browser/steps.js').then((module) => module.browserWaitFor),
+  'browser.screenshot': () => import('./browser/steps.js').then((module) => module.browserScreenshot),
+  'browser.expectText': () => import('./browser/steps.js').then((module) => module.browserExpectText),
+  'browser.expectVisible': () => import('./browser/steps.js').then((module) => module.browserExpectVisible),
+  'browser.expectHidden': () => import('./browser/steps.js').then((module) => module.browserExpectHidden),
+  'browser.expectUrl': () => import('./browser/steps.js').then((module) => module.browserExpectUrl),
+  'browser.expectTitle': () => import('./browser/steps.js').then((module) => module.browserExpectTitle),
 } satisfies ExecutorLoaders;
 
 const loaded = new Map<StepKind, Promise<Executor<StepKind>>>();

@@ -274,7 +274,7 @@ describe('step shape', () => {
   it('a step with no action', async () => {
     const text = yaml('name: shape', 'steps:', '  - name: does nothing', '    timeout: 1s');
     expect(await single(text)).toEqual(
-      error('CEIL_STEP_NO_ACTION', 3, 5, 'steps[0]', 'step has no action; add one of: http, ws.connect, ws.send, ws.expect, ws.expectNone, ws.close, ws.drop, ws.ghost, ws.expectClosed, wait, assert, set'),
+      error('CEIL_STEP_NO_ACTION', 3, 5, 'steps[0]', 'step has no action; add one such as http, ws.connect, browser.open, wait, assert or set (ceiling schema lists them all)'),
     );
   });
 
@@ -292,7 +292,7 @@ describe('step shape', () => {
       line: 5,
       column: 5,
       field: 'steps[1].capture',
-      message: 'ws.send does not take "capture"; only http steps do; to capture from a message, put capture inside a ws.expect step',
+      message: 'ws.send does not take "capture"; only http, browser.waitFor, browser.expectText, browser.expectVisible steps do; to capture from a message, put capture inside a ws.expect step',
     });
   });
 

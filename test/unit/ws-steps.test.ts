@@ -96,6 +96,7 @@ class Session {
       actors: this.actors,
       teardown: this.teardown,
       evidence: [],
+      settings: { outDir: 'ceiling-out' },
       redactor: this.redactor,
       resources: { shared: (_key, create) => create() },
       render: (value) => render(value, { vars: this.vars, env: (name) => process.env[name], secret: () => undefined }),
