@@ -39,12 +39,33 @@ export const browserTarget = z
 export type BrowserTarget = z.infer<typeof browserTarget>;
 
 const actor = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'actor names are identifiers such as alice');
+
+/** Checks the steps make at load time, so `ceiling validate` reports them with their position instead of the run failing later. */
+function exactlyOne<T extends Record<string, unknown>>(keys: readonly (keyof T & string)[], what: string) {
+  return (value: T, ctx: z.RefinementCtx) => {
+    const given = keys.filter((key) => value[key] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: `${what} needs exactly one of ${keys.join(', ')}${given.length > 1 ? ` (found ${given.join(' and ')})` : ''}` });
+    }
+  };
+}
+
+function validRegex(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const regexSource = z.string().refine(validRegex, { message: 'not a valid regular expression' });
 export function browserStepSpecs(duration: z.ZodType<string>) {
   const optionalDuration = duration.optional();
   const textMatch = {
     text: z.string().optional().meta({ description: 'The text must contain this.' }),
     equals: z.string().optional(),
-    regex: z.string().optional(),
+    regex: regexSource.optional(),
   };
   return {
     'browser.open': z.strictObject({
@@ -68,7 +89,7 @@ export function browserStepSpecs(duration: z.ZodType<string>) {
       target: browserTarget,
       value: z.union([z.string(), z.array(z.string())]).optional(),
       label: z.string().optional(),
-    }),
+    }).superRefine(exactlyOne(['value', 'label'], 'browser.select')),
     'browser.check': z.strictObject({ as: actor, target: browserTarget, checked: z.boolean().optional() }),
     'browser.press': z.strictObject({ as: actor, target: browserTarget.optional(), key: z.string() }),
     'browser.waitFor': z.strictObject({
@@ -76,12 +97,16 @@ export function browserStepSpecs(duration: z.ZodType<string>) {
       target: browserTarget.optional(),
       state: z.enum(['visible', 'hidden', 'attached', 'detached']).optional(),
       url: z.string().optional(),
+    }).superRefine((value, ctx) => {
+      if (value.target === undefined && value.url === undefined) ctx.addIssue({ code: 'custom', message: 'browser.waitFor needs a target, a url, or both' });
     }),
     'browser.screenshot': z.strictObject({ as: actor, name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'screenshot names are file-safe words'), fullPage: z.boolean().optional() }),
-    'browser.expectText': z.strictObject({ as: actor, target: browserTarget, ...textMatch, within: optionalDuration }),
+    'browser.expectText': z.strictObject({ as: actor, target: browserTarget, ...textMatch, within: optionalDuration }).superRefine(exactlyOne(['text', 'equals', 'regex'], 'browser.expectText')),
     'browser.expectVisible': z.strictObject({ as: actor, target: browserTarget, within: optionalDuration }),
     'browser.expectHidden': z.strictObject({ as: actor, target: browserTarget, within: optionalDuration }),
-    'browser.expectUrl': z.strictObject({ as: actor, url: z.string().optional(), contains: z.string().optional(), regex: z.string().optional(), within: optionalDuration }),
-    'browser.expectTitle': z.strictObject({ as: actor, ...textMatch, within: optionalDuration }),
+    'browser.expectUrl': z
+      .strictObject({ as: actor, url: z.string().optional(), contains: z.string().optional(), regex: regexSource.optional(), within: optionalDuration })
+      .superRefine(exactlyOne(['url', 'contains', 'regex'], 'browser.expectUrl')),
+    'browser.expectTitle': z.strictObject({ as: actor, ...textMatch, within: optionalDuration }).superRefine(exactlyOne(['text', 'equals', 'regex'], 'browser.expectTitle')),
   } as const;
 }
