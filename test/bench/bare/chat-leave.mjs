@@ -1,5 +1,6 @@
 // Bare baseline for the chat-leave journey, with ws directly: connect alice and
-// bob, both join, alice sees bob join, bob closes, alice is told bob left.
+// bob, alice joins and sees herself in the room, bob joins, alice sees bob join,
+// bob closes, alice is told bob left.
 // Not compiled by tsc; the bench runs it from the source folder.
 //
 //   CHAT_URL=ws://127.0.0.1:PORT/ node chat-leave.mjs
@@ -91,6 +92,7 @@ try {
   const bob = await connect('bob');
   actors.push(bob);
   await send(alice, { type: 'join', nick: 'alice' });
+  await expect(alice, (m) => m.type === 'joined' && m.nick === 'alice', 2_000, 'alice is in the room');
   await send(bob, { type: 'join', nick: bobNick });
   await expect(alice, (m) => m.type === 'joined' && m.nick === bobNick, 2_000, 'alice sees bob join');
   await close(bob);
