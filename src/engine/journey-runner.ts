@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { formatMs } from '../journey/duration.js';
 import { StepFailure } from '../journey/failure.js';
-import type { CompiledStep, Journey } from '../journey/journey.js';
+import { journeyFolderName, type CompiledStep, type Journey } from '../journey/journey.js';
 import { render, type TemplateScope } from '../journey/template.js';
 import type { JourneyRef } from '../report/reporter.js';
 import type { Redactor } from '../secrets/redactor.js';
@@ -72,9 +71,7 @@ async function runTeardown(teardown: TeardownStack): Promise<string[]> {
 
 /** A folder per journey and attempt; the name keeps only safe characters so a journey name cannot escape --out. */
 export function evidenceDir(outDir: string, journey: Journey, attempt: number): string {
-  const slug = journey.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'journey';
-  const digest = createHash('sha1').update(`${journey.file}\0${journey.name}`).digest('hex').slice(0, 8);
-  return path.join(outDir, 'artifacts', `${slug}-${digest}`, `attempt-${attempt}`);
+  return path.join(outDir, 'artifacts', journeyFolderName(journey), `attempt-${attempt}`);
 }
 
 /** Evidence is best effort and bounded: a stuck screenshot must not hold the run. */
@@ -140,7 +137,7 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
         steps.push(skipped(step));
         continue;
       }
-      const result = await runStep(step, journeyScope, { actors, teardown, evidence, vars, scope, options });
+      const result = await runStep(step, journeyScope, { journey, actors, teardown, evidence, vars, scope, options });
       steps.push(result);
       options.onStepEnd?.(ref, result);
       if (result.failure) {
@@ -168,6 +165,7 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
 }
 
 interface StepEnvironment {
+  journey: Journey;
   actors: Actors;
   teardown: TeardownStack;
   evidence: EvidenceCollector[];
@@ -176,23 +174,24 @@ interface StepEnvironment {
   options: JourneyRunOptions;
 }
 
-async function runStep(step: CompiledStep, journey: ScopedSignal, environment: StepEnvironment): Promise<StepResult> {
-  const { actors, teardown, evidence, vars, scope, options } = environment;
+async function runStep(step: CompiledStep, deadline: ScopedSignal, environment: StepEnvironment): Promise<StepResult> {
+  const { journey, actors, teardown, evidence, vars, scope, options } = environment;
   const started = performance.now();
   const stepTimeout = step.timeoutMs ?? Number.POSITIVE_INFINITY;
-  const stepScope = scopedSignal(journey.signal, stepTimeout, () =>
+  const stepScope = scopedSignal(deadline.signal, stepTimeout, () =>
     new StepFailure('timeout', 'CEIL_TIMEOUT_STEP', `step "${step.name}" did not finish within its ${formatMs(stepTimeout)} timeout`),
   );
   const context: StepContext = {
     signal: stepScope.signal,
     // Executors bound their own waits by this, so they can report what they saw before the journey's deadline cuts them off.
-    deadline: Math.min(stepScope.deadline, journey.deadline),
+    deadline: Math.min(stepScope.deadline, deadline.deadline),
     vars,
     actors,
     teardown,
     evidence,
     redactor: options.redactor,
     resources: options.resources,
+    journey: { name: journey.name, file: journey.file },
     settings: { outDir: options.outDir, ...(options.browserPath !== undefined ? { browserPath: options.browserPath } : {}) },
     render: (value) => render(value, scope),
   };
@@ -202,7 +201,13 @@ async function runStep(step: CompiledStep, journey: ScopedSignal, environment: S
     const executor = await loadExecutor(step.kind);
     const outcome = await raceAbort((executor as (s: CompiledStep, c: StepContext) => ReturnType<typeof executor>)(step, context), stepScope.signal);
     if (outcome.captured) Object.assign(vars, outcome.captured);
-    return { ...base, status: 'passed', durationMs: Math.round(performance.now() - started), assertions: outcome.assertions };
+    return {
+      ...base,
+      status: 'passed',
+      durationMs: Math.round(performance.now() - started),
+      assertions: outcome.assertions,
+      ...(outcome.attachments && outcome.attachments.length > 0 ? { attachments: outcome.attachments } : {}),
+    };
   } catch (error) {
     const info = failureInfo(stepScope.signal.aborted && !(error instanceof StepFailure) ? abortFailure(stepScope.signal) : error);
     return { ...base, status: info.class === 'assertion' ? 'failed' : 'error', durationMs: Math.round(performance.now() - started), assertions: 0, failure: info };

@@ -29,6 +29,8 @@ export interface StepResult {
   /** How many checks the step made; a journey with none tested nothing. */
   assertions: number;
   failure?: FailureInfo;
+  /** Files the step wrote on purpose, such as a named screenshot. */
+  attachments?: Attachment[];
 }
 
 /** A file written as evidence of a failure (a screenshot, a trace), relative to the working directory. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CaptureMap, HttpExpect, StepKind, StepSpec } from './schema.js';
 
 export interface SourceLocation {
@@ -37,3 +38,14 @@ export interface Journey {
 }
 
 export const DEFAULT_JOURNEY_TIMEOUT_MS = 30_000;
+
+/**
+ * A folder name for a journey's files (evidence, screenshots): a readable slug
+ * plus a digest of file and name, so no name can escape the output folder and
+ * two journeys never share one.
+ */
+export function journeyFolderName(journey: { name: string; file: string }): string {
+  const slug = journey.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'journey';
+  const digest = createHash('sha1').update(`${journey.file}\0${journey.name}`).digest('hex').slice(0, 8);
+  return `${slug}-${digest}`;
+}

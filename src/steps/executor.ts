@@ -59,6 +59,8 @@ export interface StepContext {
   readonly redactor: Redactor;
   readonly resources: RunResources;
   readonly settings: RunSettings;
+  /** The journey this step belongs to, for files a step writes. */
+  readonly journey: { readonly name: string; readonly file: string };
   /** Renders {{ templates }} in a value with the journey's current scope. */
   render<T>(value: T): T;
 }
@@ -68,6 +70,8 @@ export interface StepOutcome {
   assertions: number;
   /** Values to store in vars for later steps. */
   captured?: Record<string, unknown>;
+  /** Files the step wrote on purpose (a named screenshot), listed in the reports. */
+  attachments?: Attachment[];
 }
 
 export type Executor<K extends StepKind> = (step: StepOf<K>, context: StepContext) => Promise<StepOutcome>;

@@ -1,4 +1,5 @@
 import { startChat } from '../../fixtures/chat.js';
+import { startComments } from '../../fixtures/comments.js';
 import { startDeadDrop } from '../../fixtures/dead-drop.js';
 import type { RunningService } from '../../fixtures/service.js';
 
@@ -8,19 +9,22 @@ export const TEST_KEEPALIVE_MS = 300;
 export interface DemoServices {
   chat: RunningService;
   drop: RunningService;
-  env: { CHAT_URL: string; DROP_URL: string };
+  comments: RunningService;
+  env: { CHAT_URL: string; DROP_URL: string; COMMENTS_URL: string };
   close(): Promise<void>;
 }
 
-export async function startDemoServices(bugs: { chat?: string[]; drop?: string[] } = {}): Promise<DemoServices> {
+export async function startDemoServices(bugs: { chat?: string[]; drop?: string[]; comments?: string[] } = {}): Promise<DemoServices> {
   const chat = await startChat({ keepaliveMs: TEST_KEEPALIVE_MS, bugs: bugs.chat ?? [] });
   const drop = await startDeadDrop({ bugs: bugs.drop ?? [] });
+  const comments = await startComments({ bugs: bugs.comments ?? [] });
   return {
     chat,
     drop,
-    env: { CHAT_URL: chat.wsUrl!, DROP_URL: drop.url },
+    comments,
+    env: { CHAT_URL: chat.wsUrl!, DROP_URL: drop.url, COMMENTS_URL: comments.url },
     close: async () => {
-      await Promise.all([chat.close(), drop.close()]);
+      await Promise.all([chat.close(), drop.close(), comments.close()]);
     },
   };
 }

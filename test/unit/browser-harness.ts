@@ -106,6 +106,7 @@ export class Session {
       teardown: this.teardown,
       evidence: this.evidence,
       settings: { outDir: this.options.outDir, ...(this.options.browserPath !== undefined ? { browserPath: this.options.browserPath } : {}) },
+      journey: { name: 'browser steps', file: 'browser.test.ts' },
       redactor: this.redactor,
       resources: this.options.resources,
       render: (value) =>

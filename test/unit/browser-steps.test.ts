@@ -8,6 +8,7 @@ import { collectEvidence } from '../../src/engine/journey-runner.js';
 import { formatDiagnostic } from '../../src/journey/diagnostics.js';
 import { loadJourneyText } from '../../src/journey/load.js';
 import { CountingResources, Session, TestSite, compile, failureOf, html, type Route } from './browser-harness.js';
+import { screenshotDir } from '../../src/steps/browser/steps.js';
 
 const loginPage = html(`<!doctype html><title>Sign in</title>
 <form method="post" action="/login"><label>Name <input name="name"></label><button>Sign in</button></form>`);
@@ -342,7 +343,8 @@ describe('browser steps against real Chromium', () => {
         { site: site.url },
       ),
     );
-    const shot = await readFile(path.join(outDir, 'screenshots', 'the-form.png'));
+    // Each journey gets its own folder, named like its evidence folder.
+    const shot = await readFile(path.join(screenshotDir(outDir, { name: 'browser steps', file: 'browser.test.ts' }), 'the-form.png'));
     expect(shot.subarray(1, 4).toString('latin1')).toBe('PNG');
   });
 

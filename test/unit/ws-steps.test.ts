@@ -97,6 +97,7 @@ class Session {
       teardown: this.teardown,
       evidence: [],
       settings: { outDir: 'ceiling-out' },
+      journey: { name: 'ws steps', file: 'ws-steps.test.ts' },
       redactor: this.redactor,
       resources: { shared: (_key, create) => create() },
       render: (value) => render(value, { vars: this.vars, env: (name) => process.env[name], secret: () => undefined }),

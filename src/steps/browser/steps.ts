@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Locator } from 'playwright-core';
@@ -7,7 +6,7 @@ import type { BrowserTarget } from '../../journey/browser-schema.js';
 import { durationMs, formatMs } from '../../journey/duration.js';
 import { StepFailure, assertionFailed, configError } from '../../journey/failure.js';
 import type { CaptureMap, StepKind } from '../../journey/schema.js';
-import type { StepOf } from '../../journey/journey.js';
+import { journeyFolderName, type StepOf } from '../../journey/journey.js';
 import type { Redactor } from '../../secrets/redactor.js';
 import type { Executor, StepContext, StepOutcome } from '../executor.js';
 import { BROWSER_ACTOR_KIND, BrowserActor } from './actor.js';
@@ -203,8 +202,11 @@ function elementText(node: Node): string {
 
 const readElementText = (element: Element) => (timeoutMs: number) => element.locator.evaluate(elementText, undefined, { timeout: timeoutMs });
 
-function within(spec: { within?: string | undefined }): number | undefined {
-  return spec.within === undefined ? undefined : durationMs(spec.within);
+/** As Playwright's own expect: a check that has not come true in 5 s is a failure, not a wait for the journey's deadline. */
+export const DEFAULT_EXPECT_WITHIN_MS = 5_000;
+
+function within(spec: { within?: string | undefined }): number {
+  return spec.within === undefined ? DEFAULT_EXPECT_WITHIN_MS : durationMs(spec.within);
 }
 
 type WaitState = 'visible' | 'hidden' | 'attached' | 'detached';
@@ -295,18 +297,9 @@ function outcome(assertions: number, captured: Record<string, unknown> | undefin
 
 // ---- screenshots ------------------------------------------------------------
 
-/** The engine may pass the journey being run; with it, each journey's screenshots get a folder of their own. */
-interface JourneyAware {
-  readonly journey?: { readonly name: string; readonly file?: string };
-}
-
-/** Same shape as the evidence folders: a readable slug plus a digest, so no journey name can escape --out or collide. */
-export function screenshotDir(outDir: string, journey: { name: string; file?: string } | undefined): string {
-  const base = path.join(outDir, 'screenshots');
-  if (!journey) return base;
-  const slug = journey.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'journey';
-  const digest = createHash('sha1').update(`${journey.file ?? ''}\0${journey.name}`).digest('hex').slice(0, 8);
-  return path.join(base, `${slug}-${digest}`);
+/** Each journey's screenshots get a folder of their own, named like its evidence folder. */
+export function screenshotDir(outDir: string, journey: { name: string; file: string }): string {
+  return path.join(outDir, 'screenshots', journeyFolderName(journey));
 }
 
 // ---- executors --------------------------------------------------------------
@@ -447,11 +440,12 @@ export const browserWaitFor = browserStep<'browser.waitFor'>(async (step, contex
 export const browserScreenshot = browserStep<'browser.screenshot'>(async (step, context) => {
   const spec = context.render(step.spec);
   const actor = actorFor(context, spec.as);
-  const dir = screenshotDir(context.settings.outDir, (context as StepContext & JourneyAware).journey);
+  const dir = screenshotDir(context.settings.outDir, context.journey);
   await mkdir(dir, { recursive: true });
   const window = stepWindow(context.deadline);
-  await guard(actor.screenshot(path.join(dir, `${spec.name}.png`), context.redactor, { timeoutMs: msLeft(window), ...(spec.fullPage !== undefined ? { fullPage: spec.fullPage } : {}) }), context.signal);
-  return { assertions: 0 };
+  const file = path.join(dir, `${spec.name}.png`);
+  await guard(actor.screenshot(file, context.redactor, { timeoutMs: msLeft(window), ...(spec.fullPage !== undefined ? { fullPage: spec.fullPage } : {}) }), context.signal);
+  return { assertions: 0, attachments: [{ name: `screenshot ${spec.name}`, path: file, contentType: 'image/png' }] };
 });
 
 export const browserExpectText = browserStep<'browser.expectText'>(async (step, context) => {
