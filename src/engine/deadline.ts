@@ -36,7 +36,12 @@ export function abortFailure(signal: AbortSignal): StepFailure {
   return new StepFailure('interrupted', 'CEIL_INTERRUPTED', 'the run was interrupted');
 }
 
-/** Resolves after ms, or rejects with the abort failure; the timer never outlives it. */
+/**
+ * Resolves after ms, or rejects with the abort failure. The timer is ref'd on
+ * purpose: a step's wait may be the only thing keeping the event loop alive,
+ * and an unref'd one let Node exit mid-wait with code 0, a false pass. It is
+ * cleared on abort, so it never outlives the step.
+ */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(abortFailure(signal));
@@ -47,8 +52,31 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
-    timer.unref();
+    }, Math.max(0, ms));
     signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Settles with the work, or with the abort failure as soon as the signal
+ * aborts, so work that cannot be cancelled (or forgets to listen) cannot hold
+ * a step past its deadline. The work's late rejection is swallowed here.
+ */
+export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(abortFailure(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortFailure(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
   });
 }

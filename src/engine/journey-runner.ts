@@ -8,7 +8,7 @@ import type { JourneyRef } from '../report/reporter.js';
 import type { Redactor } from '../secrets/redactor.js';
 import { Actors, type EvidenceCollector, type RunResources, type StepContext } from '../steps/executor.js';
 import { loadExecutor } from '../steps/registry.js';
-import { abortFailure, scopedSignal, type ScopedSignal } from './deadline.js';
+import { abortFailure, raceAbort, scopedSignal, type ScopedSignal } from './deadline.js';
 import type { Attachment, AttemptResult, FailureInfo, JourneyResult, JourneyStatus, StepResult } from './result.js';
 import { TeardownStack } from './teardown.js';
 
@@ -214,28 +214,6 @@ async function runStep(step: CompiledStep, deadline: ScopedSignal, environment: 
   } finally {
     stepScope.dispose();
   }
-}
-
-/**
- * A step's promise raced against its signal: even an executor that forgets to
- * listen for the abort cannot hold the journey past its deadline.
- */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(abortFailure(signal));
-    const onAbort = () => reject(abortFailure(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** Runs a journey with its retries; a retry restarts the whole journey with fresh vars and actors. */

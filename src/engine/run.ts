@@ -1,7 +1,6 @@
 import type { Journey } from '../journey/journey.js';
 import { EXIT } from './exit-codes.js';
 import type { Reporter } from '../report/reporter.js';
-import type { Redactor } from '../secrets/redactor.js';
 import type { RunResources } from '../steps/executor.js';
 import { runJourney, type JourneyRunOptions } from './journey-runner.js';
 import { totalsOf, type JourneyResult, type RunResult, type RunStatus } from './result.js';

@@ -1,32 +1,11 @@
 import { durationMs } from '../journey/duration.js';
 import { assertionFailed } from '../journey/failure.js';
 import { deepEqual, matchJson } from '../journey/matchers.js';
-import { abortFailure } from '../engine/deadline.js';
+import { sleep } from '../engine/deadline.js';
 import type { Executor } from './executor.js';
 
-/**
- * The wait itself is the work the run is waiting for, so its timer stays ref'd:
- * the engine's unref'd sleep() let the event loop drain mid-wait when nothing
- * else (a socket) held it, and Node then exited silently with code 0, a false
- * pass. The timer is still cleared on abort, so it never outlives the step.
- */
-function wait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortFailure(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortFailure(signal));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 export const waitStep: Executor<'wait'> = async (step, context) => {
-  await wait(durationMs(step.spec), context.signal);
+  await sleep(durationMs(step.spec), context.signal);
   return { assertions: 0 };
 };
 

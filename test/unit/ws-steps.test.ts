@@ -331,7 +331,7 @@ describe('ws.send and ws.expect', () => {
     const [connect, send, expectMissing] = await steps(String.raw`
 - ws.connect: { as: alice, url: "{{ vars.url }}" }
 - ws.send: { as: alice, json: { cmd: send, frames: ${frames} } }
-- ws.expect: { as: alice, json: { type: never }, within: 5s }
+- ws.expect: { as: alice, json: { type: never }, within: 25s }
 `);
     await session.runAll([connect!, send!]);
     const failure = await failureOf(session.run(expectMissing));

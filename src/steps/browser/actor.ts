@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page, Response } from 'playwright-core';
 import type { Attachment } from '../../engine/result.js';
 import type { Redactor } from '../../secrets/redactor.js';
-import { guard, withTimeout } from './bounds.js';
+import { withTimeout } from './bounds.js';
+import { raceAbort } from '../../engine/deadline.js';
 import { scrubTrace } from './scrub.js';
 
 /** The kind under which browser pages are registered in Actors, so a ws step never picks one up. */
@@ -68,15 +69,15 @@ export class BrowserActor {
     });
     let context: BrowserContext;
     try {
-      context = await guard(creating, signal);
+      context = await raceAbort(creating, signal);
     } catch (error) {
       // A context that arrives after the step gave up would otherwise live until the browser closes.
       creating.then((late) => late.close().catch(() => undefined), () => undefined);
       throw error;
     }
     try {
-      await guard(context.tracing.start({ snapshots: true, screenshots: false, sources: false, title: request.name }), signal);
-      const page = await guard(context.newPage(), signal);
+      await raceAbort(context.tracing.start({ snapshots: true, screenshots: false, sources: false, title: request.name }), signal);
+      const page = await raceAbort(context.newPage(), signal);
       return new BrowserActor(request.name, context, page, request.baseUrl);
     } catch (error) {
       await withTimeout(context.close(), CLOSE_MS).catch(() => undefined);

@@ -1,5 +1,4 @@
 import { errors } from 'playwright-core';
-import { abortFailure } from '../../engine/deadline.js';
 
 /**
  * Every Playwright call of a step is given a timeout that ends a little before
@@ -38,30 +37,6 @@ export function isTimeout(error: unknown): boolean {
   return error instanceof errors.TimeoutError || (error as { name?: unknown } | null)?.name === 'TimeoutError';
 }
 
-/**
- * Settles with the work or with the step's failure when the signal aborts
- * first. The work keeps running then (Playwright has no cancel), bounded by
- * its own timeout; its late rejection is swallowed here, never unhandled.
- */
-export function guard<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  work.catch(() => undefined);
-  if (signal.aborted) return Promise.reject(abortFailure(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortFailure(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 /** For calls that take no timeout of their own (page.title, evaluateAll, close). */
 export function withTimeout<T>(work: Promise<T>, ms: number, what = 'the browser'): Promise<T> {
   work.catch(() => undefined);
@@ -71,25 +46,6 @@ export function withTimeout<T>(work: Promise<T>, ms: number, what = 'the browser
     timer.unref();
   });
   return Promise.race([work, limit]).finally(() => clearTimeout(timer));
-}
-
-/**
- * A pause between polls. Ref'd on purpose: while a step polls, this timer may
- * be the only thing keeping the event loop alive. Cleared on abort.
- */
-export function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortFailure(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortFailure(signal));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 // eslint-disable-next-line no-control-regex

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Locator } from 'playwright-core';
-import { abortFailure } from '../../engine/deadline.js';
+import { abortFailure, raceAbort, sleep } from '../../engine/deadline.js';
 import type { BrowserTarget } from '../../journey/browser-schema.js';
 import { durationMs, formatMs } from '../../journey/duration.js';
 import { StepFailure, assertionFailed, configError } from '../../journey/failure.js';
@@ -10,7 +10,7 @@ import { journeyFolderName, type StepOf } from '../../journey/journey.js';
 import type { Redactor } from '../../secrets/redactor.js';
 import type { Executor, StepContext, StepOutcome } from '../executor.js';
 import { BROWSER_ACTOR_KIND, BrowserActor } from './actor.js';
-import { guard, isTimeout, lastLogLine, msLeft, pause, plainMessage, stepWindow, withTimeout, type Window } from './bounds.js';
+import { isTimeout, lastLogLine, msLeft, plainMessage, stepWindow, withTimeout, type Window } from './bounds.js';
 import { ambiguous, browserFailure, isStrictViolation, noElement } from './failures.js';
 import { describeLocator, locatorFor } from './locate.js';
 import { sharedBrowser } from './launch.js';
@@ -81,7 +81,7 @@ function browserStep<K extends BrowserKind>(run: (step: StepOf<K>, context: Step
 /** How many elements match, or undefined when even that cannot be learned in time. */
 async function countOf(locator: Locator, signal: AbortSignal): Promise<number | undefined> {
   try {
-    return await guard(withTimeout(locator.count(), COUNT_LIMIT_MS), signal);
+    return await raceAbort(withTimeout(locator.count(), COUNT_LIMIT_MS), signal);
   } catch (error) {
     if (signal.aborted) throw abortFailure(signal);
     return undefined;
@@ -133,7 +133,7 @@ async function elementFailure(error: unknown, actor: BrowserActor, element: Elem
 async function act(context: StepContext, actor: BrowserActor, element: Element, verb: string, run: (locator: Locator, timeoutMs: number) => Promise<unknown>): Promise<void> {
   const window = stepWindow(context.deadline);
   try {
-    await guard(run(element.locator, msLeft(window)), context.signal);
+    await raceAbort(run(element.locator, msLeft(window)), context.signal);
   } catch (error) {
     throw await elementFailure(error, actor, element, window, context, verb);
   }
@@ -143,7 +143,7 @@ async function navigate(context: StepContext, actor: BrowserActor, url: string, 
   const window = stepWindow(context.deadline);
   const documentsBefore = actor.documentsReceived;
   try {
-    await guard(go(msLeft(window)), context.signal);
+    await raceAbort(go(msLeft(window)), context.signal);
   } catch (error) {
     if (!isTimeout(error) || context.signal.aborted) throw browserFailure(error, context.signal, actor.name, url);
     const waited = formatMs(Date.now() - window.started);
@@ -178,7 +178,7 @@ async function poll<T>(window: Window, signal: AbortSignal, read: (timeoutMs: nu
   for (let round = 0; ; round++) {
     const timeoutMs = msLeft(window);
     try {
-      const value = await guard(read(timeoutMs), signal);
+      const value = await raceAbort(read(timeoutMs), signal);
       last = { value };
       error = undefined;
       if (accept(value)) return { matched: true, last };
@@ -189,7 +189,7 @@ async function poll<T>(window: Window, signal: AbortSignal, read: (timeoutMs: nu
     }
     const left = window.until - Date.now();
     if (left <= 0) return { matched: false, ...(last ? { last } : {}), ...(error !== undefined ? { error } : {}) };
-    await pause(Math.min(POLL_INTERVALS_MS[Math.min(round, POLL_INTERVALS_MS.length - 1)]!, left), signal);
+    await sleep(Math.min(POLL_INTERVALS_MS[Math.min(round, POLL_INTERVALS_MS.length - 1)]!, left), signal);
   }
 }
 
@@ -214,7 +214,7 @@ type WaitState = 'visible' | 'hidden' | 'attached' | 'detached';
 /** Waits for an element's state, and on timeout says which of missing, hidden or still there it is. */
 async function waitForState(context: StepContext, actor: BrowserActor, element: Element, state: WaitState, window: Window): Promise<void> {
   try {
-    await guard(element.locator.waitFor({ state, timeout: msLeft(window) }), context.signal);
+    await raceAbort(element.locator.waitFor({ state, timeout: msLeft(window) }), context.signal);
     return;
   } catch (error) {
     if (!isTimeout(error)) throw await elementFailure(error, actor, element, window, context, 'found');
@@ -251,16 +251,16 @@ const captureHint = 'browser steps capture text, value, attribute.<name>, url, t
 async function readCaptureSource(name: string, source: string, actor: BrowserActor, element: Element | undefined, context: StepContext): Promise<string> {
   if (source === 'url') return actor.page.url();
   const window = stepWindow(context.deadline);
-  if (source === 'title') return guard(withTimeout(actor.page.title(), msLeft(window)), context.signal);
+  if (source === 'title') return raceAbort(withTimeout(actor.page.title(), msLeft(window)), context.signal);
   const attribute = /^attribute\.(.+)$/.exec(source)?.[1];
   if (source !== 'text' && source !== 'value' && attribute === undefined) {
     throw configError('CEIL_CAPTURE_SOURCE', `capture ${name}: unknown source "${source}"`, { hint: captureHint });
   }
   if (!element) throw configError('CEIL_CAPTURE_SOURCE', `capture ${name}: "${source}" is read from an element, and this step has no target`, { hint: 'add a target, or capture url or title' });
   try {
-    if (source === 'text') return normalizeWhitespace(await guard(readElementText(element)(msLeft(window)), context.signal));
-    if (source === 'value') return await guard(element.locator.inputValue({ timeout: msLeft(window) }), context.signal);
-    const value = await guard(element.locator.getAttribute(attribute!, { timeout: msLeft(window) }), context.signal);
+    if (source === 'text') return normalizeWhitespace(await raceAbort(readElementText(element)(msLeft(window)), context.signal));
+    if (source === 'value') return await raceAbort(element.locator.inputValue({ timeout: msLeft(window) }), context.signal);
+    const value = await raceAbort(element.locator.getAttribute(attribute!, { timeout: msLeft(window) }), context.signal);
     if (value === null) throw assertionFailed('CEIL_CAPTURE_MISSING', `capture ${name}: ${element.description} has no attribute ${attribute}`, { path: `capture.${name}` });
     return value;
   } catch (error) {
@@ -312,7 +312,7 @@ export const browserOpen = browserStep<'browser.open'>(async (step, context) => 
   if (spec.baseUrl !== undefined && !/^https?:$/.test(safeProtocol(spec.baseUrl))) {
     throw configError('CEIL_BROWSER_URL_INVALID', `browser.open: baseUrl "${spec.baseUrl}" is not an http(s) URL`, { hint: 'use a URL such as http://127.0.0.1:8080' });
   }
-  const { browser } = await guard(sharedBrowser(context), context.signal);
+  const { browser } = await raceAbort(sharedBrowser(context), context.signal);
   const actor = await BrowserActor.open(
     browser,
     {
@@ -405,7 +405,7 @@ export const browserPress = browserStep<'browser.press'>(async (step, context) =
     return { assertions: 0 };
   }
   try {
-    await guard(actor.page.keyboard.press(spec.key), context.signal);
+    await raceAbort(actor.page.keyboard.press(spec.key), context.signal);
   } catch (error) {
     if (/Unknown key/i.test(plainMessage(error))) {
       throw configError('CEIL_BROWSER_KEY', plainMessage(error).split('\n')[0]!, { hint: 'use key names such as Enter, Tab, Escape, ArrowDown, or combinations such as Control+A' });
@@ -444,7 +444,7 @@ export const browserScreenshot = browserStep<'browser.screenshot'>(async (step, 
   await mkdir(dir, { recursive: true });
   const window = stepWindow(context.deadline);
   const file = path.join(dir, `${spec.name}.png`);
-  await guard(actor.screenshot(file, context.redactor, { timeoutMs: msLeft(window), ...(spec.fullPage !== undefined ? { fullPage: spec.fullPage } : {}) }), context.signal);
+  await raceAbort(actor.screenshot(file, context.redactor, { timeoutMs: msLeft(window), ...(spec.fullPage !== undefined ? { fullPage: spec.fullPage } : {}) }), context.signal);
   return { assertions: 0, attachments: [{ name: `screenshot ${spec.name}`, path: file, contentType: 'image/png' }] };
 });
 
