@@ -117,10 +117,8 @@ export function renderFailureDetails(attempt: AttemptResult, options: TextOption
   if (failure) {
     lines.push(`${colors.red(`${failure.class} ${failure.code}`)}: ${failure.message}`);
     if (failure.path) lines.push(`at ${failure.path}`);
-    if (failure.expected !== undefined || failure.actual !== undefined) {
-      lines.push(labelledValue('expected', colors.green, failure.expected));
-      lines.push(labelledValue('actual', colors.red, failure.actual));
-    }
+    if (failure.expected !== undefined) lines.push(labelledValue('expected', colors.green, failure.expected));
+    if (failure.actual !== undefined) lines.push(labelledValue('actual', colors.red, failure.actual));
     if (failure.hint) lines.push(`${colors.yellow('hint:')} ${failure.hint}`);
   } else if (attempt.status !== 'passed') {
     lines.push(`${attempt.status} without failure details`);
