@@ -25,6 +25,7 @@ export interface RunFlags {
   out: string;
   failOnFlaky: boolean;
   browserPath?: string;
+  trace: 'retain-on-failure' | 'off';
 }
 
 function buildProgram(setCode: (code: number) => void): Command {
@@ -51,6 +52,11 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--out <dir>', 'folder for report files and artifacts', 'ceiling-out')
     .option('--fail-on-flaky', 'treat a pass after a retry as a failure', false)
     .option('--browser-path <file>', 'the Chromium or Chrome to use for browser steps (or set CEILING_BROWSER_PATH)')
+    .addOption(
+      new Option('--trace <mode>', 'browser traces: recorded and kept for failed journeys, or off to save time')
+        .choices(['retain-on-failure', 'off'])
+        .default('retain-on-failure'),
+    )
     .action(async (paths: string[], flags: RunFlags) => {
       const { runCommand } = await import('./run-command.js');
       setCode(await runCommand(paths, flags));

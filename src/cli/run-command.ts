@@ -128,6 +128,7 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
       signal: controller.signal,
       outDir: flags.out,
       ...(browserPath ? { browserPath } : {}),
+      trace: flags.trace,
       ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });

@@ -29,6 +29,7 @@ export interface JourneyRunOptions {
   outDir: string;
   /** An explicit browser executable for browser steps. */
   browserPath?: string;
+  trace?: 'retain-on-failure' | 'off';
   onJourneyStart?: (journey: JourneyRef) => void;
   onStepEnd?: (journey: JourneyRef, step: StepResult) => void;
 }
@@ -192,7 +193,11 @@ async function runStep(step: CompiledStep, deadline: ScopedSignal, environment: 
     redactor: options.redactor,
     resources: options.resources,
     journey: { name: journey.name, file: journey.file },
-    settings: { outDir: options.outDir, ...(options.browserPath !== undefined ? { browserPath: options.browserPath } : {}) },
+    settings: {
+      outDir: options.outDir,
+      ...(options.browserPath !== undefined ? { browserPath: options.browserPath } : {}),
+      ...(options.trace !== undefined ? { trace: options.trace } : {}),
+    },
     render: (value) => render(value, scope),
   };
   const base = { index: step.index, name: step.name, kind: step.kind, location: step.location };

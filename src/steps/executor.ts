@@ -45,6 +45,8 @@ export interface RunSettings {
   outDir: string;
   /** An explicit browser executable (--browser-path or CEILING_BROWSER_PATH). */
   browserPath?: string;
+  /** Browser traces: recorded and kept when a journey fails (the default), or not recorded (--trace off). */
+  trace?: 'retain-on-failure' | 'off';
 }
 
 export interface StepContext {

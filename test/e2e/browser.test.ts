@@ -363,6 +363,22 @@ steps:
   });
 });
 
+describe('--trace off', () => {
+  it('still writes the failure screenshot, but records no trace', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const site = cleanup.add(await startSite());
+    const journey = `name: no trace wanted
+steps:
+  - browser.open: { as: alice, baseUrl: "{{ env.WEB }}" }
+  - browser.goto: { as: alice, url: / }
+  - browser.expectVisible: { as: alice, target: { label: Nope }, within: 1s }
+`;
+    const run = await runJourneys({ 'untraced.yaml': journey }, ['--trace', 'off'], { env: { WEB: site.url } });
+    expect(run.code, show(run)).toBe(1);
+    const attachments = attachmentsOf(run.json, 'no trace wanted');
+    expect(attachments.map((item) => item.name)).toEqual(['screenshot alice']);
+  });
+});
+
 // ---- 2./3. pages that do not load ------------------------------------------------
 
 describe('pages that do not load', () => {

@@ -25,6 +25,8 @@ export interface OpenRequest {
   userAgent?: string;
   locale?: string;
   insecure: boolean;
+  /** Record a Playwright trace, kept only if the journey fails. */
+  trace: boolean;
 }
 
 /** The last document the page's main frame received, for messages such as "the page answered HTTP 500". */
@@ -40,7 +42,7 @@ export interface DocumentResponse {
 export class BrowserActor {
   /** Fields a secret was typed into; every screenshot of this page masks them. */
   readonly #secretFields: Locator[] = [];
-  #tracing = true;
+  #tracing = false;
   #closed = false;
   #documents = 0;
   #lastDocument: DocumentResponse | undefined;
@@ -76,9 +78,11 @@ export class BrowserActor {
       throw error;
     }
     try {
-      await raceAbort(context.tracing.start({ snapshots: true, screenshots: false, sources: false, title: request.name }), signal);
+      if (request.trace) await raceAbort(context.tracing.start({ snapshots: true, screenshots: false, sources: false, title: request.name }), signal);
       const page = await raceAbort(context.newPage(), signal);
-      return new BrowserActor(request.name, context, page, request.baseUrl);
+      const actor = new BrowserActor(request.name, context, page, request.baseUrl);
+      actor.#tracing = request.trace;
+      return actor;
     } catch (error) {
       await withTimeout(context.close(), CLOSE_MS).catch(() => undefined);
       throw error;

@@ -16,8 +16,8 @@ import { describeLocator, locatorFor } from './locate.js';
 import { sharedBrowser } from './launch.js';
 import { compileRegex, normalizeWhitespace, resolveUrl, textExpectation, urlExpectation, urlPattern, type TextExpectation } from './match.js';
 
-/** Playwright's own expect polls at about these intervals; the first checks come quickly because most pages settle fast. */
-const POLL_INTERVALS_MS = [50, 100, 250, 500];
+/** The first re-checks come quickly because most pages settle within a few frames; a read is one round trip to the browser. */
+const POLL_INTERVALS_MS = [10, 25, 50, 100, 250, 500];
 /** Asking how many elements match is one round trip; after a timeout it must not eat into what is left. */
 const COUNT_LIMIT_MS = 1_000;
 /** A read given less time than this may time out merely for lack of time. */
@@ -318,6 +318,7 @@ export const browserOpen = browserStep<'browser.open'>(async (step, context) => 
     {
       name: spec.as,
       insecure: spec.insecure ?? false,
+      trace: context.settings.trace !== 'off',
       ...(spec.baseUrl !== undefined ? { baseUrl: spec.baseUrl } : {}),
       ...(spec.viewport !== undefined ? { viewport: spec.viewport } : {}),
       ...(spec.userAgent !== undefined ? { userAgent: spec.userAgent } : {}),
