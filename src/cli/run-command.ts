@@ -91,7 +91,7 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
       color: process.stdout.isTTY === true && !process.env.NO_COLOR && !process.env.CI,
     };
     const specs = (flags.reporter.length > 0 ? flags.reporter : ['console']).map(parseReporterSpec);
-    reporters = specs.map((spec) => createReporter(spec, options));
+    reporters = await Promise.all(specs.map((spec) => createReporter(spec, options)));
   } catch (error) {
     if (error instanceof ReporterSpecError) return fail(`--reporter: ${error.message}`);
     throw error;

@@ -13,9 +13,6 @@
  */
 import path from 'node:path';
 import { didYouMean } from '../journey/did-you-mean.js';
-import { ConsoleReporter } from './console.js';
-import { JsonReporter } from './json.js';
-import { JunitReporter } from './junit.js';
 import type { OutputStream, OutputTarget } from './output.js';
 import type { Reporter } from './reporter.js';
 
@@ -39,7 +36,8 @@ export interface ReporterSpec {
   path?: string;
 }
 
-export type ReporterFactory = (options: ReporterFactoryOptions, path?: string) => Reporter;
+/** Async so a reporter's libraries load only when it is asked for: JUnit's XML builder is most of the CLI's code. */
+export type ReporterFactory = (options: ReporterFactoryOptions, path?: string) => Promise<Reporter>;
 
 export const STDOUT_PATH = '-';
 
@@ -54,9 +52,18 @@ function fileTarget(options: ReporterFactoryOptions, requested: string | undefin
 }
 
 export const reporterFactories = {
-  console: (options) => new ConsoleReporter({ stream: options.stdout, color: options.color, live: options.isTTY }),
-  json: (options, requested) => new JsonReporter(fileTarget(options, requested, defaultOutputFiles.json)),
-  junit: (options, requested) => new JunitReporter(fileTarget(options, requested, defaultOutputFiles.junit)),
+  console: async (options) => {
+    const { ConsoleReporter } = await import('./console.js');
+    return new ConsoleReporter({ stream: options.stdout, color: options.color, live: options.isTTY });
+  },
+  json: async (options, requested) => {
+    const { JsonReporter } = await import('./json.js');
+    return new JsonReporter(fileTarget(options, requested, defaultOutputFiles.json));
+  },
+  junit: async (options, requested) => {
+    const { JunitReporter } = await import('./junit.js');
+    return new JunitReporter(fileTarget(options, requested, defaultOutputFiles.junit));
+  },
 } satisfies Record<ReporterName, ReporterFactory>;
 
 // Exactly the reporters that write a file take a path.
@@ -97,7 +104,7 @@ export function parseReporterSpec(spec: string): ReporterSpec {
   return { name, path: requested };
 }
 
-export function createReporter(spec: ReporterSpec, options: ReporterFactoryOptions): Reporter {
+export function createReporter(spec: ReporterSpec, options: ReporterFactoryOptions): Promise<Reporter> {
   const factory: ReporterFactory = reporterFactories[spec.name];
   return factory(options, spec.path);
 }

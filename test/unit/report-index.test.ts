@@ -56,36 +56,36 @@ describe('createReporter', () => {
 
   const options = (stdout = captureStream()): ReporterFactoryOptions => ({ outDir, stdout: stdout.stream, stderr: captureStream().stream, isTTY: false, color: false });
 
-  test('builds each registered reporter', () => {
-    expect(createReporter({ name: 'console' }, options())).toBeInstanceOf(ConsoleReporter);
-    expect(createReporter({ name: 'json' }, options())).toBeInstanceOf(JsonReporter);
-    expect(createReporter({ name: 'junit' }, options())).toBeInstanceOf(JunitReporter);
+  test('builds each registered reporter', async () => {
+    expect(await createReporter({ name: 'console' }, options())).toBeInstanceOf(ConsoleReporter);
+    expect(await createReporter({ name: 'json' }, options())).toBeInstanceOf(JsonReporter);
+    expect(await createReporter({ name: 'junit' }, options())).toBeInstanceOf(JunitReporter);
   });
 
   test('file reporters without a path write their default file under outDir', async () => {
     const result = runResult([passedJourney()]);
-    await createReporter(parseReporterSpec('json'), options()).onRunEnd(result);
-    await createReporter(parseReporterSpec('junit'), options()).onRunEnd(result);
+    await (await createReporter(parseReporterSpec('json'), options())).onRunEnd(result);
+    await (await createReporter(parseReporterSpec('junit'), options())).onRunEnd(result);
     expect(JSON.parse(await readFile(path.join(outDir, 'results.json'), 'utf8'))).toEqual(result);
     expect(await readFile(path.join(outDir, 'junit.xml'), 'utf8')).toContain('<testsuites name="ceiling"');
   });
 
   test('a given path is used as it is', async () => {
     const file = path.join(outDir, 'elsewhere', 'j.xml');
-    await createReporter(parseReporterSpec(`junit=${file}`), options()).onRunEnd(runResult([]));
+    await (await createReporter(parseReporterSpec(`junit=${file}`), options())).onRunEnd(runResult([]));
     expect(await readFile(file, 'utf8')).toContain('<testsuites');
   });
 
   test('"-" sends a file reporter to stdout', async () => {
     const stdout = captureStream();
     const result = runResult([passedJourney()]);
-    await createReporter(parseReporterSpec('json=-'), options(stdout)).onRunEnd(result);
+    await (await createReporter(parseReporterSpec('json=-'), options(stdout))).onRunEnd(result);
     expect(JSON.parse(stdout.text())).toEqual(result);
   });
 
   test('console follows the TTY and colour switches', async () => {
     const stdout = captureStream();
-    const reporter = createReporter({ name: 'console' }, { ...options(stdout), isTTY: true, color: true });
+    const reporter = await createReporter({ name: 'console' }, { ...options(stdout), isTTY: true, color: true });
     reporter.onStepEnd?.({ name: 'j', file: 'j.yaml', attempt: 1 }, stepResult({ index: 0, name: 'create' }));
     expect(stdout.text()).toMatch(ANSI);
   });
