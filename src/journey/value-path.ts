@@ -26,3 +26,5 @@ export function readValuePath(value: unknown, text: string): { found: true; valu
   }
   return { found: true, value: current };
 }
+
+export const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatDiagnostic, formatField, hasErrors, type Diagnostic } from '../../src/journey/diagnostics.js';
-import { didYouMean, findJourneyFiles, loadJourneys } from '../../src/journey/load.js';
+import { didYouMean } from '../../src/journey/did-you-mean.js';
+import { findJourneyFiles, loadJourneys } from '../../src/journey/load.js';
 
 const base: Diagnostic = { severity: 'error', code: 'CEIL_X', file: 'journeys/x.yaml', line: 12, column: 5, field: 'steps[2].http.url', message: 'reason' };
 

@@ -1,0 +1,151 @@
+import { didYouMean } from './did-you-mean.js';
+import type { FileReport } from './file-report.js';
+import type { CompiledStep } from './journey.js';
+import { matcherOperators, operatorProblems } from './matchers.js';
+import type { Path } from './positions.js';
+import { checkTemplate, stringsIn } from './template.js';
+import { isRecord } from './value-path.js';
+
+/**
+ * Checks that need the whole journey, not one field: vars and captures used
+ * before they exist, actors used before they are made, unknown matchers and
+ * broken regular expressions.
+ */
+
+/** Names a step defines for later steps: set keys and captures. */
+function definedBy(step: CompiledStep): string[] {
+  if (step.kind === 'set') return Object.keys(step.spec);
+  if (step.kind === 'ws.expect') return Object.keys(step.spec.capture ?? {});
+  return Object.keys(step.capture ?? {});
+}
+
+/** Where templates and matchers live in a step, with their YAML paths. */
+function checkedValues(step: CompiledStep): { value: unknown; path: Path }[] {
+  const base: Path = ['steps', step.index];
+  const values: { value: unknown; path: Path }[] = [{ value: step.spec, path: [...base, step.kind] }];
+  if (step.expect) values.push({ value: step.expect, path: [...base, 'expect'] });
+  return values;
+}
+
+function matcherRoots(step: CompiledStep): { value: unknown; path: Path }[] {
+  const base: Path = ['steps', step.index];
+  if (step.kind === 'http' && step.expect) {
+    return [
+      { value: step.expect.json, path: [...base, 'expect', 'json'] },
+      { value: step.expect.headers, path: [...base, 'expect', 'headers'] },
+    ];
+  }
+  if (step.kind === 'ws.expect' || step.kind === 'ws.expectNone') return [{ value: step.spec.json, path: [...base, step.kind, 'json'] }];
+  if (step.kind === 'assert') {
+    const checks = Array.isArray(step.spec) ? step.spec : [step.spec];
+    return checks.map((check, index) => ({ value: check.matches, path: Array.isArray(step.spec) ? [...base, 'assert', index, 'matches'] : [...base, 'assert', 'matches'] }));
+  }
+  return [];
+}
+
+function regexProblems(step: CompiledStep): { path: Path; pattern: string; reason: string }[] {
+  const base: Path = ['steps', step.index];
+  const found: { path: Path; pattern: string }[] = [];
+  if (step.kind === 'ws.expect' || step.kind === 'ws.expectNone') {
+    if (step.spec.regex) found.push({ path: [...base, step.kind, 'regex'], pattern: step.spec.regex });
+  }
+  if (step.kind === 'ws.connect') {
+    for (const [index, rule] of (step.spec.autoReply ?? []).entries()) {
+      if (rule.when.regex) found.push({ path: [...base, step.kind, 'autoReply', index, 'when', 'regex'], pattern: rule.when.regex });
+    }
+  }
+  if (step.kind === 'http' && step.expect?.body && typeof step.expect.body === 'object' && step.expect.body.regex) {
+    found.push({ path: [...base, 'expect', 'body', 'regex'], pattern: step.expect.body.regex });
+  }
+  return found.flatMap((candidate) => {
+    try {
+      new RegExp(candidate.pattern);
+      return [];
+    } catch (error) {
+      // V8 says "Invalid regular expression: /a(b/: Unterminated group"; keep the reason.
+      return [{ ...candidate, reason: (error as Error).message.split(': ').pop() ?? '' }];
+    }
+  });
+}
+
+/** Actors are WebSocket clients or browser pages; each family has the one step that creates its actors. */
+const actorCreators = { ws: 'ws.connect', browser: 'browser.open' } as const;
+type ActorFamily = keyof typeof actorCreators;
+
+function actorFamily(kind: string): ActorFamily | undefined {
+  if (kind.startsWith('ws.')) return 'ws';
+  if (kind.startsWith('browser.')) return 'browser';
+  return undefined;
+}
+
+/**
+ * What a step that failed validation would still define (captures, set keys, actors), read loosely from
+ * its raw mapping, so its one mistake does not cascade into "undefined" errors in every later step.
+ */
+function looselyDefinedBy(raw: unknown): { names: string[]; actors: string[] } {
+  const names: string[] = [];
+  const actors: string[] = [];
+  if (!isRecord(raw)) return { names, actors };
+  if (isRecord(raw.capture)) names.push(...Object.keys(raw.capture));
+  if (isRecord(raw.set)) names.push(...Object.keys(raw.set));
+  for (const [key, value] of Object.entries(raw)) {
+    if (!actorFamily(key) || !isRecord(value)) continue;
+    if (isRecord(value.capture)) names.push(...Object.keys(value.capture));
+    if (typeof value.as === 'string') actors.push(value.as);
+  }
+  return { names, actors };
+}
+
+/** Runs on every step that validated, even when others did not, so one run of validate reports every problem. */
+export function checkSemantics(report: FileReport, steps: readonly (CompiledStep | null)[], rawSteps: readonly unknown[], vars: Record<string, unknown>, extraVars: readonly string[]): void {
+  const known = new Set<string>(extraVars);
+  for (const [name, value] of Object.entries(vars)) {
+    for (const { text, path: inner } of stringsIn(value)) {
+      for (const problem of checkTemplate(text, known)) report.add('error', 'CEIL_TEMPLATE', ['vars', name, ...inner], problem.message);
+    }
+    known.add(name);
+  }
+  const actors = new Map<string, ActorFamily | undefined>();
+  for (const [index, step] of steps.entries()) {
+    if (step === null) {
+      const loose = looselyDefinedBy(rawSteps[index]);
+      for (const name of loose.names) known.add(name);
+      for (const actor of loose.actors) actors.set(actor, undefined);
+      continue;
+    }
+    for (const { value, path: base } of checkedValues(step)) {
+      for (const { text, path: inner } of stringsIn(value)) {
+        if (inner[0] === 'capture') continue;
+        for (const problem of checkTemplate(text, known)) report.add('error', 'CEIL_TEMPLATE', [...base, ...inner], problem.message);
+      }
+    }
+    for (const { value, path: base } of matcherRoots(step)) {
+      for (const problem of operatorProblems(value)) {
+        report.add('error', 'CEIL_MATCHER_UNKNOWN', [...base, ...problem.path], `${problem.message}${problem.message.startsWith('unknown') ? didYouMean(problem.key, matcherOperators) : ''}`, true);
+      }
+    }
+    for (const bad of regexProblems(step)) report.add('error', 'CEIL_REGEX', bad.path, `invalid regular expression /${bad.pattern}/: ${bad.reason}`);
+    const family = actorFamily(step.kind);
+    if (family) {
+      const actor = (step.spec as { as: string }).as;
+      const creator = actorCreators[family];
+      if (step.kind === creator) actors.set(actor, family);
+      else if (!actors.has(actor)) {
+        const verb = family === 'ws' ? 'connected' : 'opened';
+        report.add('error', 'CEIL_ACTOR_UNKNOWN', ['steps', step.index, step.kind, 'as'], `actor "${actor}" is not ${verb} before this step; add a ${creator} with as: ${actor}${didYouMean(actor, [...actors.keys()])}`);
+      } else if (actors.get(actor) !== undefined && actors.get(actor) !== family) {
+        report.add('error', 'CEIL_ACTOR_KIND', ['steps', step.index, step.kind, 'as'], `actor "${actor}" was made by ${actorCreators[actors.get(actor)!]}, so ${step.kind} cannot use it; give the ${family === 'ws' ? 'WebSocket client' : 'browser page'} its own name`);
+      }
+    }
+    if (step.kind === 'ws.expect' || step.kind === 'ws.expectNone') {
+      const spec = step.spec as { json?: unknown; text?: string; regex?: string };
+      if (spec.json === undefined && spec.text === undefined && spec.regex === undefined) {
+        report.add('error', 'CEIL_WS_NO_MATCH', ['steps', step.index, step.kind], `${step.kind} needs one of json, text or regex to say which message`);
+      }
+    }
+    if (step.kind === 'ws.send' && step.spec.json === undefined && step.spec.text === undefined) {
+      report.add('error', 'CEIL_WS_NO_PAYLOAD', ['steps', step.index, step.kind], 'ws.send needs json or text');
+    }
+    for (const name of definedBy(step)) known.add(name);
+  }
+}
