@@ -166,6 +166,12 @@ export function* operatorProblems(expected: unknown, path: (string | number)[] =
     return;
   }
   if (expected === null || typeof expected !== 'object') return;
+  const keys = Object.keys(expected);
+  const operators = keys.filter((key) => key.startsWith('$'));
+  if (operators.length > 0 && operators.length < keys.length) {
+    // Mixed, the object would be matched as a plain subset and `$type` looked up as a field name.
+    yield { path, key: operators[0]!, message: `a matcher object takes only operators (${operators.join(', ')}); put the other keys (${keys.filter((key) => !key.startsWith('$')).join(', ')}) in a mapping of their own` };
+  }
   for (const [key, value] of Object.entries(expected)) {
     if (key.startsWith('$')) {
       if (!(matcherOperators as readonly string[]).includes(key)) {

@@ -33,6 +33,7 @@ const generators: Record<string, { arity: [number, number]; run: (args: unknown[
     run: ([min, max]) => {
       const lo = Number(min);
       const hi = Number(max);
+      if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi) || lo > hi) throw new Error('randomInt(min, max) takes two whole numbers with min ≤ max');
       return lo + Math.floor(Math.random() * (hi - lo + 1));
     },
   },

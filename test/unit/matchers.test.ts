@@ -242,3 +242,12 @@ describe('operatorProblems', () => {
     expect(problems({ a: { $typ: 'x' }, b: { $regx: 'y' }, c: { $type: 'nope' } })).toHaveLength(3);
   });
 });
+
+describe('matcher objects that mix operators and plain keys', () => {
+  it('are reported, since they would silently match as plain subsets', async () => {
+    const { operatorProblems } = await import('../../src/journey/matchers.js');
+    const problems = [...operatorProblems({ id: { $type: 'string', name: 'x' } })];
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ path: ['id'], message: expect.stringContaining('takes only operators ($type)') });
+  });
+});

@@ -290,3 +290,14 @@ describe('stringsIn', () => {
     ]);
   });
 });
+
+describe('randomInt', () => {
+  it('refuses bounds that are not whole numbers in order, instead of returning NaN', async () => {
+    const { render } = await import('../../src/journey/template.js');
+    const scope = { vars: {}, env: () => undefined, secret: () => undefined };
+    expect(() => render('{{ randomInt(5, 1) }}', scope)).toThrow(/min ≤ max/);
+    expect(() => render("{{ randomInt('a', 3) }}", scope)).toThrow(/whole numbers/);
+    const value = render('{{ randomInt(2, 4) }}', scope) as number;
+    expect([2, 3, 4]).toContain(value);
+  });
+});
