@@ -12,18 +12,19 @@ export interface ScopedSignal {
 }
 
 export function scopedSignal(parent: AbortSignal, timeoutMs: number, reason: () => StepFailure): ScopedSignal {
+  // Most steps have no timeout of their own: the parent's signal serves as is, and AbortControllers are not cheap.
+  if (!Number.isFinite(timeoutMs)) return { signal: parent, deadline: Number.POSITIVE_INFINITY, dispose: () => undefined };
   const controller = new AbortController();
   const onParentAbort = () => controller.abort(parent.reason);
   if (parent.aborted) controller.abort(parent.reason);
   else parent.addEventListener('abort', onParentAbort, { once: true });
-  const finite = Number.isFinite(timeoutMs);
-  const timer = finite ? setTimeout(() => controller.abort(reason()), Math.max(0, timeoutMs)) : undefined;
-  timer?.unref();
+  const timer = setTimeout(() => controller.abort(reason()), Math.max(0, timeoutMs));
+  timer.unref();
   return {
     signal: controller.signal,
-    deadline: finite ? Date.now() + timeoutMs : Number.POSITIVE_INFINITY,
+    deadline: Date.now() + timeoutMs,
     dispose() {
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
       parent.removeEventListener('abort', onParentAbort);
     },
   };

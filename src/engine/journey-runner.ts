@@ -58,6 +58,7 @@ function skipped(step: CompiledStep): StepResult {
 }
 
 async function runTeardown(teardown: TeardownStack): Promise<string[]> {
+  if (teardown.isEmpty) return [];
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<string[]>((resolve) => {
     timer = setTimeout(() => resolve([`teardown did not finish within ${formatMs(TEARDOWN_LIMIT_MS)}`]), TEARDOWN_LIMIT_MS);

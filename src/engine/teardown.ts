@@ -9,6 +9,10 @@ export class TeardownStack {
     this.entries.push({ label, run });
   }
 
+  get isEmpty(): boolean {
+    return this.entries.length === 0;
+  }
+
   async runAll(): Promise<string[]> {
     const errors: string[] = [];
     while (this.entries.length > 0) {

@@ -140,6 +140,7 @@ export async function sendHttp(spec: HttpSpec, context: StepContext): Promise<Ht
     try {
       text = await readCappedBody(response.body, limit, target);
     } catch (error) {
+      response.body.on('error', () => undefined);
       response.body.destroy();
       throw classifyNetworkError(error, context.signal, target);
     }

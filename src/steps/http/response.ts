@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { StepFailure } from '../../journey/failure.js';
 
 /** What the http step keeps of a response: enough to assert and capture, bounded in size. */
@@ -31,22 +32,47 @@ export function byteLimit(size: number | string | undefined): number {
 
 /**
  * Reads a body stream up to a cap. Going over it destroys the stream at once,
- * so a huge or endless body costs at most `limit` bytes of memory.
+ * so a huge or endless body costs at most `limit` bytes of memory. Read with
+ * events rather than `for await`, whose async iterator cost a measurable share
+ * of a short journey.
  */
-export async function readCappedBody(body: AsyncIterable<Buffer> & { destroy?: (error?: Error) => void }, limit: number, url: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy?.();
-      throw new StepFailure('protocol', 'CEIL_HTTP_BODY_TOO_LARGE', `response body from ${url} is larger than the ${limit}-byte cap`, {
-        hint: 'raise maxBody on this step if such a large body is expected',
-      });
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+export function readCappedBody(body: Readable, limit: number, url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        // Destroying the stream makes it emit an error of its own; it is expected and must not go unhandled.
+        body.on('error', () => undefined);
+        body.destroy();
+        reject(
+          new StepFailure('protocol', 'CEIL_HTTP_BODY_TOO_LARGE', `response body from ${url} is larger than the ${limit}-byte cap`, {
+            hint: 'raise maxBody on this step if such a large body is expected',
+          }),
+        );
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = (): void => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+    };
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', onError);
+  });
 }
 
 export function parseJsonBody(response: HttpResponse, redact: Redact = keepText): unknown {
