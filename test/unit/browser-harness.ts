@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { abortFailure, scopedSignal } from '../../src/engine/deadline.js';
+import { raceAbort, scopedSignal } from '../../src/engine/deadline.js';
 import { TeardownStack } from '../../src/engine/teardown.js';
 import { formatDiagnostic } from '../../src/journey/diagnostics.js';
 import { StepFailure } from '../../src/journey/failure.js';
@@ -62,16 +62,6 @@ export class CountingResources implements RunResources {
   }
 }
 
-/** The engine settles a step with the abort failure the moment its signal aborts; so does this. */
-function raceAgainst<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortFailure(signal));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
 export interface SessionOptions {
   resources: RunResources;
   outDir: string;
@@ -120,7 +110,7 @@ export class Session {
     try {
       const executor = executors[step.kind as BrowserKind] as Executor<BrowserKind> | undefined;
       if (!executor) throw new Error(`not a browser step: ${step.kind}`);
-      const outcome = await raceAgainst(executor(step as never, context), scoped.signal);
+      const outcome = await raceAbort(executor(step as never, context), scoped.signal);
       Object.assign(this.vars, outcome.captured);
       return outcome;
     } finally {

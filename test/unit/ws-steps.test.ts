@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer, type VerifyClientCallbackAsync } from 'ws';
-import { abortFailure, scopedSignal } from '../../src/engine/deadline.js';
+import { raceAbort, scopedSignal } from '../../src/engine/deadline.js';
 import { TeardownStack } from '../../src/engine/teardown.js';
 import { formatDiagnostic } from '../../src/journey/diagnostics.js';
 import { StepFailure } from '../../src/journey/failure.js';
@@ -59,20 +59,6 @@ async function failureOf(pending: Promise<unknown>): Promise<StepFailure> {
   throw new Error('expected the step to fail, but it passed');
 }
 
-/**
- * The engine settles a step with the bare abort failure as soon as its signal
- * aborts, whatever the executor would have said; racing the same way here
- * proves that the steps report their own findings before that happens.
- */
-function raceAgainst<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortFailure(signal));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
 /** One journey attempt: what the engine would hold across steps, with a fresh deadline per step. */
 class Session {
   readonly actors = new Actors();
@@ -105,7 +91,7 @@ class Session {
     try {
       const executor = executors[step.kind as WsKind] as Executor<WsKind> | undefined;
       if (!executor) throw new Error(`not a ws step: ${step.kind}`);
-      const outcome = await raceAgainst(executor(step as never, context), scoped.signal);
+      const outcome = await raceAbort(executor(step as never, context), scoped.signal);
       Object.assign(this.vars, outcome.captured);
       return outcome;
     } finally {
@@ -332,6 +318,7 @@ describe('ws.send and ws.expect', () => {
 - ws.connect: { as: alice, url: "{{ vars.url }}" }
 - ws.send: { as: alice, json: { cmd: send, frames: ${frames} } }
 - ws.expect: { as: alice, json: { type: never }, within: 25s }
+  timeout: 25s
 `);
     await session.runAll([connect!, send!]);
     const failure = await failureOf(session.run(expectMissing));
