@@ -1,17 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { raceAbort, scopedSignal } from '../../src/engine/deadline.js';
-import { TeardownStack } from '../../src/engine/teardown.js';
 import { formatDiagnostic } from '../../src/journey/diagnostics.js';
 import { StepFailure } from '../../src/journey/failure.js';
 import type { CompiledStep } from '../../src/journey/journey.js';
 import { loadJourneyText } from '../../src/journey/load.js';
-import { render } from '../../src/journey/template.js';
-import { Redactor } from '../../src/secrets/redactor.js';
-import { secretLookup } from '../../src/secrets/sources.js';
-import * as browserSteps from '../../src/steps/browser/steps.js';
-import { Actors, type EvidenceCollector, type Executor, type RunResources, type StepContext, type StepOutcome } from '../../src/steps/executor.js';
+import type { RunResources } from '../../src/steps/executor.js';
+import { StepSession } from './step-session.js';
 
 /**
  * What the browser tests share: a run's resources that count what they
@@ -19,25 +14,6 @@ import { Actors, type EvidenceCollector, type Executor, type RunResources, type 
  * and a look at the process table for leftover Chromium processes.
  */
 
-type BrowserKind = Extract<CompiledStep['kind'], `browser.${string}`>;
-
-const executors: { [K in BrowserKind]: Executor<K> } = {
-  'browser.open': browserSteps.browserOpen,
-  'browser.goto': browserSteps.browserGoto,
-  'browser.reload': browserSteps.browserReload,
-  'browser.click': browserSteps.browserClick,
-  'browser.fill': browserSteps.browserFill,
-  'browser.select': browserSteps.browserSelect,
-  'browser.check': browserSteps.browserCheck,
-  'browser.press': browserSteps.browserPress,
-  'browser.waitFor': browserSteps.browserWaitFor,
-  'browser.screenshot': browserSteps.browserScreenshot,
-  'browser.expectText': browserSteps.browserExpectText,
-  'browser.expectVisible': browserSteps.browserExpectVisible,
-  'browser.expectHidden': browserSteps.browserExpectHidden,
-  'browser.expectUrl': browserSteps.browserExpectUrl,
-  'browser.expectTitle': browserSteps.browserExpectTitle,
-};
 
 export const DEFAULT_STEP_TIMEOUT_MS = 5_000;
 
@@ -62,6 +38,7 @@ export class CountingResources implements RunResources {
   }
 }
 
+
 export interface SessionOptions {
   resources: RunResources;
   outDir: string;
@@ -70,62 +47,10 @@ export interface SessionOptions {
   browserPath?: string;
 }
 
-/** One journey attempt: what the engine holds across steps, with a fresh deadline per step. */
-export class Session {
-  readonly actors = new Actors();
-  readonly teardown = new TeardownStack();
-  readonly redactor = new Redactor();
-  readonly evidence: EvidenceCollector[] = [];
-  readonly interrupt = new AbortController();
-  readonly vars: Record<string, unknown>;
-
-  constructor(private readonly options: SessionOptions) {
-    this.vars = { ...(options.vars ?? {}) };
-  }
-
-  async run(step: CompiledStep | undefined): Promise<StepOutcome> {
-    if (!step) throw new Error('no such step in the compiled journey');
-    const timeoutMs = step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
-    const scoped = scopedSignal(this.interrupt.signal, timeoutMs, () => new StepFailure('timeout', 'CEIL_TIMEOUT_STEP', `step timed out after ${timeoutMs}ms`));
-    const secret = secretLookup(this.options.secrets ?? {}, () => undefined, this.redactor);
-    const context: StepContext = {
-      signal: scoped.signal,
-      deadline: scoped.deadline,
-      vars: this.vars,
-      actors: this.actors,
-      teardown: this.teardown,
-      evidence: this.evidence,
-      settings: { outDir: this.options.outDir, ...(this.options.browserPath !== undefined ? { browserPath: this.options.browserPath } : {}) },
-      journey: { name: 'browser steps', file: 'browser.test.ts' },
-      redactor: this.redactor,
-      resources: this.options.resources,
-      render: (value) =>
-        render(value, {
-          vars: this.vars,
-          env: () => undefined,
-          secret,
-          onSecretDerived: (derived) => this.redactor.add(derived),
-        }),
-    };
-    try {
-      const executor = executors[step.kind as BrowserKind] as Executor<BrowserKind> | undefined;
-      if (!executor) throw new Error(`not a browser step: ${step.kind}`);
-      const outcome = await raceAbort(executor(step as never, context), scoped.signal);
-      Object.assign(this.vars, outcome.captured);
-      return outcome;
-    } finally {
-      scoped.dispose();
-    }
-  }
-
-  async runAll(steps: readonly CompiledStep[]): Promise<StepOutcome[]> {
-    const outcomes: StepOutcome[] = [];
-    for (const step of steps) outcomes.push(await this.run(step));
-    return outcomes;
-  }
-
-  async close(): Promise<string[]> {
-    return this.teardown.runAll();
+/** A journey session for browser steps: they write evidence and screenshots under outDir. */
+export class Session extends StepSession {
+  constructor(options: SessionOptions) {
+    super({ ...options, defaultTimeoutMs: DEFAULT_STEP_TIMEOUT_MS, journey: { name: 'browser steps', file: 'browser.test.ts' } });
   }
 }
 

@@ -136,7 +136,7 @@ describe('launching', () => {
     const netLog = path.join(scratch, 'net-log.json');
     const launched = await launchChromium({ extraArgs: [`--log-net-log=${netLog}`] });
     try {
-      const actor = await BrowserActor.open(launched.browser, { name: 'alice', insecure: false }, new AbortController().signal);
+      const actor = await BrowserActor.open(launched.browser, { name: 'alice', insecure: false, trace: true }, new AbortController().signal);
       await actor.page.goto(`${site.url}/form`);
       // Typing into a field is what makes a full Chromium fetch spell-check dictionaries.
       await actor.page.getByLabel('Note').fill('a sentance with speling mistakes');

@@ -34,12 +34,6 @@ function parse(xml: string): { suites: Node; testcases: Node[] } {
   return { suites, testcases };
 }
 
-const testcaseNamed = (testcases: Node[], name: string): Node => {
-  const found = testcases.find((testcase) => testcase.name === name);
-  if (!found) throw new Error(`no testcase named ${name}`);
-  return found;
-};
-
 // Independent of the code under test: the XML 1.0 Char production, checked code point by code point.
 function invalidXmlChars(text: string): string[] {
   const bad: string[] = [];

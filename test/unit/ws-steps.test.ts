@@ -3,31 +3,14 @@ import { createServer as createHttpsServer } from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer, type VerifyClientCallbackAsync } from 'ws';
-import { raceAbort, scopedSignal } from '../../src/engine/deadline.js';
-import { TeardownStack } from '../../src/engine/teardown.js';
 import { formatDiagnostic } from '../../src/journey/diagnostics.js';
 import { StepFailure } from '../../src/journey/failure.js';
 import type { CompiledStep } from '../../src/journey/journey.js';
 import { loadJourneyText } from '../../src/journey/load.js';
-import { render } from '../../src/journey/template.js';
-import { Redactor } from '../../src/secrets/redactor.js';
-import { Actors, type Executor, type StepContext, type StepOutcome } from '../../src/steps/executor.js';
+import { StepSession } from './step-session.js';
 import type { WsActor } from '../../src/steps/ws/actor.js';
-import { wsClose, wsConnect, wsDrop, wsExpect, wsExpectClosed, wsExpectNone, wsGhost, wsSend } from '../../src/steps/ws/steps.js';
 import { INBOX_LIMITS } from '../../src/steps/ws/inbox.js';
 
-type WsKind = Extract<CompiledStep['kind'], `ws.${string}`>;
-
-const executors: { [K in WsKind]: Executor<K> } = {
-  'ws.connect': wsConnect,
-  'ws.send': wsSend,
-  'ws.expect': wsExpect,
-  'ws.expectNone': wsExpectNone,
-  'ws.close': wsClose,
-  'ws.drop': wsDrop,
-  'ws.ghost': wsGhost,
-  'ws.expectClosed': wsExpectClosed,
-};
 
 const DEFAULT_STEP_TIMEOUT_MS = 3000;
 const WAIT_LIMIT_MS = 3000;
@@ -59,50 +42,10 @@ async function failureOf(pending: Promise<unknown>): Promise<StepFailure> {
   throw new Error('expected the step to fail, but it passed');
 }
 
-/** One journey attempt: what the engine would hold across steps, with a fresh deadline per step. */
-class Session {
-  readonly actors = new Actors();
-  readonly teardown = new TeardownStack();
-  readonly redactor = new Redactor();
-  readonly interrupt = new AbortController();
-  readonly vars: Record<string, unknown>;
-
+/** A journey session for ws steps, which also hands out its actors to look inside. */
+class Session extends StepSession {
   constructor(vars: Record<string, unknown>) {
-    this.vars = { ...vars };
-  }
-
-  async run(step: CompiledStep | undefined): Promise<StepOutcome> {
-    if (!step) throw new Error('no such step in the compiled journey');
-    const timeoutMs = step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
-    const scoped = scopedSignal(this.interrupt.signal, timeoutMs, () => new StepFailure('timeout', 'CEIL_STEP_TIMEOUT', `step timed out after ${timeoutMs}ms`));
-    const context: StepContext = {
-      signal: scoped.signal,
-      deadline: scoped.deadline,
-      vars: this.vars,
-      actors: this.actors,
-      teardown: this.teardown,
-      evidence: [],
-      settings: { outDir: 'ceiling-out' },
-      journey: { name: 'ws steps', file: 'ws-steps.test.ts' },
-      redactor: this.redactor,
-      resources: { shared: (_key, create) => create() },
-      render: (value) => render(value, { vars: this.vars, env: (name) => process.env[name], secret: () => undefined }),
-    };
-    try {
-      const executor = executors[step.kind as WsKind] as Executor<WsKind> | undefined;
-      if (!executor) throw new Error(`not a ws step: ${step.kind}`);
-      const outcome = await raceAbort(executor(step as never, context), scoped.signal);
-      Object.assign(this.vars, outcome.captured);
-      return outcome;
-    } finally {
-      scoped.dispose();
-    }
-  }
-
-  async runAll(steps: readonly CompiledStep[]): Promise<StepOutcome[]> {
-    const outcomes: StepOutcome[] = [];
-    for (const step of steps) outcomes.push(await this.run(step));
-    return outcomes;
+    super({ vars, env: (name) => process.env[name], defaultTimeoutMs: DEFAULT_STEP_TIMEOUT_MS, journey: { name: 'ws steps', file: 'ws-steps.test.ts' } });
   }
 
   actor(name: string): WsActor {
