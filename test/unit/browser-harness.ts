@@ -1,12 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { formatDiagnostic } from '../../src/journey/diagnostics.js';
-import { StepFailure } from '../../src/journey/failure.js';
-import type { CompiledStep } from '../../src/journey/journey.js';
-import { loadJourneyText } from '../../src/journey/load.js';
 import type { RunResources } from '../../src/steps/executor.js';
 import { StepSession } from './step-session.js';
+
+export { compile, failureOf } from './step-session.js';
 
 /**
  * What the browser tests share: a run's resources that count what they
@@ -52,24 +50,6 @@ export class Session extends StepSession {
   constructor(options: SessionOptions) {
     super({ ...options, defaultTimeoutMs: DEFAULT_STEP_TIMEOUT_MS, journey: { name: 'browser steps', file: 'browser.test.ts' } });
   }
-}
-
-/** Steps are written flush left: YAML accepts a block sequence at its key's indentation. */
-export async function compile(stepsYaml: string, vars: Record<string, unknown> = {}): Promise<CompiledStep[]> {
-  const text = `name: t\nvars: ${JSON.stringify(vars)}\nsteps:\n${stepsYaml.trim()}\n`;
-  const { journey, diagnostics } = await loadJourneyText('t.yaml', text);
-  if (!journey) throw new Error(diagnostics.map(formatDiagnostic).join('\n'));
-  return journey.steps;
-}
-
-export async function failureOf(pending: Promise<unknown>): Promise<StepFailure> {
-  try {
-    await pending;
-  } catch (error) {
-    if (error instanceof StepFailure) return error;
-    throw error;
-  }
-  throw new Error('expected the step to fail, but it passed');
 }
 
 export type Route = (request: http.IncomingMessage, response: http.ServerResponse, body: string) => void;

@@ -1,7 +1,9 @@
 import { raceAbort, scopedSignal } from '../../src/engine/deadline.js';
 import { TeardownStack } from '../../src/engine/teardown.js';
+import { formatDiagnostic } from '../../src/journey/diagnostics.js';
 import { StepFailure } from '../../src/journey/failure.js';
 import type { CompiledStep } from '../../src/journey/journey.js';
+import { loadJourneyText } from '../../src/journey/load.js';
 import { render } from '../../src/journey/template.js';
 import { Redactor } from '../../src/secrets/redactor.js';
 import { secretLookup } from '../../src/secrets/sources.js';
@@ -82,4 +84,22 @@ export class StepSession {
   async close(): Promise<string[]> {
     return this.teardown.runAll();
   }
+}
+
+/** Steps are written flush left: YAML accepts a block sequence at its key's indentation. */
+export async function compile(stepsYaml: string, vars: Record<string, unknown> = {}): Promise<CompiledStep[]> {
+  const text = `name: t\nvars: ${JSON.stringify(vars)}\nsteps:\n${stepsYaml.trim()}\n`;
+  const { journey, diagnostics } = await loadJourneyText('t.yaml', text);
+  if (!journey) throw new Error(diagnostics.map(formatDiagnostic).join('\n'));
+  return journey.steps;
+}
+
+export async function failureOf(pending: Promise<unknown>): Promise<StepFailure> {
+  try {
+    await pending;
+  } catch (error) {
+    if (error instanceof StepFailure) return error;
+    throw error;
+  }
+  throw new Error('expected the step to fail, but it passed');
 }

@@ -3,11 +3,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer, type VerifyClientCallbackAsync } from 'ws';
-import { formatDiagnostic } from '../../src/journey/diagnostics.js';
-import { StepFailure } from '../../src/journey/failure.js';
 import type { CompiledStep } from '../../src/journey/journey.js';
-import { loadJourneyText } from '../../src/journey/load.js';
-import { StepSession } from './step-session.js';
+import { StepSession, compile, failureOf } from './step-session.js';
 import type { WsActor } from '../../src/steps/ws/actor.js';
 import { INBOX_LIMITS } from '../../src/steps/ws/inbox.js';
 
@@ -32,16 +29,6 @@ function within<T>(promise: Promise<T>, what: string, limitMs = WAIT_LIMIT_MS): 
   return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
 }
 
-async function failureOf(pending: Promise<unknown>): Promise<StepFailure> {
-  try {
-    await pending;
-  } catch (error) {
-    if (error instanceof StepFailure) return error;
-    throw error;
-  }
-  throw new Error('expected the step to fail, but it passed');
-}
-
 /** A journey session for ws steps, which also hands out its actors to look inside. */
 class Session extends StepSession {
   constructor(vars: Record<string, unknown>) {
@@ -53,14 +40,6 @@ class Session extends StepSession {
     if (!actor) throw new Error(`no actor ${name}`);
     return actor;
   }
-}
-
-/** Steps are written flush left: YAML accepts a block sequence at its key's indentation. */
-async function compile(stepsYaml: string, vars: Record<string, unknown>): Promise<CompiledStep[]> {
-  const text = `name: t\nvars: ${JSON.stringify(vars)}\nsteps:\n${stepsYaml.trim()}\n`;
-  const { journey, diagnostics } = await loadJourneyText('t.yaml', text);
-  if (!journey) throw new Error(diagnostics.map(formatDiagnostic).join('\n'));
-  return journey.steps;
 }
 
 interface ServerConnection {
