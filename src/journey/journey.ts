@@ -25,6 +25,11 @@ export type CompiledStep = {
 
 export type StepOf<K extends StepKind> = Extract<CompiledStep, { kind: K }>;
 
+/** When `ceiling serve` runs a journey; jitter delays each start by a random share of it. */
+export type Schedule =
+  | { kind: 'every'; everyMs: number; jitterMs: number }
+  | { kind: 'cron'; cron: string; timezone?: string; jitterMs: number };
+
 export interface Journey {
   name: string;
   description?: string;
@@ -33,6 +38,8 @@ export interface Journey {
   vars: Record<string, unknown>;
   timeoutMs: number;
   retries: number;
+  /** Absent when the file sets none; `ceiling serve` then applies its default. */
+  schedule?: Schedule;
   steps: CompiledStep[];
   location: SourceLocation;
 }

@@ -122,10 +122,14 @@ function compileStep(report: FileReport, raw: unknown, index: number): CompiledS
  * file with anything to report is read again with exact positions, so every
  * diagnostic points at the right line and column.
  */
+type ScheduleModule = typeof import('./schedule.js');
+
 export async function loadJourneyText(file: string, text: string, options: LoadOptions = {}): Promise<{ journey?: Journey; diagnostics: Diagnostic[] }> {
+  // croner is loaded only for files that may hold a schedule, so plain runs do not pay for it.
+  const schedules: ScheduleModule | undefined = text.includes('schedule') ? await import('./schedule.js') : undefined;
   const fast = fastParse(text);
   if (fast) {
-    const result = compileJourney(new FileReport(file, fast.positions), fast.raw, options);
+    const result = compileJourney(new FileReport(file, fast.positions), fast.raw, options, schedules);
     if (result.diagnostics.length === 0) return result;
   }
   const { parseWithPositions } = await import('./yaml-positions.js');
@@ -141,10 +145,10 @@ export async function loadJourneyText(file: string, text: string, options: LoadO
     report.addAt('error', `CEIL_YAML_${error.code}`, error.position.line, error.position.column, friendly, formatField(error.at));
   }
   if (exact.errors.length > 0) return { diagnostics: report.sorted() };
-  return compileJourney(report, exact.raw, options);
+  return compileJourney(report, exact.raw, options, schedules);
 }
 
-function compileJourney(report: FileReport, raw: unknown, options: LoadOptions): { journey?: Journey; diagnostics: Diagnostic[] } {
+function compileJourney(report: FileReport, raw: unknown, options: LoadOptions, schedules: ScheduleModule | undefined): { journey?: Journey; diagnostics: Diagnostic[] } {
   const file = report.file;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     report.addAt('error', 'CEIL_JOURNEY_SHAPE', 1, 1, 'a journey file is a mapping with name and steps');
@@ -161,6 +165,7 @@ function compileJourney(report: FileReport, raw: unknown, options: LoadOptions):
   const rawVars = (raw as { vars?: unknown }).vars;
   const vars = header.success ? (header.data.vars ?? {}) : isRecord(rawVars) ? rawVars : {};
   checkSemantics(report, steps, Array.isArray(rawSteps) ? rawSteps : [], vars, options.extraVars ?? []);
+  const schedule = header.success && header.data.schedule && schedules ? schedules.compileSchedule(report, header.data.schedule) : undefined;
   if (!header.success || compiled.length !== steps.length || report.diagnostics.some((d) => d.severity === 'error')) {
     return { diagnostics: report.sorted() };
   }
@@ -175,6 +180,7 @@ function compileJourney(report: FileReport, raw: unknown, options: LoadOptions):
     vars,
     timeoutMs: data.timeout ? durationMs(data.timeout) : DEFAULT_JOURNEY_TIMEOUT_MS,
     retries: data.retries ?? 0,
+    ...(schedule ? { schedule } : {}),
     steps: compiled,
     location: report.locate([]),
     ...(data.description !== undefined ? { description: data.description } : {}),

@@ -182,6 +182,29 @@ export function stepEnvelopeSchema(kind: StepKind) {
   return schema;
 }
 
+const ianaZone = z.string().min(1).meta({ description: 'An IANA time zone such as "Europe/Berlin"; the cron fields are read in it.' });
+
+/** When `ceiling serve` runs the journey: a fixed interval or a cron expression, with optional jitter. */
+export const scheduleSpec = z
+  .strictObject({
+    every: duration.optional().meta({ description: 'Run at this interval, e.g. "1m".' }),
+    cron: z.string().min(1).optional().meta({ description: 'A cron expression such as "*/5 * * * *" (five or six fields).' }),
+    timezone: ianaZone.optional(),
+    jitter: duration.optional().meta({ description: 'Delay each start by a random amount up to this, to spread load.' }),
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.every !== undefined && spec.cron !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['cron'], message: 'a schedule takes either every or cron, not both; remove one' });
+    } else if (spec.every === undefined && spec.cron === undefined) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'a schedule needs every (e.g. every: 1m) or cron (e.g. cron: "*/5 * * * *")' });
+    } else if (spec.timezone !== undefined && spec.cron === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'timezone applies to cron schedules only; an interval runs the same in every zone' });
+    }
+  })
+  .meta({ description: 'When ceiling serve runs this journey: { every: 1m } or { cron: "*/5 * * * *", timezone: Europe/Berlin }; jitter delays each start by up to that much.' });
+
+export type ScheduleSpec = z.infer<typeof scheduleSpec>;
+
 export const journeyHeader = z.strictObject({
   $schema: z.string().optional(),
   name: z.string().min(1, 'a journey needs a name'),
@@ -190,6 +213,7 @@ export const journeyHeader = z.strictObject({
   vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'var names are identifiers'), json).optional(),
   timeout: duration.optional(),
   retries: z.number().int().min(0).max(10).optional(),
+  schedule: scheduleSpec.optional(),
   steps: z.array(z.unknown()).min(1, 'a journey needs at least one step'),
 });
 
