@@ -28,6 +28,35 @@ export interface RunFlags {
   trace: 'retain-on-failure' | 'off';
 }
 
+export interface ServeFlags {
+  tag: string[];
+  grep?: string;
+  listen: string;
+  every: string;
+  concurrency: number;
+  db: string;
+  retention: string;
+  retentionRuns: number;
+  retentionSize: string;
+  location: string;
+  target: string;
+  shard?: string;
+  alertAfter: number;
+  webhook: string[];
+  slackWebhook: string[];
+  tokenEnv: string;
+  grace: string;
+  reloadInterval: string;
+  retries?: number;
+  timeout?: string;
+  var: string[];
+  envFile?: string;
+  secretsFile?: string;
+  out: string;
+  browserPath?: string;
+  trace: 'retain-on-failure' | 'off';
+}
+
 function buildProgram(setCode: (code: number) => void): Command {
   const program = new Command('ceiling')
     .description('Synthetic user journeys: check that the feature works, not just that the service answers.')
@@ -60,6 +89,45 @@ function buildProgram(setCode: (code: number) => void): Command {
     .action(async (paths: string[], flags: RunFlags) => {
       const { runCommand } = await import('./run-command.js');
       setCode(await runCommand(paths, flags));
+    });
+
+  program
+    .command('serve')
+    .description('run journeys as probes on their schedules, with /metrics, an API, a status page, history and alerts (SIGTERM stops it cleanly)')
+    .argument('[paths...]', 'journey files or folders (re-read when they change)', ['journeys'])
+    .option('--listen <host:port>', 'address for /metrics, /api/v1 and the status page (port 0 picks one)', '127.0.0.1:9464')
+    .option('--every <duration>', 'schedule for journeys that set none', '1m')
+    .option('--concurrency <n>', 'journeys in flight at once, across all schedules', positiveInt('--concurrency'), 8)
+    .option('--db <file>', 'the history database (SQLite)', '.ceiling/history.db')
+    .option('--retention <duration>', 'keep runs for this long', '168h')
+    .option('--retention-runs <n>', 'keep at most this many runs per journey', positiveInt('--retention-runs'), 10_000)
+    .option('--retention-size <size>', 'keep the history database under this size, e.g. 256MiB', '256MiB')
+    .option('--location <name>', 'where this probe runs; a label on every metric, run and alert', 'local')
+    .option('--target <name>', 'the deployment the journeys check (e.g. prod-eu); a label on every metric', 'default')
+    .option('--shard <k/n>', 'run only shard k of n (replicas with the same journeys split them with no gaps or overlap)')
+    .option('--alert-after <n>', 'failed runs in a row before a failing alert', positiveInt('--alert-after'), 2)
+    .option('--webhook <url>', 'send state-change alerts as JSON to this URL (repeatable)', collect, [])
+    .option('--slack-webhook <url>', 'send state-change alerts to this Slack incoming webhook (repeatable)', collect, [])
+    .option('--token-env <name>', 'environment variable holding the bearer token for POST /api/v1/run', 'CEILING_API_TOKEN')
+    .option('--grace <duration>', 'on SIGTERM, how long runs in flight may finish before they are aborted', '10s')
+    .option('--reload-interval <duration>', 'how often to look for edited journey files (0s to turn off; SIGHUP reloads at once)', '2s')
+    .option('--tag <tag>', 'only journeys with this tag (repeatable, any matches)', collect, [])
+    .option('--grep <pattern>', 'only journeys whose name matches this regular expression')
+    .option('--retries <n>', 'retries per journey, overriding the files', positiveInt('--retries'))
+    .option('--timeout <duration>', "each journey's deadline, overriding the files (e.g. 30s)")
+    .option('--var <name=value>', 'set a variable (repeatable); wins over the file', collect, [])
+    .option('--env-file <file>', 'read environment variables from a KEY=value file')
+    .option('--secrets-file <file>', 'read secrets from a KEY=value file; their values never appear in output')
+    .option('--out <dir>', 'folder for failure evidence (screenshots, traces), overwritten by each run', '.ceiling')
+    .option('--browser-path <file>', 'the Chromium or Chrome to use for browser steps (or set CEILING_BROWSER_PATH)')
+    .addOption(
+      new Option('--trace <mode>', 'browser traces for failed runs; off by default, since probes run often')
+        .choices(['retain-on-failure', 'off'])
+        .default('off'),
+    )
+    .action(async (paths: string[], flags: ServeFlags) => {
+      const { serveCommand } = await import('./serve-command.js');
+      setCode(await serveCommand(paths, flags));
     });
 
   program

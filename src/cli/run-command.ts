@@ -2,12 +2,12 @@ import { setMaxListeners } from 'node:events';
 import { formatDiagnostic, hasErrors } from '../journey/diagnostics.js';
 import { parseDuration } from '../journey/duration.js';
 import { loadJourneys } from '../journey/load.js';
-import type { Journey } from '../journey/journey.js';
 import { EXIT } from '../engine/exit-codes.js';
 import { runJourneys } from '../engine/run.js';
 import { createReporter, parseReporterSpec, ReporterMultiplexer, ReporterSpecError } from '../report/index.js';
 import { Redactor } from '../secrets/redactor.js';
-import { readDotenvFile, secretLookup } from '../secrets/sources.js';
+import { secretLookup } from '../secrets/sources.js';
+import { readFileFlag, selectJourneys } from './journey-inputs.js';
 import { VERSION } from '../version.js';
 import type { RunFlags } from './program.js';
 import { parseVarFlags } from './var-flags.js';
@@ -15,30 +15,6 @@ import { parseVarFlags } from './var-flags.js';
 function fail(message: string): number {
   process.stderr.write(`${message}\n`);
   return EXIT.invalid;
-}
-
-function selectJourneys(journeys: Journey[], flags: RunFlags): Journey[] | string {
-  let pattern: RegExp | undefined;
-  if (flags.grep !== undefined) {
-    try {
-      pattern = new RegExp(flags.grep);
-    } catch (error) {
-      return `--grep: ${(error as Error).message}`;
-    }
-  }
-  const tags = flags.tag.flatMap((tag) => tag.split(',')).map((tag) => tag.trim()).filter(Boolean);
-  return journeys.filter(
-    (journey) => (tags.length === 0 || journey.tags.some((tag) => tags.includes(tag))) && (!pattern || pattern.test(journey.name)),
-  );
-}
-
-async function readFileFlag(flag: string, file: string | undefined): Promise<Record<string, string> | string> {
-  if (file === undefined) return {};
-  try {
-    return await readDotenvFile(file);
-  } catch (error) {
-    return `${flag} ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`;
-  }
 }
 
 /**
@@ -104,7 +80,7 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
     process.stderr.write('\nno journey was run: fix the errors above (ceiling validate shows them too)\n');
     return EXIT.invalid;
   }
-  const selected = selectJourneys(loaded.journeys, flags);
+  const selected = selectJourneys(loaded.journeys, flags.tag, flags.grep);
   if (typeof selected === 'string') return fail(selected);
   if (selected.length === 0) {
     const why = loaded.journeys.length === 0 ? `no journey files in ${paths.join(', ')}` : 'no journey matched --tag/--grep';

@@ -1,8 +1,8 @@
 import type { Journey } from '../journey/journey.js';
 import { EXIT } from './exit-codes.js';
 import type { Reporter } from '../report/reporter.js';
-import type { RunResources } from '../steps/executor.js';
 import { runJourney, type JourneyRunOptions } from './journey-runner.js';
+import { SharedResources } from './shared-resources.js';
 import { totalsOf, type JourneyResult, type RunResult, type RunStatus } from './result.js';
 
 
@@ -11,25 +11,6 @@ export interface RunOptions extends Omit<JourneyRunOptions, 'resources' | 'onJou
   failOnFlaky: boolean;
   reporter: Reporter;
   version: string;
-}
-
-/** Run-scoped shared resources (connection pools), closed once when the run ends. */
-class SharedResources implements RunResources {
-  private readonly entries = new Map<string, { value: unknown; close: (value: never) => Promise<void> | void }>();
-
-  shared<T>(key: string, create: () => T, close: (value: T) => Promise<void> | void): T {
-    const existing = this.entries.get(key);
-    if (existing) return existing.value as T;
-    const value = create();
-    this.entries.set(key, { value, close: close as (value: never) => Promise<void> | void });
-    return value;
-  }
-
-  async closeAll(): Promise<void> {
-    const entries = [...this.entries.values()];
-    this.entries.clear();
-    await Promise.allSettled(entries.map((entry) => entry.close(entry.value as never)));
-  }
 }
 
 export function decideStatus(journeys: readonly JourneyResult[], interrupted: boolean, failOnFlaky: boolean): { status: RunStatus; exitCode: number } {

@@ -130,11 +130,14 @@ function parseExpression(source: string): Expr {
 }
 
 const parseCache = new Map<string, TemplatePart[] | null>();
+/** Hot reloads in a daemon that runs for weeks would otherwise grow the cache with every edit. */
+const PARSE_CACHE_LIMIT = 10_000;
 
 /** Splits a string into literal text and expressions; null when it holds no template. */
 export function parseTemplate(text: string): TemplatePart[] | null {
   const cached = parseCache.get(text);
   if (cached !== undefined) return cached;
+  if (parseCache.size >= PARSE_CACHE_LIMIT) parseCache.clear();
   if (!text.includes('{{')) {
     parseCache.set(text, null);
     return null;

@@ -49,6 +49,19 @@ export class Redactor {
     return true;
   }
 
+  /**
+   * A copy that starts with every secret known so far. A long-running daemon
+   * gives each run its own fork, so values derived from secrets during one run
+   * (a token plus a random suffix) do not pile up in the shared redactor.
+   */
+  fork(): Redactor {
+    const copy = new Redactor();
+    for (const [form, label] of this.forms) copy.forms.set(form, label);
+    for (const original of this.originals) copy.originals.add(original);
+    copy.pattern = this.pattern;
+    return copy;
+  }
+
   /** The secrets as registered, for outputs that cannot be redacted as text (a page to mask before a screenshot). */
   secretValues(): string[] {
     return [...this.originals];

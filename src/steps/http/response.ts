@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { StepFailure } from '../../journey/failure.js';
+import { parseByteSize } from '../../journey/byte-size.js';
 
 /** What the http step keeps of a response: enough to assert and capture, bounded in size. */
 export interface HttpResponse {
@@ -20,14 +21,12 @@ export interface HttpResponse {
 export type Redact = (text: string) => string;
 export const keepText: Redact = (text) => text;
 
-const sizeUnits: Record<string, number> = { B: 1, KB: 1000, MB: 1e6, GB: 1e9, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 ** 2;
 
 export function byteLimit(size: number | string | undefined): number {
   if (size === undefined) return DEFAULT_MAX_BODY_BYTES;
   if (typeof size === 'number') return size;
-  const match = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)$/.exec(size);
-  return match ? Math.floor(Number(match[1]) * (sizeUnits[match[2]!] ?? 1)) : DEFAULT_MAX_BODY_BYTES;
+  return parseByteSize(size) ?? DEFAULT_MAX_BODY_BYTES;
 }
 
 /**

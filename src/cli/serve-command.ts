@@ -1,0 +1,195 @@
+import { formatDiagnostic } from '../journey/diagnostics.js';
+import { parseByteSize } from '../journey/byte-size.js';
+import { parseDuration } from '../journey/duration.js';
+import type { Journey } from '../journey/journey.js';
+import { MIN_INTERVAL_MS } from '../journey/schedule.js';
+import { EXIT } from '../engine/exit-codes.js';
+import { Redactor } from '../secrets/redactor.js';
+import { secretLookup } from '../secrets/sources.js';
+import { DaemonConfigError, isLoopback, ProbeDaemon, type DaemonOptions } from '../serve/daemon.js';
+import { HistoryError } from '../serve/history.js';
+import { inShard, parseShard } from '../serve/shard.js';
+import type { WebhookTarget } from '../serve/webhook-delivery.js';
+import { VERSION } from '../version.js';
+import { readFileFlag, selectJourneys } from './journey-inputs.js';
+import type { ServeFlags } from './program.js';
+import { parseVarFlags } from './var-flags.js';
+
+/** A usage problem: the message names the flag and what to write instead. */
+class UsageError extends Error {}
+
+function durationFlag(flag: string, text: string, allowZero = false): number {
+  if (allowZero && /^0(ms|s|m|h)?$/.test(text.trim())) return 0;
+  const parsed = parseDuration(text);
+  if (!parsed.ok) throw new UsageError(`${flag}: ${parsed.reason}`);
+  return parsed.ms;
+}
+
+/** host:port, with [::1]:port for IPv6; port 0 picks a free one. */
+function parseListen(text: string): { host: string; port: number } {
+  const match = /^(\[[0-9a-fA-F:]+\]|[^:[\]]+):(\d{1,5})$/.exec(text.trim());
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port > 65_535) throw new UsageError(`--listen: "${text}" is not host:port; write e.g. 127.0.0.1:9464 or 0.0.0.0:9464`);
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+function webhookTargets(flags: ServeFlags, redactor: Redactor): WebhookTarget[] {
+  const targets: WebhookTarget[] = [
+    ...flags.webhook.map((url) => ({ url, format: 'json' as const })),
+    ...flags.slackWebhook.map((url) => ({ url, format: 'slack' as const })),
+  ];
+  for (const target of targets) {
+    let url: URL;
+    try {
+      url = new URL(target.url);
+    } catch {
+      throw new UsageError(`--${target.format === 'slack' ? 'slack-webhook' : 'webhook'}: "${target.url}" is not a URL; write e.g. https://hooks.example.com/ceiling`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`webhook ${url.protocol} URLs are not supported; use http or https`);
+    // A Slack webhook's path is its credential: treat it like a secret everywhere.
+    if (url.pathname.length > 1) redactor.add(url.pathname + url.search, 'webhook');
+  }
+  return targets;
+}
+
+async function buildOptions(paths: string[], flags: ServeFlags, log: (line: string) => void): Promise<DaemonOptions> {
+  const vars = parseVarFlags(flags.var);
+  if (!vars.ok) throw new UsageError(vars.error);
+  if (flags.concurrency < 1) throw new UsageError('--concurrency must be at least 1');
+  if (flags.alertAfter < 1) throw new UsageError('--alert-after must be at least 1');
+  if (flags.retentionRuns < 1) throw new UsageError('--retention-runs must be at least 1');
+  const everyMs = durationFlag('--every', flags.every);
+  if (everyMs < MIN_INTERVAL_MS) throw new UsageError('--every: the shortest interval is 1s');
+  const maxBytes = parseByteSize(flags.retentionSize);
+  if (maxBytes === undefined || maxBytes < 1024 * 1024) throw new UsageError(`--retention-size: "${flags.retentionSize}" is not a size of at least 1MiB; write e.g. 256MiB`);
+  const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
+  if (shard && 'error' in shard) throw new UsageError(shard.error);
+  const timeoutMs = flags.timeout !== undefined ? durationFlag('--timeout', flags.timeout) : undefined;
+  const listen = parseListen(flags.listen);
+
+  const envFile = await readFileFlag('--env-file', flags.envFile);
+  if (typeof envFile === 'string') throw new UsageError(envFile);
+  const secretsFile = await readFileFlag('--secrets-file', flags.secretsFile);
+  if (typeof secretsFile === 'string') throw new UsageError(secretsFile);
+  const redactor = new Redactor();
+  const env = (name: string): string | undefined => (Object.hasOwn(envFile, name) ? envFile[name] : process.env[name]);
+  const secret = secretLookup(secretsFile, env, redactor);
+
+  const token = env(flags.tokenEnv) || undefined;
+  if (token !== undefined && !redactor.add(token, flags.tokenEnv)) throw new UsageError(`${flags.tokenEnv}: the API token is too short; use at least 16 random characters`);
+  if (token !== undefined && token.length < 16) log(`warning: ${flags.tokenEnv} is shorter than 16 characters; use a long random token`);
+  if (token === undefined && !isLoopback(listen.host)) {
+    log(`note: no ${flags.tokenEnv} is set, so POST /api/v1/run is refused on ${listen.host}; the read-only endpoints stay open`);
+  }
+
+  // Validate the selection once now; the same rules apply on every reload.
+  const selectionProblem = selectJourneys([], flags.tag, flags.grep);
+  if (typeof selectionProblem === 'string') throw new UsageError(selectionProblem);
+  const select = (journeys: Journey[]): Journey[] => {
+    const chosen = selectJourneys(journeys, flags.tag, flags.grep) as Journey[];
+    return shard && !('error' in shard) ? chosen.filter((journey) => inShard(journey.name, shard)) : chosen;
+  };
+
+  const browserPath = flags.browserPath ?? (process.env.CEILING_BROWSER_PATH || undefined);
+  return {
+    paths,
+    load: { extraVars: Object.keys(vars.vars) },
+    select,
+    listen,
+    defaultSchedule: { kind: 'every', everyMs, jitterMs: 0 },
+    concurrency: flags.concurrency,
+    history: {
+      file: flags.db,
+      maxAgeMs: durationFlag('--retention', flags.retention),
+      maxRunsPerJourney: flags.retentionRuns,
+      maxBytes,
+    },
+    location: flags.location,
+    target: flags.target,
+    alertPolicy: { failAfter: flags.alertAfter },
+    webhooks: webhookTargets(flags, redactor),
+    ...(token !== undefined ? { token } : {}),
+    graceMs: durationFlag('--grace', flags.grace),
+    reloadIntervalMs: durationFlag('--reload-interval', flags.reloadInterval, true),
+    run: {
+      vars: vars.vars,
+      env,
+      secret,
+      outDir: flags.out,
+      trace: flags.trace,
+      ...(browserPath ? { browserPath } : {}),
+      ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    },
+    redactor,
+    version: VERSION,
+    log,
+  };
+}
+
+/** Resolves with the signal that asked the daemon to stop; SIGHUP reloads instead. */
+function waitForStop(daemon: ProbeDaemon): { stopped: Promise<NodeJS.Signals>; dispose: () => void } {
+  let onStop: (signal: NodeJS.Signals) => void = () => undefined;
+  let received = 0;
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    onStop = (signal) => {
+      received++;
+      // A second signal means the operator will not wait for the grace period.
+      if (received > 1) process.exit(EXIT.interrupted);
+      resolve(signal);
+    };
+  });
+  const onHangup = () => void daemon.reload(true);
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGHUP', onHangup);
+  return {
+    stopped,
+    dispose: () => {
+      process.off('SIGTERM', onStop);
+      process.off('SIGINT', onStop);
+      process.off('SIGHUP', onHangup);
+    },
+  };
+}
+
+export async function serveCommand(paths: string[], flags: ServeFlags): Promise<number> {
+  let redactor: Redactor | undefined;
+  const log = (line: string) => process.stderr.write(`ceiling serve: ${redactor ? redactor.redact(line) : line}\n`);
+  let daemon: ProbeDaemon;
+  try {
+    const options = await buildOptions(paths, flags, log);
+    redactor = options.redactor;
+    daemon = await ProbeDaemon.start(options);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n`);
+      return EXIT.invalid;
+    }
+    if (error instanceof DaemonConfigError) {
+      for (const diagnostic of error.diagnostics) process.stderr.write(`${redactor?.redact(formatDiagnostic(diagnostic)) ?? formatDiagnostic(diagnostic)}\n`);
+      process.stderr.write('\nceiling serve did not start: fix the errors above (ceiling validate shows them too)\n');
+      return EXIT.invalid;
+    }
+    if (error instanceof HistoryError) {
+      process.stderr.write(`--db: ${error.message}\n`);
+      return EXIT.invalid;
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      process.stderr.write(`--listen ${flags.listen}: ${code === 'EADDRINUSE' ? 'the address is in use; pick another port or stop the other process' : (error as Error).message}\n`);
+      return EXIT.invalid;
+    }
+    throw error;
+  }
+  process.stdout.write(`ceiling serve: listening on ${daemon.url} (${daemon.journeyCount} journeys, location ${flags.location})\n`);
+  const signals = waitForStop(daemon);
+  const signal = await signals.stopped;
+  log(`${signal} received`);
+  try {
+    await daemon.stop();
+  } finally {
+    signals.dispose();
+  }
+  return EXIT.passed;
+}

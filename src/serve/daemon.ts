@@ -1,0 +1,418 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { formatDiagnostic, type Diagnostic } from '../journey/diagnostics.js';
+import { formatMs } from '../journey/duration.js';
+import type { Journey, Schedule } from '../journey/journey.js';
+import type { LoadOptions } from '../journey/load.js';
+import { describeSchedule } from '../journey/schedule.js';
+import { runJourney, type JourneyRunOptions } from '../engine/journey-runner.js';
+import { SharedResources } from '../engine/shared-resources.js';
+import type { Redactor } from '../secrets/redactor.js';
+import { applyRun, initialState, type AlertPolicy } from './alert-policy.js';
+import { alertEvent } from './alert-payloads.js';
+import { createApiHandler } from './http-api.js';
+import { HistoryStore, type HistoryOptions } from './history.js';
+import { JourneySource } from './journey-source.js';
+import { ProbeMetrics } from './metrics.js';
+import { systemClock, type Clock, type JourneyView, type PersistedState, type RunRecord, type RunTrigger } from './model.js';
+import { toRunRecord, watchdogRecord } from './run-record.js';
+import { Scheduler, type RunContext, type ScheduledJob } from './scheduler.js';
+import { renderStatusPage } from './status-page.js';
+import { AlertDispatcher, type WebhookTarget } from './webhook-delivery.js';
+
+/**
+ * `ceiling serve`: journeys as long-lived probes. This file wires the parts
+ * together; each part (scheduler, history, metrics, alerts, HTTP) lives in its
+ * own module and knows nothing of the others.
+ */
+
+export interface DaemonOptions {
+  paths: string[];
+  load: LoadOptions;
+  /** --tag, --grep and --shard, applied on every (re)load. */
+  select: (journeys: Journey[]) => Journey[];
+  listen: { host: string; port: number };
+  defaultSchedule: Schedule;
+  concurrency: number;
+  history: HistoryOptions;
+  location: string;
+  target: string;
+  alertPolicy: AlertPolicy;
+  webhooks: WebhookTarget[];
+  token?: string;
+  graceMs: number;
+  reloadIntervalMs: number;
+  run: Omit<JourneyRunOptions, 'redactor' | 'resources' | 'signal' | 'onJourneyStart' | 'onStepEnd'>;
+  redactor: Redactor;
+  version: string;
+  log: (line: string) => void;
+  clock?: Clock;
+}
+
+export class DaemonConfigError extends Error {
+  constructor(
+    message: string,
+    readonly diagnostics: Diagnostic[] = [],
+  ) {
+    super(message);
+  }
+}
+
+interface ProbeEntry {
+  journey: Journey;
+  /** A digest of what the journey does, so a reload can tell an edit from a re-read. */
+  signature: string;
+  state: PersistedState;
+  recent: JourneyView['recent'];
+}
+
+const RECENT_RUNS = 30;
+const PRUNE_EVERY_MS = 10 * 60_000;
+/** Teardown (5 s) and evidence (10 s) run after a journey's own deadline; the watchdog allows for both. */
+const AFTER_DEADLINE_MS = 15_000;
+const ALERT_DRAIN_LIMIT_MS = 5_000;
+
+function signatureOf(journey: Journey): string {
+  return JSON.stringify([journey.file, journey.tags, journey.vars, journey.timeoutMs, journey.retries, journey.schedule, journey.steps]);
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export class ProbeDaemon {
+  private readonly clock: Clock;
+  private readonly entries = new Map<string, ProbeEntry>();
+  private readonly savedStates: Map<string, PersistedState>;
+  private readonly scheduler: Scheduler;
+  private readonly metrics: ProbeMetrics;
+  private readonly alerts: AlertDispatcher;
+  private server: http.Server | undefined;
+  private reloadTimer: unknown;
+  private pruneTimer: unknown;
+  private reloading: Promise<void> | undefined;
+  private stopping = false;
+  private reloadErrors: string[] = [];
+  private readonly startedAt: number;
+
+  private constructor(
+    private readonly options: DaemonOptions,
+    private readonly history: HistoryStore,
+    private readonly source: JourneySource,
+    journeys: Journey[],
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.startedAt = this.clock.now();
+    this.savedStates = history.loadStates();
+    this.metrics = new ProbeMetrics({ location: options.location, target: options.target });
+    this.alerts = new AlertDispatcher({ targets: options.webhooks, redactor: options.redactor, log: options.log });
+    this.scheduler = new Scheduler({
+      clock: this.clock,
+      concurrency: options.concurrency,
+      run: (job, context) => this.execute(job, context),
+      onSkip: (job) => this.metrics.recordSkip(job.name),
+      onWatchdog: (job) => this.onWatchdog(job),
+      onError: (job, error) => options.log(`journey "${job.name}": internal error: ${options.redactor.redact(String((error as Error)?.message ?? error))}`),
+    });
+    for (const journey of journeys) this.add(journey);
+    this.metrics.setJourneys(this.entries.size);
+  }
+
+  /** Loads the journeys (any error refuses to start), opens the history and starts serving. */
+  static async start(options: DaemonOptions): Promise<ProbeDaemon> {
+    const source = new JourneySource(options.paths, options.load);
+    const loaded = await source.loadInitial();
+    if (!loaded.journeys) throw new DaemonConfigError('journey files have errors', loaded.diagnostics);
+    const history = HistoryStore.open(options.history);
+    const daemon = new ProbeDaemon(options, history, source, options.select(loaded.journeys));
+    try {
+      await daemon.listen();
+    } catch (error) {
+      history.close();
+      throw error;
+    }
+    daemon.scheduler.start();
+    daemon.planReload();
+    daemon.prune();
+    return daemon;
+  }
+
+  get url(): string {
+    const address = this.server?.address() as AddressInfo | null;
+    if (!address) return '';
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
+  }
+
+  get journeyCount(): number {
+    return this.entries.size;
+  }
+
+  private async listen(): Promise<void> {
+    const { token } = this.options;
+    const handler = createApiHandler({
+      journeys: () => this.views(),
+      runs: (name, query) => (this.entries.has(name) || this.savedStates.has(name) ? this.history.runs(name, query) : undefined),
+      trigger: (request) => this.trigger(request),
+      metrics: async () => {
+        this.metrics.setInFlight(this.scheduler.inFlight());
+        return { contentType: this.metrics.contentType, body: await this.metrics.render() };
+      },
+      health: () => this.health(),
+      statusPage: () =>
+        renderStatusPage(this.views(), { location: this.options.location, target: this.options.target, version: this.options.version, now: this.clock.now() }),
+      ...(token !== undefined ? { token } : {}),
+      allowAnonymousTrigger: token === undefined && isLoopback(this.options.listen.host),
+    });
+    const server = http.createServer(handler);
+    // A scraper that opens a connection and goes quiet must not hold a socket for ever.
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.listen.port, this.options.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+  }
+
+  private jobOf(journey: Journey): ScheduledJob {
+    const attempts = (this.options.run.retries ?? journey.retries) + 1;
+    const timeoutMs = this.options.run.timeoutMs ?? journey.timeoutMs;
+    return { name: journey.name, schedule: journey.schedule ?? this.options.defaultSchedule, deadlineMs: attempts * (timeoutMs + AFTER_DEADLINE_MS) };
+  }
+
+  private add(journey: Journey): void {
+    const state = this.savedStates.get(journey.name) ?? initialState(journey.name);
+    this.entries.set(journey.name, { journey, signature: signatureOf(journey), state, recent: this.history.recent(journey.name, RECENT_RUNS) });
+    this.scheduler.upsert(this.jobOf(journey));
+  }
+
+  private remove(name: string): void {
+    const entry = this.entries.get(name);
+    if (!entry) return;
+    this.entries.delete(name);
+    this.scheduler.remove(name);
+    this.metrics.removeJourney(name, entry.journey.steps.map((step) => step.name));
+  }
+
+  private labels(trigger: RunTrigger) {
+    return { location: this.options.location, target: this.options.target, trigger };
+  }
+
+  private async execute(job: ScheduledJob, context: RunContext): Promise<void> {
+    const entry = this.entries.get(job.name);
+    if (!entry) return;
+    const journey = entry.journey;
+    const redactor = this.options.redactor.fork();
+    const resources = new SharedResources();
+    const startedAt = this.clock.now();
+    try {
+      const result = await runJourney(journey, { ...this.options.run, redactor, resources, signal: context.signal });
+      // A run cut short by the watchdog was already recorded; one cut short by shutdown says nothing about the target.
+      if (context.signal.aborted) return;
+      this.finish(toRunRecord(result, startedAt, this.labels(context.trigger), redactor), entry);
+    } finally {
+      await resources.closeAll();
+    }
+  }
+
+  private onWatchdog(job: ScheduledJob): void {
+    const entry = this.entries.get(job.name);
+    if (!entry) return;
+    this.options.log(`journey "${job.name}": the watchdog ended a run that outlived its ${formatMs(job.deadlineMs)} deadline`);
+    const now = this.clock.now();
+    this.finish(watchdogRecord(job.name, now - job.deadlineMs, job.deadlineMs, this.labels('schedule')), entry);
+  }
+
+  private finish(record: RunRecord, entry: ProbeEntry): void {
+    // The journey may have been removed or replaced by a reload while it ran.
+    if (this.entries.get(record.journey) !== entry) return;
+    try {
+      this.history.record(record);
+    } catch (error) {
+      this.options.log(`history: could not record a run of "${record.journey}": ${(error as Error).message}`);
+    }
+    this.metrics.recordRun(record);
+    entry.recent = [...entry.recent, { startedAt: record.startedAt, durationMs: record.durationMs, result: record.result }].slice(-RECENT_RUNS);
+    const previous = entry.state.health;
+    const { state, alert } = applyRun(entry.state, record, this.options.alertPolicy);
+    entry.state = state;
+    this.savedStates.set(state.journey, state);
+    try {
+      this.history.saveState(state);
+    } catch (error) {
+      this.options.log(`history: could not save the state of "${record.journey}": ${(error as Error).message}`);
+    }
+    if (state.health !== previous) {
+      const why = record.failureCode ? `: ${record.failedStep ? `step "${record.failedStep}": ` : ''}${record.failureCode} ${record.failureMessage ?? ''}` : '';
+      this.options.log(`journey "${record.journey}" is ${state.health}${why}`);
+    }
+    if (alert) {
+      this.alerts.send(
+        alertEvent(alert, state, entry.journey, { location: this.options.location, target: this.options.target, statusUrl: `${this.url}/` }),
+      );
+    }
+  }
+
+  private views(): JourneyView[] {
+    return [...this.entries.values()].map((entry) => {
+      const job = this.scheduler.jobState(entry.journey.name);
+      return {
+        ...entry.state,
+        file: entry.journey.file,
+        tags: entry.journey.tags,
+        schedule: describeSchedule(entry.journey.schedule ?? this.options.defaultSchedule),
+        running: job?.running ?? false,
+        skippedRuns: job?.skipped ?? 0,
+        recent: entry.recent,
+        ...(job?.nextRunAt !== undefined ? { nextRunAt: job.nextRunAt } : {}),
+      };
+    });
+  }
+
+  private trigger(request: { journeys?: string[]; tag?: string }) {
+    const names =
+      request.journeys ??
+      [...this.entries.values()].filter((entry) => request.tag === undefined || entry.journey.tags.includes(request.tag)).map((entry) => entry.journey.name);
+    const outcome = { started: [] as string[], queued: [] as string[], busy: [] as string[], unknown: [] as string[] };
+    for (const name of names) {
+      const result = this.stopping ? 'busy' : this.scheduler.trigger(name);
+      outcome[result === 'started' ? 'started' : result === 'queued' ? 'queued' : result === 'busy' ? 'busy' : 'unknown'].push(name);
+    }
+    return outcome;
+  }
+
+  private health() {
+    return {
+      ok: !this.stopping,
+      detail: {
+        status: this.stopping ? 'stopping' : 'ok',
+        version: this.options.version,
+        location: this.options.location,
+        target: this.options.target,
+        journeys: this.entries.size,
+        inFlight: this.scheduler.inFlight(),
+        uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000),
+        reloadErrors: this.reloadErrors,
+        alerts: this.alerts.stats(),
+      },
+    };
+  }
+
+  /** Polls the files; one reload at a time, and the next poll is planned only after this one ends. */
+  private planReload(): void {
+    if (this.stopping || this.options.reloadIntervalMs <= 0) return;
+    this.reloadTimer = this.clock.setTimeout(() => {
+      void this.reload().finally(() => this.planReload());
+    }, this.options.reloadIntervalMs);
+  }
+
+  /** Re-reads the journey files now (also on SIGHUP). A bad edit keeps the previous version running. */
+  reload(force = false): Promise<void> {
+    this.reloading ??= this.applyReload(force).finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
+  }
+
+  private async applyReload(force: boolean): Promise<void> {
+    let snapshot;
+    try {
+      snapshot = await this.source.reload(force);
+    } catch (error) {
+      this.reloadErrors = [`reload failed: ${(error as Error).message}`];
+      this.metrics.recordReloadError();
+      this.options.log(`reload: ${(error as Error).message}; the journeys loaded before keep running`);
+      return;
+    }
+    if (!snapshot || this.stopping) return;
+    const errors = snapshot.diagnostics.filter((d) => d.severity === 'error').map((d) => this.options.redactor.redact(formatDiagnostic(d)));
+    this.reloadErrors = errors;
+    if (errors.length > 0) {
+      this.metrics.recordReloadError();
+      for (const line of errors) this.options.log(`reload: ${line}`);
+      if (snapshot.keptPrevious.length > 0) this.options.log(`reload: kept the previous version of ${snapshot.keptPrevious.join(', ')}`);
+    }
+    const wanted = new Map(this.options.select(snapshot.journeys).map((journey) => [journey.name, journey]));
+    let added = 0;
+    let removed = 0;
+    let changed = 0;
+    for (const name of [...this.entries.keys()]) {
+      if (!wanted.has(name)) {
+        this.remove(name);
+        removed++;
+      }
+    }
+    for (const [name, journey] of wanted) {
+      const entry = this.entries.get(name);
+      if (!entry) {
+        this.add(journey);
+        added++;
+        continue;
+      }
+      const signature = signatureOf(journey);
+      if (signature === entry.signature) continue;
+      const oldSteps = entry.journey.steps.map((step) => step.name);
+      const newSteps = new Set(journey.steps.map((step) => step.name));
+      // Series of steps that no longer exist must go; Prometheus copes with the counter reset this causes.
+      if (oldSteps.some((step) => !newSteps.has(step))) this.metrics.removeJourney(name, oldSteps);
+      // Replace the entry so a run of the old version still in flight does not report into the new one.
+      this.entries.set(name, { ...entry, journey, signature });
+      this.scheduler.upsert(this.jobOf(journey));
+      changed++;
+    }
+    this.metrics.setJourneys(this.entries.size);
+    if (added + removed + changed > 0) this.options.log(`reload: ${this.entries.size} journeys (${added} added, ${removed} removed, ${changed} changed)`);
+  }
+
+  private prune(): void {
+    if (this.stopping) return;
+    try {
+      const { deleted } = this.history.prune();
+      if (deleted > 0) this.options.log(`history: pruned ${deleted} old runs`);
+    } catch (error) {
+      this.options.log(`history: prune failed: ${(error as Error).message}`);
+    }
+    this.pruneTimer = this.clock.setTimeout(() => this.prune(), PRUNE_EVERY_MS);
+  }
+
+  /**
+   * The SIGTERM sequence: stop scheduling, let runs in flight finish (or abort
+   * them after the grace period), flush the history, then close the server.
+   */
+  async stop(): Promise<{ finished: number; aborted: number }> {
+    if (this.stopping) return { finished: 0, aborted: 0 };
+    this.stopping = true;
+    this.clock.clearTimeout(this.reloadTimer);
+    this.clock.clearTimeout(this.pruneTimer);
+    this.scheduler.stop();
+    const inFlight = this.scheduler.inFlight();
+    this.options.log(`stopping: scheduling stopped; waiting up to ${formatMs(this.options.graceMs)} for ${inFlight} run(s) in flight`);
+    const drained = await this.scheduler.drain(this.options.graceMs);
+    this.options.log(`stopping: ${drained.finished} run(s) finished, ${drained.aborted} aborted`);
+    await this.reloading?.catch(() => undefined);
+    await this.alerts.drain(Math.min(this.options.graceMs, ALERT_DRAIN_LIMIT_MS));
+    await this.alerts.close();
+    this.history.close();
+    this.options.log('stopping: history flushed');
+    await this.closeServer();
+    this.options.log('stopped');
+    return drained;
+  }
+
+  private async closeServer(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      // Requests still open after a moment (a slow scraper) are cut; the process is about to exit.
+      const timer = setTimeout(() => server.closeAllConnections(), 1_000);
+      timer.unref();
+    });
+  }
+}
