@@ -20,31 +20,30 @@ afterEach(() => cleanup.run(), 30_000);
 const PLANTED = 'planted-probe-token-7f3a9c2e51';
 
 /** A target whose answer the test controls: healthy, broken (echoing the request headers, secret included), slow or silent. */
+type SwitchMode = 'ok' | 'broken' | 'slow' | 'silent';
+
 interface SwitchServer extends TestServer {
-  mode: 'ok' | 'broken' | 'slow' | 'silent';
+  setMode(mode: SwitchMode): void;
 }
 
 async function startSwitch(): Promise<SwitchServer> {
   const held: ServerResponse[] = [];
-  const state = { mode: 'ok' as SwitchServer['mode'] };
+  let mode: SwitchMode = 'ok';
   const server = await startServer((req: IncomingMessage, res: ServerResponse) => {
-    if (state.mode === 'silent') {
+    if (mode === 'silent') {
       held.push(res);
       return;
     }
     const answer = () => {
-      const body = state.mode === 'broken' ? JSON.stringify({ error: 'cache is stale', saw: req.headers }) : JSON.stringify({ ok: true });
-      res.writeHead(state.mode === 'broken' ? 503 : 200, { 'content-type': 'application/json' }).end(body);
+      const body = mode === 'broken' ? JSON.stringify({ error: 'cache is stale', saw: req.headers }) : JSON.stringify({ ok: true });
+      res.writeHead(mode === 'broken' ? 503 : 200, { 'content-type': 'application/json' }).end(body);
     };
-    if (state.mode === 'slow') setTimeout(answer, 1_500).unref();
+    if (mode === 'slow') setTimeout(answer, 1_500).unref();
     else answer();
   });
   return Object.assign(server, {
-    get mode() {
-      return state.mode;
-    },
-    set mode(value: SwitchServer['mode']) {
-      state.mode = value;
+    setMode: (next: SwitchMode) => {
+      mode = next;
     },
   });
 }
@@ -141,7 +140,7 @@ describe('ceiling serve alerts', () => {
     const receiver = cleanup.add(await startReceiver());
     const dir = await cleanup.dir({ 'switch.yaml': switchJourney('switch works', '{ every: 1s }') });
     const db = path.join(dir, 'state', 'history.db');
-    target.mode = 'broken';
+    target.setMode('broken');
     const daemon = await serve(
       [dir, '--db', db, '--alert-after', '2', '--webhook', `${receiver.url}/generic`, '--slack-webhook', `${receiver.url}/slack/T000/B000/${PLANTED}-hook`],
       { SWITCH_URL: target.url, PROBE_TOKEN: PLANTED },
@@ -157,7 +156,7 @@ describe('ceiling serve alerts', () => {
     const slack = receiver.bodies.find((item) => item.path.startsWith('/slack/'))!.body;
     expect(String(slack.text)).toMatch(/URGENT/);
 
-    target.mode = 'ok';
+    target.setMode('ok');
     await eventually(async () => (receiver.bodies.some((item) => item.body.event === 'recovered') ? true : undefined), 'a recovery alert');
     const state = await journeyState(daemon, 'switch works');
     expect(state).toMatchObject({ health: 'passing', alerting: false, consecutiveFailures: 0 });
@@ -223,7 +222,7 @@ describe('ceiling serve restarts and shutdown', () => {
     const db = path.join(dir, '.state', 'history.db');
     const env = { SWITCH_URL: target.url, PROBE_TOKEN: PLANTED };
     const args = [dir, '--db', db, '--alert-after', '1', '--webhook', receiver.url];
-    target.mode = 'broken';
+    target.setMode('broken');
 
     const first = await serve(args, env);
     const triggered = await getJson<{ started: string[] }>(`${first.url}/api/v1/run`, { method: 'POST', body: JSON.stringify({ journey: 'manual switch' }) });
@@ -247,14 +246,14 @@ describe('ceiling serve restarts and shutdown', () => {
 
   it('on SIGTERM stops scheduling, lets the run in flight finish, flushes the history and exits 0', async () => {
     const target = cleanup.add(await startSwitch());
-    target.mode = 'slow';
+    target.setMode('slow');
     const dir = await cleanup.dir({ 'slow.yaml': switchJourney('slow switch', '{ every: 1s }') });
     const daemon = await serve([dir, '--db', path.join(dir, '.state', 'h.db'), '--grace', '10s'], { SWITCH_URL: target.url, PROBE_TOKEN: PLANTED });
     await eventually(async () => ((await journeyState(daemon, 'slow switch'))?.running ? true : undefined), 'a run in flight');
     const stopped = await daemon.stop('SIGTERM');
     expect(stopped).toMatchObject({ code: 0, killed: false });
     const lines = daemon.stderr().split('\n');
-    const order = ['SIGTERM received', 'scheduling stopped', '1 run(s) finished, 0 aborted', 'history flushed', 'stopped'].map((needle) =>
+    const order = ['SIGTERM received', 'scheduling stopped', '1 run(s) finished, 0 aborted', 'history flushed', 'ceiling serve: stopped'].map((needle) =>
       lines.findIndex((line) => line.includes(needle)),
     );
     expect(order.every((index) => index >= 0)).toBe(true);
@@ -263,7 +262,7 @@ describe('ceiling serve restarts and shutdown', () => {
 
   it('aborts a run that outlives the grace period and still exits 0', async () => {
     const target = cleanup.add(await startSwitch());
-    target.mode = 'silent';
+    target.setMode('silent');
     const dir = await cleanup.dir({ 'silent.yaml': switchJourney('silent switch', '{ every: 1s }') });
     const daemon = await serve([dir, '--db', path.join(dir, '.state', 'h.db'), '--grace', '300ms'], { SWITCH_URL: target.url, PROBE_TOKEN: PLANTED });
     await eventually(async () => ((await journeyState(daemon, 'silent switch'))?.running ? true : undefined), 'a run in flight');

@@ -1,0 +1,196 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RunOutcome, RunRecord } from './model.js';
+
+/**
+ * The daemon's Prometheus exposition. It has its own Registry, so two daemons
+ * (or two tests) in one process never share series.
+ *
+ * Label values are bounded on purpose: a journey series carries only the
+ * journey's name, the probe's location and its target, and the step histogram
+ * adds the step's name from the journey file. URLs, error codes and messages
+ * never become labels: they are unbounded and may hold secrets. They belong
+ * on the status page and in the API.
+ */
+
+/** Every value of the `result` label; `error` (timeouts, connect failures) is kept apart from `failed` (an assertion did not hold). */
+export const RUN_RESULTS = ['passed', 'failed', 'flaky', 'error'] as const satisfies readonly RunOutcome[];
+
+export const ALERT_DELIVERY_OUTCOMES = ['delivered', 'failed', 'dropped'] as const;
+export type AlertDeliveryOutcome = (typeof ALERT_DELIVERY_OUTCOMES)[number];
+
+/** Journeys run from a fast HTTP check (~50 ms) up to a minute-long browser flow. */
+const JOURNEY_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60];
+/** A step can be a few milliseconds (a WebSocket send) or most of a journey (a page load). */
+const STEP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+const JOURNEY_LABELS = ['journey', 'location', 'target'] as const;
+const PROBE_LABELS = ['location', 'target'] as const;
+
+export interface ProbeLabels {
+  location: string;
+  target: string;
+}
+
+export class ProbeMetrics {
+  readonly #registry = new Registry();
+  readonly #probe: ProbeLabels;
+  /** Journeys that have series, each with the step names its histogram holds, so removal can find them all. */
+  readonly #journeys = new Map<string, Set<string>>();
+
+  readonly #up: Gauge<(typeof JOURNEY_LABELS)[number]>;
+  readonly #journeyDuration: Histogram<(typeof JOURNEY_LABELS)[number]>;
+  readonly #stepDuration: Histogram<(typeof JOURNEY_LABELS)[number] | 'step'>;
+  readonly #runs: Counter<(typeof JOURNEY_LABELS)[number] | 'result'>;
+  readonly #lastRun: Gauge<(typeof JOURNEY_LABELS)[number]>;
+  readonly #skipped: Counter<(typeof JOURNEY_LABELS)[number]>;
+  readonly #loaded: Gauge<(typeof PROBE_LABELS)[number]>;
+  readonly #inFlight: Gauge<(typeof PROBE_LABELS)[number]>;
+  readonly #reloadErrors: Counter<(typeof PROBE_LABELS)[number]>;
+  readonly #alertDeliveries: Counter<(typeof PROBE_LABELS)[number] | 'outcome'>;
+
+  constructor(labels: ProbeLabels) {
+    this.#probe = { location: labels.location, target: labels.target };
+    const registers = [this.#registry];
+
+    this.#up = new Gauge({
+      name: 'ceiling_journey_up',
+      help: 'Whether the journey\'s last run passed (1) or not (0); a flaky run, one that passed on a retry, counts as up. Absent until the first run ends.',
+      labelNames: JOURNEY_LABELS,
+      registers,
+    });
+    this.#journeyDuration = new Histogram({
+      name: 'ceiling_journey_duration_seconds',
+      help: 'How long each journey run took, whatever its result.',
+      labelNames: JOURNEY_LABELS,
+      buckets: JOURNEY_DURATION_BUCKETS,
+      registers,
+    });
+    this.#stepDuration = new Histogram({
+      name: 'ceiling_step_duration_seconds',
+      help: 'How long each step that ran took; `step` is the step\'s name from the journey file. Skipped steps are not observed.',
+      labelNames: [...JOURNEY_LABELS, 'step'],
+      buckets: STEP_DURATION_BUCKETS,
+      registers,
+    });
+    this.#runs = new Counter({
+      name: 'ceiling_journey_runs_total',
+      help: 'Journey runs by result: passed, failed (an assertion did not hold), flaky (passed on a retry) or error (timeout, connect failure, watchdog).',
+      labelNames: [...JOURNEY_LABELS, 'result'],
+      registers,
+    });
+    this.#lastRun = new Gauge({
+      name: 'ceiling_journey_last_run_timestamp_seconds',
+      help: 'When the journey\'s last run ended, in Unix seconds.',
+      labelNames: JOURNEY_LABELS,
+      registers,
+    });
+    this.#skipped = new Counter({
+      name: 'ceiling_journey_skipped_runs_total',
+      help: 'Scheduled runs skipped because the journey\'s previous run was still going.',
+      labelNames: JOURNEY_LABELS,
+      registers,
+    });
+    this.#loaded = new Gauge({ name: 'ceiling_journeys', help: 'Journeys currently loaded.', labelNames: PROBE_LABELS, registers });
+    this.#inFlight = new Gauge({ name: 'ceiling_runs_in_flight', help: 'Journey runs going on right now.', labelNames: PROBE_LABELS, registers });
+    this.#reloadErrors = new Counter({
+      name: 'ceiling_reload_errors_total',
+      help: 'Reloads of the journey files that failed; the daemon kept the journeys it had.',
+      labelNames: PROBE_LABELS,
+      registers,
+    });
+    this.#alertDeliveries = new Counter({
+      name: 'ceiling_alert_deliveries_total',
+      help: 'Alert notifications by outcome: delivered, failed (the receiver refused or could not be reached) or dropped (the queue was full).',
+      labelNames: [...PROBE_LABELS, 'outcome'],
+      registers,
+    });
+
+    // Zero-valued from the start, so dashboards and rate() see the series before the first event.
+    this.#loaded.set(this.#probe, 0);
+    this.#inFlight.set(this.#probe, 0);
+    this.#reloadErrors.inc(this.#probe, 0);
+    for (const outcome of ALERT_DELIVERY_OUTCOMES) this.#alertDeliveries.inc({ ...this.#probe, outcome }, 0);
+
+    // Process RSS, open file descriptors and CPU, which the soak benchmark watches.
+    collectDefaultMetrics({ register: this.#registry, prefix: 'ceiling_' });
+  }
+
+  get contentType(): string {
+    return this.#registry.contentType;
+  }
+
+  /**
+   * Gives a journey its zero-valued counters, so rate() works from its first
+   * run. recordRun and recordSkip do this themselves; the daemon may call it
+   * at load so a journey that has not run yet is already visible.
+   */
+  addJourney(journey: string): void {
+    if (this.#journeys.has(journey)) return;
+    this.#journeys.set(journey, new Set());
+    const labels = this.#journeyLabels(journey);
+    for (const result of RUN_RESULTS) this.#runs.inc({ ...labels, result }, 0);
+    this.#skipped.inc(labels, 0);
+  }
+
+  recordRun(run: RunRecord): void {
+    this.addJourney(run.journey);
+    const labels = this.#journeyLabels(run.journey);
+    this.#up.set(labels, run.result === 'passed' || run.result === 'flaky' ? 1 : 0);
+    this.#journeyDuration.observe(labels, run.durationMs / 1000);
+    this.#runs.inc({ ...labels, result: run.result });
+    this.#lastRun.set(labels, (run.startedAt + run.durationMs) / 1000);
+
+    const stepNames = this.#journeys.get(run.journey);
+    for (const step of run.steps) {
+      if (step.status === 'skipped') continue;
+      stepNames?.add(step.name);
+      this.#stepDuration.observe({ ...labels, step: step.name }, step.durationMs / 1000);
+    }
+  }
+
+  recordSkip(journey: string): void {
+    this.addJourney(journey);
+    this.#skipped.inc(this.#journeyLabels(journey));
+  }
+
+  setJourneys(count: number): void {
+    this.#loaded.set(this.#probe, count);
+  }
+
+  setInFlight(count: number): void {
+    this.#inFlight.set(this.#probe, count);
+  }
+
+  recordReloadError(): void {
+    this.#reloadErrors.inc(this.#probe);
+  }
+
+  recordAlertDelivery(outcome: AlertDeliveryOutcome): void {
+    this.#alertDeliveries.inc({ ...this.#probe, outcome });
+  }
+
+  /**
+   * Drops every series of a journey that is no longer loaded, so it stops
+   * showing as up or down. Step names the daemon passes are removed along with
+   * the ones this instance has seen, in case the two differ.
+   */
+  removeJourney(journey: string, stepNames: string[]): void {
+    const labels = this.#journeyLabels(journey);
+    this.#up.remove(labels);
+    this.#journeyDuration.remove(labels);
+    this.#lastRun.remove(labels);
+    this.#skipped.remove(labels);
+    for (const result of RUN_RESULTS) this.#runs.remove({ ...labels, result });
+    const steps = new Set([...stepNames, ...(this.#journeys.get(journey) ?? [])]);
+    for (const step of steps) this.#stepDuration.remove({ ...labels, step });
+    this.#journeys.delete(journey);
+  }
+
+  render(): Promise<string> {
+    return this.#registry.metrics();
+  }
+
+  #journeyLabels(journey: string): Record<(typeof JOURNEY_LABELS)[number], string> {
+    return { journey, ...this.#probe };
+  }
+}

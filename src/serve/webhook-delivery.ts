@@ -1,0 +1,352 @@
+import { Agent, request } from 'undici';
+import type { Redactor } from '../secrets/redactor.js';
+import { classifyNetworkError } from '../steps/classify.js';
+import { VERSION } from '../version.js';
+import { genericPayload, slackPayload, type AlertEvent } from './alert-payloads.js';
+
+/**
+ * Delivers alerts to webhooks without ever holding up the probes: send() only
+ * queues. Each target has its own lane that posts one delivery at a time, in
+ * order, so a dead receiver delays nobody but itself, and its backlog is
+ * bounded. Webhook URLs carry their credentials (a Slack hook's path is its
+ * token), so logs name a target by scheme and host only.
+ */
+
+export interface WebhookTarget {
+  url: string;
+  format: 'json' | 'slack';
+}
+
+export interface DeliveryOptions {
+  targets: WebhookTarget[];
+  /** Bodies pass through it; the webhook URLs are registered in it as secrets. */
+  redactor: Redactor;
+  /** Tries per delivery, the first included. */
+  attempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Per attempt, from sending to the end of the response. */
+  timeoutMs?: number;
+  /** Deliveries waiting per target (the one in flight not counted); beyond it the oldest waiting one is dropped. */
+  maxQueue?: number;
+  /** Must resolve (or reject) promptly once the signal aborts. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** In [0, 1): the jitter source, injectable so tests can see the backoff grow. */
+  random?: () => number;
+  log?: (line: string) => void;
+}
+
+export interface DeliveryStats {
+  delivered: number;
+  failed: number;
+  dropped: number;
+  /** Waiting plus in flight. */
+  pending: number;
+}
+
+export class WebhookTargetError extends Error {
+  readonly code = 'CEIL_WEBHOOK_URL';
+}
+
+const DEFAULTS = { attempts: 5, baseDelayMs: 1_000, maxDelayMs: 60_000, timeoutMs: 5_000, maxQueue: 1_000 };
+const USER_AGENT = `ceiling/${VERSION}`;
+/** A receiver's reply is read only to free the connection; nobody needs more than this of it. */
+const RESPONSE_READ_LIMIT = 64 * 1024;
+/** Shorter paths (/hook, /alerts) are not credentials, and registering them would redact innocent text everywhere. */
+const SECRET_PATH_MIN_LENGTH = 16;
+
+interface Delivery {
+  body: string;
+  /** For log lines: which alert, never where it goes. */
+  description: string;
+}
+
+interface Lane {
+  url: URL;
+  format: WebhookTarget['format'];
+  /** Scheme and host: the only part of a webhook URL that may be logged. */
+  displayName: string;
+  waiting: Delivery[];
+  inFlight?: Delivery;
+  running?: Promise<void>;
+}
+
+type AttemptResult =
+  | { outcome: 'delivered' }
+  | { outcome: 'retry'; reason: string; retryAfterMs?: number }
+  | { outcome: 'rejected'; reason: string };
+
+/** Retry-After as delay-seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | string[] | undefined, nowMs: number): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1_000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+function unrefSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const finish = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', finish);
+      resolve();
+    };
+    const timer = setTimeout(finish, ms);
+    timer.unref();
+    signal.addEventListener('abort', finish, { once: true });
+  });
+}
+
+function parseTarget(target: WebhookTarget, index: number): URL {
+  let url: URL;
+  try {
+    url = new URL(target.url);
+  } catch {
+    // The URL itself is not quoted: it may hold a token.
+    throw new WebhookTargetError(`webhook target #${index + 1} is not an absolute URL; write it as https://host/path`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new WebhookTargetError(`webhook target #${index + 1} uses ${url.protocol}; only http:// and https:// webhooks are supported`);
+  }
+  return url;
+}
+
+function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+export class AlertDispatcher {
+  private readonly lanes: Lane[];
+  private readonly agent: Agent;
+  private readonly redactor: Redactor;
+  private readonly attempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly timeoutMs: number;
+  private readonly maxQueue: number;
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  private readonly random: () => number;
+  private readonly log: (line: string) => void;
+  /** Aborted when drain runs out of time or close is called: cuts requests and backoff sleeps. */
+  private readonly shutdown = new AbortController();
+  private accepting = true;
+  private closed?: Promise<void>;
+  private readonly counts = { delivered: 0, failed: 0, dropped: 0 };
+
+  constructor(options: DeliveryOptions) {
+    this.redactor = options.redactor;
+    this.attempts = Math.max(1, options.attempts ?? DEFAULTS.attempts);
+    this.baseDelayMs = Math.max(0, options.baseDelayMs ?? DEFAULTS.baseDelayMs);
+    this.maxDelayMs = Math.max(0, options.maxDelayMs ?? DEFAULTS.maxDelayMs);
+    this.timeoutMs = Math.max(1, options.timeoutMs ?? DEFAULTS.timeoutMs);
+    this.maxQueue = Math.max(1, options.maxQueue ?? DEFAULTS.maxQueue);
+    this.sleep = options.sleep ?? unrefSleep;
+    this.random = options.random ?? Math.random;
+    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    this.log = (line) => log(this.redactor.redact(line));
+
+    this.lanes = options.targets.map((target, index) => {
+      const url = parseTarget(target, index);
+      this.registerUrlSecrets(url);
+      return { url, format: target.format, displayName: `${url.protocol}//${url.host}`, waiting: [] };
+    });
+    this.agent = new Agent({
+      // Each lane holds at most one connection, so this bounds the pool without making lanes wait for each other.
+      connections: Math.max(1, this.lanes.length),
+      // A connect that never completes must not outlive the attempt it belongs to.
+      connect: { timeout: this.timeoutMs },
+      keepAliveTimeout: 4_000,
+    });
+  }
+
+  /** Queues the event for every target and returns at once; problems are logged and counted, never thrown. */
+  send(event: AlertEvent): void {
+    try {
+      const description = `${event.kind} alert for "${event.journey}"`;
+      if (!this.accepting) {
+        this.counts.dropped += this.lanes.length;
+        this.log(`alerts: ${description} not sent: alert delivery is shutting down`);
+        return;
+      }
+      const bodies = new Map<WebhookTarget['format'], string>();
+      for (const lane of this.lanes) {
+        let body = bodies.get(lane.format);
+        if (body === undefined) {
+          body = this.serialize(lane.format === 'slack' ? slackPayload(event) : genericPayload(event));
+          bodies.set(lane.format, body);
+        }
+        this.enqueue(lane, { body, description });
+      }
+    } catch (error) {
+      this.log(`alerts: could not queue an alert: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /**
+   * For shutdown: stops taking alerts, waits for the pending ones up to
+   * timeoutMs, then abandons what is left (counted as failed).
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.accepting = false;
+    let timer: NodeJS.Timeout | undefined;
+    // Left referenced on purpose: a drain must keep the process alive until it has finished, or shutdown work after it never runs.
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), Math.max(0, timeoutMs));
+    });
+    try {
+      const outcome = await Promise.race([this.idle().then(() => 'idle' as const), timedOut]);
+      if (outcome === 'timeout') {
+        this.shutdown.abort();
+        await this.idle();
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  stats(): DeliveryStats {
+    const pending = this.lanes.reduce((sum, lane) => sum + lane.waiting.length + (lane.inFlight ? 1 : 0), 0);
+    return { ...this.counts, pending };
+  }
+
+  /** Abandons anything still pending and closes the connection pool. Safe to call more than once. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.accepting = false;
+      this.shutdown.abort();
+      await this.idle();
+      await this.agent.destroy();
+    })();
+    return this.closed;
+  }
+
+  private registerUrlSecrets(url: URL): void {
+    this.redactor.add(url.href, 'webhook-url');
+    if (url.password) this.redactor.add(decodeURIComponent(url.password), 'webhook-url');
+    const pathAndQuery = `${url.pathname}${url.search}`;
+    if (pathAndQuery.length >= SECRET_PATH_MIN_LENGTH) this.redactor.add(pathAndQuery, 'webhook-url');
+  }
+
+  /** Strings are redacted before serializing so the JSON stays valid; the text is swept again as the last word. */
+  private serialize(payload: Record<string, unknown>): string {
+    return this.redactor.redact(JSON.stringify(this.redactor.redactDeep(payload)));
+  }
+
+  private enqueue(lane: Lane, delivery: Delivery): void {
+    lane.waiting.push(delivery);
+    if (lane.waiting.length > this.maxQueue) {
+      const dropped = lane.waiting.shift();
+      this.counts.dropped++;
+      this.log(`alerts: alert queue for ${lane.displayName} is full (${this.maxQueue}); dropped the oldest: ${dropped?.description ?? 'an alert'}`);
+    }
+    if (!lane.running) {
+      lane.running = this.runLane(lane).finally(() => {
+        lane.running = undefined;
+      });
+    }
+  }
+
+  private idle(): Promise<void> {
+    return Promise.all(this.lanes.map((lane) => lane.running)).then(() => undefined);
+  }
+
+  private async runLane(lane: Lane): Promise<void> {
+    for (let delivery = lane.waiting.shift(); delivery; delivery = lane.waiting.shift()) {
+      if (this.shutdown.signal.aborted) {
+        const abandoned = 1 + lane.waiting.length;
+        lane.waiting.length = 0;
+        this.counts.failed += abandoned;
+        this.log(`alerts: ${abandoned} alert(s) to ${lane.displayName} abandoned at shutdown`);
+        return;
+      }
+      lane.inFlight = delivery;
+      try {
+        const delivered = await this.deliver(lane, delivery);
+        if (delivered) this.counts.delivered++;
+        else this.counts.failed++;
+      } catch (error) {
+        // deliver() catches what the network throws; this guards the lane against a bug, so later alerts still go out.
+        this.counts.failed++;
+        this.log(`alerts: ${delivery.description} to ${lane.displayName} failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`);
+      } finally {
+        lane.inFlight = undefined;
+      }
+    }
+  }
+
+  private async deliver(lane: Lane, delivery: Delivery): Promise<boolean> {
+    const where = `${delivery.description} to ${lane.displayName}`;
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.attempt(lane, delivery.body);
+      if (result.outcome === 'delivered') return true;
+      if (result.outcome === 'rejected') {
+        this.log(`alerts: ${where} was rejected (${result.reason}); not retried: check the webhook URL and its token`);
+        return false;
+      }
+      if (this.shutdown.signal.aborted) {
+        this.log(`alerts: ${where} abandoned at shutdown after ${attempt} attempt(s) (last: ${result.reason})`);
+        return false;
+      }
+      if (attempt >= this.attempts) {
+        this.log(`alerts: ${where} failed after ${attempt} attempt(s) (last: ${result.reason})`);
+        return false;
+      }
+      try {
+        await this.sleep(this.retryDelay(attempt, result.retryAfterMs), this.shutdown.signal);
+      } catch {
+        // An injected sleep may reject on abort; the check below handles it.
+      }
+      if (this.shutdown.signal.aborted) {
+        this.log(`alerts: ${where} abandoned at shutdown after ${attempt} attempt(s) (last: ${result.reason})`);
+        return false;
+      }
+    }
+  }
+
+  /** Exponential backoff with full jitter, so receivers coming back are not hit by every probe at once. */
+  private retryDelay(attempt: number, retryAfter: number | undefined): number {
+    if (retryAfter !== undefined) return Math.min(retryAfter, this.maxDelayMs);
+    const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+    return Math.floor(this.random() * ceiling);
+  }
+
+  private async attempt(lane: Lane, body: string): Promise<AttemptResult> {
+    // One signal for the attempt: it ends on the attempt's timeout or on shutdown, whichever comes first.
+    const attempt = new AbortController();
+    const signal = attempt.signal;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      attempt.abort();
+    }, this.timeoutMs);
+    timer.unref();
+    const onShutdown = (): void => attempt.abort();
+    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    try {
+      const response = await request(lane.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
+        body,
+        dispatcher: this.agent,
+        signal,
+      });
+      // The status is the answer; a reply body that stalls or breaks does not undo it.
+      await response.body.dump({ limit: RESPONSE_READ_LIMIT, signal }).catch(() => undefined);
+      const status = response.statusCode;
+      if (status >= 200 && status < 300) return { outcome: 'delivered' };
+      if (!isRetryableStatus(status)) return { outcome: 'rejected', reason: `HTTP ${status}` };
+      const retryAfter = status === 429 || status === 503 ? retryAfterMs(response.headers['retry-after'], Date.now()) : undefined;
+      return retryAfter !== undefined ? { outcome: 'retry', reason: `HTTP ${status}`, retryAfterMs: retryAfter } : { outcome: 'retry', reason: `HTTP ${status}` };
+    } catch (error) {
+      if (this.shutdown.signal.aborted) return { outcome: 'retry', reason: 'shut down while sending' };
+      if (timedOut) return { outcome: 'retry', reason: `no response within ${this.timeoutMs} ms` };
+      return { outcome: 'retry', reason: classifyNetworkError(error, signal, lane.displayName).message };
+    } finally {
+      clearTimeout(timer);
+      this.shutdown.signal.removeEventListener('abort', onShutdown);
+    }
+  }
+}
