@@ -93,6 +93,7 @@ export class ProbeDaemon {
   private reloading: Promise<void> | undefined;
   private stopping = false;
   private reloadErrors: string[] = [];
+  private readonly exportedAlerts = { delivered: 0, failed: 0, dropped: 0 };
   private readonly startedAt: number;
 
   private constructor(
@@ -156,6 +157,7 @@ export class ProbeDaemon {
       trigger: (request) => this.trigger(request),
       metrics: async () => {
         this.metrics.setInFlight(this.scheduler.inFlight());
+        this.syncAlertMetrics();
         return { contentType: this.metrics.contentType, body: await this.metrics.render() };
       },
       health: () => this.health(),
@@ -188,6 +190,7 @@ export class ProbeDaemon {
   private add(journey: Journey): void {
     const state = this.savedStates.get(journey.name) ?? initialState(journey.name);
     this.entries.set(journey.name, { journey, signature: signatureOf(journey), state, recent: this.history.recent(journey.name, RECENT_RUNS) });
+    this.metrics.addJourney(journey.name);
     this.scheduler.upsert(this.jobOf(journey));
   }
 
@@ -255,6 +258,14 @@ export class ProbeDaemon {
       this.alerts.send(
         alertEvent(alert, state, entry.journey, { location: this.options.location, target: this.options.target, statusUrl: `${this.url}/` }),
       );
+    }
+  }
+
+  /** The dispatcher keeps totals; the counters catch up with them at each scrape. */
+  private syncAlertMetrics(): void {
+    const stats = this.alerts.stats();
+    for (const outcome of ['delivered', 'failed', 'dropped'] as const) {
+      for (; this.exportedAlerts[outcome] < stats[outcome]; this.exportedAlerts[outcome]++) this.metrics.recordAlertDelivery(outcome);
     }
   }
 
