@@ -195,3 +195,14 @@ describe('readDotenvFile', () => {
     expect(await readDotenvFile(file)).toEqual({ TOKEN: 'abc123xyz', QUOTED: 'with spaces' });
   });
 });
+
+describe('Redactor.fork', () => {
+  it('starts with every secret known so far and keeps what it learns to itself', () => {
+    const shared = redactorWith('base-secret-value');
+    const run = shared.fork();
+    run.add('derived-per-run-value');
+    expect(run.redact('base-secret-value derived-per-run-value')).toBe('[REDACTED:DB_PASSWORD] [REDACTED:secret]');
+    expect(shared.redact('derived-per-run-value')).toBe('derived-per-run-value');
+    expect(shared.size).toBeLessThan(run.size);
+  });
+});
