@@ -45,6 +45,7 @@ export interface ServeFlags {
   webhook: string[];
   slackWebhook: string[];
   tokenEnv: string;
+  publicUrl?: string;
   grace: string;
   reloadInterval: string;
   retries?: number;
@@ -109,6 +110,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--webhook <url>', 'send state-change alerts as JSON to this URL (repeatable)', collect, [])
     .option('--slack-webhook <url>', 'send state-change alerts to this Slack incoming webhook (repeatable)', collect, [])
     .option('--token-env <name>', 'environment variable holding the bearer token for POST /api/v1/run', 'CEILING_API_TOKEN')
+    .option('--public-url <url>', 'the status page as people reach it (behind a proxy or ingress); alerts link to it')
     .option('--grace <duration>', 'on SIGTERM, how long runs in flight may finish before they are aborted', '10s')
     .option('--reload-interval <duration>', 'how often to look for edited journey files (0s to turn off; SIGHUP reloads at once)', '2s')
     .option('--tag <tag>', 'only journeys with this tag (repeatable, any matches)', collect, [])

@@ -66,6 +66,7 @@ async function buildOptions(paths: string[], flags: ServeFlags, log: (line: stri
   if (shard && 'error' in shard) throw new UsageError(shard.error);
   const timeoutMs = flags.timeout !== undefined ? durationFlag('--timeout', flags.timeout) : undefined;
   const listen = parseListen(flags.listen);
+  if (flags.publicUrl !== undefined && !URL.canParse(flags.publicUrl)) throw new UsageError(`--public-url: "${flags.publicUrl}" is not a URL; write e.g. https://probes.example.com/`);
 
   const envFile = await readFileFlag('--env-file', flags.envFile);
   if (typeof envFile === 'string') throw new UsageError(envFile);
@@ -109,6 +110,7 @@ async function buildOptions(paths: string[], flags: ServeFlags, log: (line: stri
     alertPolicy: { failAfter: flags.alertAfter },
     webhooks: webhookTargets(flags, redactor),
     ...(token !== undefined ? { token } : {}),
+    ...(flags.publicUrl !== undefined ? { publicUrl: flags.publicUrl } : {}),
     graceMs: durationFlag('--grace', flags.grace),
     reloadIntervalMs: durationFlag('--reload-interval', flags.reloadInterval, true),
     run: {

@@ -40,6 +40,8 @@ export interface DaemonOptions {
   alertPolicy: AlertPolicy;
   webhooks: WebhookTarget[];
   token?: string;
+  /** Where people reach the status page; alerts link to it. Defaults to the listening address. */
+  publicUrl?: string;
   graceMs: number;
   reloadIntervalMs: number;
   run: Omit<JourneyRunOptions, 'redactor' | 'resources' | 'signal' | 'onJourneyStart' | 'onStepEnd'>;
@@ -256,7 +258,7 @@ export class ProbeDaemon {
     }
     if (alert) {
       this.alerts.send(
-        alertEvent(alert, state, entry.journey, { location: this.options.location, target: this.options.target, statusUrl: `${this.url}/` }),
+        alertEvent(alert, state, entry.journey, { location: this.options.location, target: this.options.target, statusUrl: this.options.publicUrl ?? `${this.url}/` }),
       );
     }
   }
