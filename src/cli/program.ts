@@ -1,6 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { VERSION } from '../version.js';
 import { EXIT } from '../engine/exit-codes.js';
+import type { DrillFlags } from './drill-command.js';
+import type { GateFlags } from './gate-command.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -130,6 +132,77 @@ function buildProgram(setCode: (code: number) => void): Command {
     .action(async (paths: string[], flags: ServeFlags) => {
       const { serveCommand } = await import('./serve-command.js');
       setCode(await serveCommand(paths, flags));
+    });
+
+  program
+    .command('gate')
+    .description('after a deploy: run the journeys against every target until the verdict is certain; roll back on fail (exit 0 pass, 1 fail, 2 invalid input, 3 inconclusive or nothing tested)')
+    .argument('[paths...]', 'journey files or folders (default: journeys in the config)', [])
+    .option('--config <file>', 'the project config with targets, notifications and gate policy', 'ceiling.yaml')
+    .option('--target <name>', 'only this target (repeatable); default: every target in the config', collect, [])
+    .option('--tag <tag>', 'only journeys with this tag (repeatable, any matches)', collect, [])
+    .option('--grep <pattern>', 'only journeys whose name matches this regular expression')
+    .option('--concurrency <n>', 'journeys in flight at once, across targets', positiveInt('--concurrency'))
+    .option('--retries <n>', 'retries per journey, overriding the files', positiveInt('--retries'))
+    .option('--timeout <duration>', "each journey's deadline, overriding the files (e.g. 30s)")
+    .option('--var <name=value>', 'set a variable (repeatable); a target\'s vars win over it', collect, [])
+    .option('--env-file <file>', 'read environment variables from a KEY=value file')
+    .option('--secrets-file <file>', 'read secrets from a KEY=value file; their values never appear in output')
+    .option('--out <dir>', 'folder for failure evidence, per target', 'ceiling-out')
+    .option('--browser-path <file>', 'the Chromium or Chrome to use for browser steps (or set CEILING_BROWSER_PATH)')
+    .addOption(new Option('--trace <mode>', 'browser traces of failed journeys').choices(['retain-on-failure', 'off']).default('retain-on-failure'))
+    .option('--expect-version <version>', 'fail a target that reports another version (read with the config\'s version probe)')
+    .option('--bake <duration>', 'keep running rounds for this long after the deploy (0s: one round)')
+    .option('--every <duration>', 'time between bake rounds')
+    .option('--clean-rounds <n>', 'clean rounds in a row on every target needed to pass', positiveInt('--clean-rounds'))
+    .option('--confidence <p>', 'confidence of the latency test, e.g. 0.95')
+    .option('--min-effect <fraction>', 'smallest slowdown that counts as a regression, e.g. 20% or 0.2')
+    .option('--fail-on-flaky', 'treat a pass after a retry as a failure')
+    .option('--baseline <file>', 'step latencies to compare against (written by --baseline-out)')
+    .option('--baseline-db <file>', 'take the baseline from a ceiling serve history database')
+    .option('--baseline-window <duration>', 'how far back --baseline-db looks', '24h')
+    .option('--baseline-out <file>', 'write the step latencies of this gate as a baseline for the next one')
+    .option('--on-fail <command>', 'rollback command, run without a shell when the verdict is fail (overrides gate.onFail)', collect, [])
+    .option('--rollback-timeout <duration>', 'kill the rollback command after this long', '5m')
+    .option('--recover-within <duration>', 'after a rollback, how long to wait for green')
+    .option('--verdict-out <file>', 'the JSON verdict file', 'ceiling-out/verdict.json')
+    .option('--junit <file>', 'write the verdict as JUnit XML, a suite per target')
+    .option('--pushgateway <url>', 'push the verdict to this Prometheus Pushgateway')
+    .option('--webhook <url>', 'notify this URL with JSON when the gate does not pass (repeatable)', collect, [])
+    .option('--slack-webhook <url>', 'notify this Slack incoming webhook when the gate does not pass (repeatable)', collect, [])
+    .option('--no-notify', 'do not send notifications')
+    .action(async (paths: string[], flags: GateFlags) => {
+      const { gateCommand } = await import('./gate-command.js');
+      setCode(await gateCommand(paths, flags));
+    });
+
+  program
+    .command('drill')
+    .description('rehearse a rollback: verify, deploy and verify, roll back and verify until green; fails if the rollback does not restore green')
+    .argument('[paths...]', 'journey files or folders (default: journeys in the config)', [])
+    .requiredOption('--deploy <command>', 'the deploy command, run without a shell')
+    .requiredOption('--rollback <command>', 'the rollback command, run without a shell')
+    .option('--config <file>', 'the project config with targets, notifications and gate policy', 'ceiling.yaml')
+    .option('--target <name>', 'only this target (repeatable); default: every target in the config', collect, [])
+    .option('--tag <tag>', 'only journeys with this tag (repeatable, any matches)', collect, [])
+    .option('--grep <pattern>', 'only journeys whose name matches this regular expression')
+    .option('--concurrency <n>', 'journeys in flight at once, across targets', positiveInt('--concurrency'))
+    .option('--retries <n>', 'retries per journey, overriding the files', positiveInt('--retries'))
+    .option('--timeout <duration>', "each journey's deadline, overriding the files (e.g. 30s)")
+    .option('--var <name=value>', 'set a variable (repeatable); a target\'s vars win over it', collect, [])
+    .option('--env-file <file>', 'read environment variables from a KEY=value file')
+    .option('--secrets-file <file>', 'read secrets from a KEY=value file; their values never appear in output')
+    .option('--out <dir>', 'folder for failure evidence, per target', 'ceiling-out')
+    .option('--browser-path <file>', 'the Chromium or Chrome to use for browser steps (or set CEILING_BROWSER_PATH)')
+    .addOption(new Option('--trace <mode>', 'browser traces of failed journeys').choices(['retain-on-failure', 'off']).default('retain-on-failure'))
+    .option('--recover-within <duration>', 'how long the rollback may take to bring back green', '2m')
+    .option('--every <duration>', 'time between checks while waiting for green', '2s')
+    .option('--command-timeout <duration>', 'kill a deploy or rollback command after this long', '10m')
+    .option('--fail-on-flaky', 'treat a pass after a retry as a failure', false)
+    .option('--report-out <file>', 'write the drill report as JSON')
+    .action(async (paths: string[], flags: DrillFlags) => {
+      const { drillCommand } = await import('./drill-command.js');
+      setCode(await drillCommand(paths, flags));
     });
 
   program

@@ -47,7 +47,7 @@ export const MAX_RUNS_LIMIT = 1000;
 
 type Method = 'GET' | 'HEAD' | 'POST';
 
-interface Exchange {
+export interface Exchange {
   request: IncomingMessage;
   response: ServerResponse;
   method: string;
@@ -55,7 +55,7 @@ interface Exchange {
 }
 
 /** What a route handler may signal instead of an answer; turned into a JSON error by the one place that writes them. */
-class HttpProblem extends Error {
+export class HttpProblem extends Error {
   constructor(
     readonly status: number,
     message: string,
@@ -227,7 +227,7 @@ function integerParameter(query: URLSearchParams, name: string, range: { min: nu
  * destroying the request (which would reset the socket before the 413 is
  * written); Node discards the rest and closes the connection after the answer.
  */
-function readBody(request: IncomingMessage): Promise<string> {
+export function readBody(request: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     if (Number(request.headers['content-length'] ?? 0) > MAX_TRIGGER_BODY_BYTES) {
       reject(tooLarge());
@@ -264,7 +264,7 @@ function tooLarge(): HttpProblem {
   return new HttpProblem(413, `the request body is over ${MAX_TRIGGER_BODY_BYTES / 1024} KiB`, 'send {"journey": [...]} or {"tag": "..."}, or no body to run every journey', { connection: 'close' });
 }
 
-function parseTriggerBody(text: string): TriggerRequest {
+export function parseTriggerBody(text: string): TriggerRequest {
   if (text.trim() === '') return {};
   let json: unknown;
   try {
@@ -313,7 +313,7 @@ function send(exchange: Exchange, status: number, headers: Record<string, string
   response.end(exchange.method === 'HEAD' ? undefined : body);
 }
 
-function sendJson(exchange: Exchange, status: number, value: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(exchange: Exchange, status: number, value: unknown, headers: Record<string, string> = {}): void {
   send(exchange, status, { 'content-type': 'application/json; charset=utf-8', ...headers }, `${JSON.stringify(value)}\n`);
 }
 

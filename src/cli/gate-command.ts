@@ -1,0 +1,194 @@
+import path from 'node:path';
+import { EXIT } from '../engine/exit-codes.js';
+import { baselineFromHistory, baselineFromResults, baselineSamples, BaselineError, readBaseline, sampleCount, writeBaseline } from '../gate/baseline.js';
+import { runGate, type GateBaseline } from '../gate/gate.js';
+import type { GatePolicy, GateResult, RollbackOutcome } from '../gate/model.js';
+import { sendGateNotifications } from '../gate/notify.js';
+import { pushVerdict } from '../gate/pushgateway.js';
+import { renderGateSummary } from '../gate/render-console.js';
+import { renderAnnotations, renderStepSummary, writeStepSummary } from '../gate/render-github.js';
+import { renderGateJUnit } from '../gate/render-junit.js';
+import { runRollback } from '../gate/rollback.js';
+import { writeVerdictFile } from '../gate/verdict-file.js';
+import { writeToFile } from '../report/output.js';
+import { VERSION } from '../version.js';
+import { splitCommand } from './command-line.js';
+import { abortOnSignals, durationFlag, InputError, loadFleet, type FleetFlags, type FleetInputs } from './gate-inputs.js';
+
+export interface GateFlags extends FleetFlags {
+  expectVersion?: string;
+  bake?: string;
+  every?: string;
+  cleanRounds?: number;
+  confidence?: string;
+  minEffect?: string;
+  failOnFlaky?: boolean;
+  baseline?: string;
+  baselineDb?: string;
+  baselineWindow: string;
+  baselineOut?: string;
+  onFail: string[];
+  rollbackTimeout: string;
+  recoverWithin?: string;
+  verdictOut: string;
+  junit?: string;
+  pushgateway?: string;
+  webhook: string[];
+  slackWebhook: string[];
+  notify: boolean;
+}
+
+/** A baseline run keeps baking for this many rounds (or until --bake ends), so the next gate has samples to compare with. */
+const BASELINE_ROUNDS = 10;
+
+function parseFraction(flag: string, text: string, range: { min: number; max: number }): number {
+  const trimmed = text.trim();
+  const value = trimmed.endsWith('%') ? Number(trimmed.slice(0, -1)) / 100 : Number(trimmed);
+  if (!Number.isFinite(value) || value < range.min || value > range.max) {
+    throw new InputError(`${flag}: "${text}" must be a number between ${range.min} and ${range.max} (or a percentage such as 20%)`);
+  }
+  return value;
+}
+
+function policyOf(flags: GateFlags, fleet: FleetInputs): GatePolicy {
+  const gate = fleet.config.gate;
+  const bakeMs = flags.bake !== undefined ? durationFlag('--bake', flags.bake, true) : (gate.bakeMs ?? 0);
+  const everyMs = flags.every !== undefined ? durationFlag('--every', flags.every) : (gate.everyMs ?? 30_000);
+  const cleanRounds = flags.cleanRounds ?? gate.cleanRounds ?? 3;
+  if (cleanRounds < 1) throw new InputError('--clean-rounds must be at least 1');
+  const confidence = flags.confidence !== undefined ? parseFraction('--confidence', flags.confidence, { min: 0.5, max: 0.9999 }) : (gate.confidence ?? 0.95);
+  const minEffect = flags.minEffect !== undefined ? parseFraction('--min-effect', flags.minEffect, { min: 0, max: 100 }) : (gate.minEffect ?? 0.2);
+  if (bakeMs > 0 && everyMs > bakeMs) throw new InputError(`--every (${flags.every ?? `${everyMs} ms`}) is longer than --bake; the bake would hold a single round`);
+  return { bakeMs, everyMs, cleanRounds, confidence, minEffect, failOnFlaky: flags.failOnFlaky ?? gate.failOnFlaky ?? false };
+}
+
+async function loadBaseline(flags: GateFlags, fleet: FleetInputs): Promise<GateBaseline> {
+  if (flags.baseline !== undefined && flags.baselineDb !== undefined) throw new InputError('pass either --baseline FILE or --baseline-db FILE, not both');
+  try {
+    if (flags.baseline !== undefined) {
+      const file = await readBaseline(flags.baseline);
+      return { source: 'file', path: flags.baseline, samples: baselineSamples(file), count: sampleCount(file) };
+    }
+    if (flags.baselineDb !== undefined) {
+      const sinceMs = durationFlag('--baseline-window', flags.baselineWindow);
+      const file = baselineFromHistory(flags.baselineDb, fleet.journeys.map((journey) => journey.name), { sinceMs });
+      return { source: 'history', path: flags.baselineDb, samples: baselineSamples(file), count: sampleCount(file) };
+    }
+  } catch (error) {
+    if (error instanceof BaselineError) throw new InputError(error.message);
+    throw new InputError(`baseline: ${(error as Error).message}`);
+  }
+  return { source: 'none', samples: new Map(), count: 0 };
+}
+
+function rollbackCommand(flags: GateFlags, fleet: FleetInputs): string[] | undefined {
+  if (flags.onFail.length === 1) {
+    const split = splitCommand('--on-fail', flags.onFail[0]!);
+    if (!Array.isArray(split)) throw new InputError(split.error);
+    return split;
+  }
+  if (flags.onFail.length > 1) throw new InputError('--on-fail takes one command string, e.g. --on-fail "./rollback.sh --to previous"');
+  return fleet.config.gate.onFail;
+}
+
+/** The environment of the rollback command: values from the config and ceiling only, never response text. */
+function rollbackEnv(result: GateResult, verdictFile: string): Record<string, string> {
+  return {
+    CEILING_VERDICT: result.verdict,
+    CEILING_VERDICT_FILE: path.resolve(verdictFile),
+    CEILING_FAILING_TARGETS: result.targets.filter((target) => target.status === 'failed').map((target) => target.name).join(','),
+    CEILING_EXPECTED_VERSION: result.expectedVersion ?? '',
+    CEILING_TIME_TO_DETECT_MS: String(result.timeToDetectMs ?? ''),
+  };
+}
+
+export async function gateCommand(paths: string[], flags: GateFlags): Promise<number> {
+  const write = (line: string) => process.stderr.write(`${line}\n`);
+  let fleet: FleetInputs;
+  let policy: GatePolicy;
+  let baseline: GateBaseline;
+  let onFail: string[] | undefined;
+  try {
+    fleet = await loadFleet(paths, flags, write);
+    policy = policyOf(flags, fleet);
+    baseline = await loadBaseline(flags, fleet);
+    onFail = rollbackCommand(flags, fleet);
+    if (flags.pushgateway !== undefined && !URL.canParse(flags.pushgateway)) throw new InputError(`--pushgateway: "${flags.pushgateway}" is not a URL`);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    write(error.message);
+    return error.exitCode;
+  }
+  const recoverWithinMs = flags.recoverWithin !== undefined ? durationFlag('--recover-within', flags.recoverWithin) : (fleet.config.gate.recoverWithinMs ?? 120_000);
+  const rollbackTimeoutMs = durationFlag('--rollback-timeout', flags.rollbackTimeout);
+  const { redactor } = fleet;
+  const webhooks = [...fleet.config.notify.webhooks, ...flags.webhook];
+  const slack = [...fleet.config.notify.slack, ...flags.slackWebhook];
+  for (const url of [...webhooks, ...slack, ...(flags.pushgateway ? [flags.pushgateway] : [])]) {
+    const parsed = new URL(url);
+    if (parsed.pathname.length > 16) redactor.add(parsed.pathname + parsed.search, 'webhook');
+    if (parsed.password) redactor.add(parsed.password, 'password');
+  }
+
+  write(
+    `ceiling gate: ${fleet.journeys.length} journey(s) × ${fleet.targets.length} target(s)` +
+      (policy.bakeMs > 0 ? `, bake ${flags.bake ?? `${policy.bakeMs / 1000}s`} every ${flags.every ?? `${policy.everyMs / 1000}s`}, ${policy.cleanRounds} clean rounds to pass` : ', one round') +
+      (flags.expectVersion ? `, expecting version ${flags.expectVersion}` : '') +
+      (baseline.source !== 'none' ? `, baseline from ${baseline.source} (${baseline.count} samples)` : ''),
+  );
+  const { signal, dispose } = abortOnSignals(write);
+  try {
+    const { result, results } = await runGate({
+      command: 'gate',
+      journeys: fleet.journeys,
+      targets: fleet.targets,
+      policy,
+      ...(flags.expectVersion !== undefined ? { expectVersion: flags.expectVersion } : {}),
+      baseline,
+      run: fleet.run,
+      redactor,
+      signal,
+      version: VERSION,
+      log: (line) => write(redactor.redact(line)),
+      recoverWithinMs,
+      ...(flags.baselineOut !== undefined ? { minRounds: BASELINE_ROUNDS } : {}),
+      ...(onFail
+        ? {
+            onVerdict: async (verdict: GateResult): Promise<RollbackOutcome> => {
+              await writeVerdictFile(flags.verdictOut, verdict);
+              write(`ceiling gate: FAIL, rolling back: ${onFail!.join(' ')}`);
+              return runRollback({ command: onFail!, env: rollbackEnv(verdict, flags.verdictOut), timeoutMs: rollbackTimeoutMs, redactor, signal });
+            },
+          }
+        : {}),
+    });
+    await writeVerdictFile(flags.verdictOut, result);
+    if (flags.junit !== undefined) await writeToFile(flags.junit, renderGateJUnit(result));
+    if (flags.baselineOut !== undefined) {
+      await writeBaseline(flags.baselineOut, baselineFromResults(results, new Date(), { redact: (text) => redactor.redact(text) }));
+      write(`ceiling gate: baseline written to ${flags.baselineOut}`);
+    }
+    process.stdout.write(redactor.redact(renderGateSummary(result, { color: process.stdout.isTTY === true && !process.env.NO_COLOR && !process.env.CI })));
+    if (process.env.GITHUB_STEP_SUMMARY) {
+      await writeStepSummary(process.env.GITHUB_STEP_SUMMARY, redactor.redact(renderStepSummary(result)));
+      for (const line of renderAnnotations(result)) process.stdout.write(`${redactor.redact(line)}\n`);
+    }
+    if (flags.pushgateway !== undefined) {
+      try {
+        await pushVerdict({ url: flags.pushgateway, result, redactor });
+        write('ceiling gate: verdict pushed to the Pushgateway');
+      } catch (error) {
+        write(redactor.redact(`ceiling gate: the Pushgateway push failed: ${(error as Error).message}`));
+      }
+    }
+    if (flags.notify && result.verdict !== 'pass' && webhooks.length + slack.length > 0) {
+      const sent = await sendGateNotifications({ webhooks, slack, result, redactor, signal, log: (line) => write(redactor.redact(line)) });
+      write(`ceiling gate: notified ${sent.delivered} endpoint(s)${sent.failed > 0 ? `, ${sent.failed} failed` : ''}`);
+    }
+    if (result.rollback && !result.rollback.ok) return EXIT.failed;
+    return result.exitCode;
+  } finally {
+    dispose();
+  }
+}
+

@@ -1,0 +1,305 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startChat } from '../../fixtures/chat.js';
+import { startDeadDrop } from '../../fixtures/dead-drop.js';
+import type { RunningService } from '../../fixtures/service.js';
+import type { GateResult } from '../../src/gate/model.js';
+import { root, runCli, type CliResult } from './cli.js';
+import { Cleanup, show, startServer, UNRESOLVABLE_HOST } from './helpers.js';
+import { TEST_KEEPALIVE_MS } from './services.js';
+
+/**
+ * `ceiling gate` and `ceiling drill` through the real CLI against the demo
+ * services: a fleet of chat instances and a dead-drop, each target a set of
+ * vars in a ceiling.yaml written by the test.
+ */
+
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run(), 30_000);
+
+const CHAT_JOURNEYS = [path.join(root, 'journeys/chat-ghost.yaml'), path.join(root, 'journeys/chat-leave.yaml')];
+const DROP_JOURNEY = path.join(root, 'journeys/secret-roundtrip.yaml');
+
+async function chat(options: { version?: string; bugs?: string[] } = {}): Promise<RunningService> {
+  return cleanup.add(await startChat({ keepaliveMs: TEST_KEEPALIVE_MS, bugs: options.bugs ?? [], ...(options.version ? { version: options.version } : {}) }));
+}
+
+function chatTarget(name: string, service: RunningService): string {
+  return `  ${name}:\n    vars: { chat: "${service.wsUrl}", chatHttp: "${service.url}" }`;
+}
+
+function configText(targets: string[], extra = ''): string {
+  return [
+    'targets:',
+    ...targets,
+    'version:',
+    '  url: "{{ vars.chatHttp }}/version"',
+    '  json: version',
+    extra,
+    '',
+  ].join('\n');
+}
+
+interface GateRun extends CliResult {
+  verdict: GateResult;
+  dir: string;
+}
+
+async function gate(config: string, journeys: string[], args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<GateRun> {
+  const dir = await cleanup.dir({ 'ceiling.yaml': config });
+  const verdictFile = path.join(dir, 'verdict.json');
+  const result = await runCli(['gate', ...journeys, '--config', path.join(dir, 'ceiling.yaml'), '--verdict-out', verdictFile, '--out', path.join(dir, 'out'), ...args], {
+    env,
+    killAfterMs: 60_000,
+  });
+  let verdict: GateResult;
+  try {
+    verdict = JSON.parse(await readFile(verdictFile, 'utf8')) as GateResult;
+  } catch {
+    throw new Error(`no verdict file was written\n${show(result)}`);
+  }
+  return { ...result, verdict, dir };
+}
+
+describe('ceiling gate over a fleet', () => {
+  it('passes a healthy fleet and records the version each target runs', async () => {
+    const [one, two] = [await chat(), await chat()];
+    const run = await gate(configText([chatTarget('chat-1', one), chatTarget('chat-2', two)]), CHAT_JOURNEYS, ['--expect-version', '1.0.0']);
+    expect(run.code, show(run)).toBe(0);
+    expect(run.verdict).toMatchObject({ verdict: 'pass', exitCode: 0, expectedVersion: '1.0.0' });
+    expect(run.verdict.targets.map((target) => [target.name, target.version, target.status])).toEqual([
+      ['chat-1', '1.0.0', 'passed'],
+      ['chat-2', '1.0.0', 'passed'],
+    ]);
+  }, 60_000);
+
+  it('catches the one stale instance, names the target and the step', async () => {
+    const [good, stale] = [await chat(), await chat({ bugs: ['ghost-leave'] })];
+    const run = await gate(configText([chatTarget('chat-1', good), chatTarget('chat-2', stale)]), CHAT_JOURNEYS);
+    expect(run.code, show(run)).toBe(1);
+    expect(run.verdict.reason).toContain('target chat-2');
+    expect(run.verdict.reason).toContain('the room is told the ghost left');
+    expect(run.verdict.targets.find((target) => target.name === 'chat-1')?.status).toBe('passed');
+    expect(run.verdict.targets.find((target) => target.name === 'chat-2')?.status).toBe('failed');
+    expect(run.verdict.timeToDetectMs).toBeGreaterThan(0);
+    expect(run.stdout).toContain('chat-2');
+  }, 60_000);
+
+  it('fails a target that runs another version even when its journeys pass', async () => {
+    const [current, old] = [await chat({ version: '1.5.0' }), await chat({ version: '1.4.1' })];
+    const run = await gate(configText([chatTarget('web-7', current), chatTarget('web-8', old)]), CHAT_JOURNEYS, ['--expect-version', '1.5.0']);
+    expect(run.code, show(run)).toBe(1);
+    expect(run.verdict.reason).toBe('target web-8 runs 1.4.1, expected 1.5.0');
+    expect(run.verdict.findings.filter((finding) => finding.kind === 'journey')).toEqual([]);
+  }, 60_000);
+
+  it('is inconclusive (exit 3) when every target fails at DNS', async () => {
+    const config = [
+      'targets:',
+      `  a: { vars: { chat: "ws://${UNRESOLVABLE_HOST}/", chatHttp: "http://${UNRESOLVABLE_HOST}" } }`,
+      `  b: { vars: { chat: "ws://${UNRESOLVABLE_HOST}:81/", chatHttp: "http://${UNRESOLVABLE_HOST}:81" } }`,
+      '',
+    ].join('\n');
+    const run = await gate(config, [CHAT_JOURNEYS[1]!]);
+    expect(run.code, show(run)).toBe(3);
+    expect(run.verdict.verdict).toBe('inconclusive');
+    expect(run.verdict.reason).toMatch(/DNS/);
+  }, 60_000);
+
+  it('exits 3 when no journey is selected', async () => {
+    const one = await chat();
+    const dir = await cleanup.dir({ 'ceiling.yaml': configText([chatTarget('chat-1', one)]) });
+    const result = await runCli(['gate', ...CHAT_JOURNEYS, '--config', path.join(dir, 'ceiling.yaml'), '--tag', 'no-such-tag']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('nothing tested');
+  });
+
+  it('exits 2 with file:line for a bad config', async () => {
+    const dir = await cleanup.dir({ 'ceiling.yaml': 'targets:\n  chat-1: { vars: { chat: "ws://127.0.0.1:1/" } }\ngate:\n  cleanRouns: 3\n' });
+    const result = await runCli(['gate', ...CHAT_JOURNEYS, '--config', path.join(dir, 'ceiling.yaml')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/ceiling\.yaml:4:3 › gate\.cleanRouns: .*did you mean "cleanRounds"/);
+  });
+});
+
+describe('ceiling gate latency against a baseline', () => {
+  async function dropConfig(drop: RunningService): Promise<string> {
+    return ['targets:', `  drop-1: { vars: { drop: "${drop.url}" } }`, ''].join('\n');
+  }
+  const bake = ['--bake', '3s', '--every', '100ms', '--clean-rounds', '3'];
+
+  it('flags no regression on an unchanged build, and catches a slow one', async () => {
+    const fast = cleanup.add(await startDeadDrop());
+    const baselineDir = await cleanup.dir();
+    const baselineFile = path.join(baselineDir, 'baseline.json');
+    const before = await gate(await dropConfig(fast), [DROP_JOURNEY], [...bake, '--baseline-out', baselineFile]);
+    expect(before.code, show(before)).toBe(0);
+
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const unchanged = await gate(await dropConfig(fast), [DROP_JOURNEY], [...bake, '--baseline', baselineFile]);
+      expect(unchanged.code, show(unchanged)).toBe(0);
+      expect(unchanged.verdict.latency.length).toBeGreaterThan(0);
+      expect(unchanged.verdict.latency.filter((comparison) => comparison.regressed)).toEqual([]);
+    }
+
+    const slow = cleanup.add(await startDeadDrop({ slowMs: 60 }));
+    const regressed = await gate(await dropConfig(slow), [DROP_JOURNEY], [...bake, '--baseline', baselineFile]);
+    expect(regressed.code, show(regressed)).toBe(1);
+    expect(regressed.verdict.findings.some((finding) => finding.kind === 'latency' && finding.target === 'drop-1')).toBe(true);
+    expect(regressed.verdict.reason).toMatch(/significantly slower than the baseline/);
+  }, 120_000);
+});
+
+describe('ceiling gate flaky results', () => {
+  /** Fails every other request, so a journey with one retry passes on its second attempt: flaky. */
+  async function flakyConfig(): Promise<{ config: string; journey: string }> {
+    const server = cleanup.add(await startServer((_req, res, count) => res.writeHead(count % 2 === 1 ? 503 : 200).end('{}')));
+    const dir = await cleanup.dir({
+      'flaky.yaml': ['name: sometimes works', 'retries: 1', 'steps:', '  - http: { url: "{{ vars.base }}/" }', '    expect: { status: 200 }', ''].join('\n'),
+    });
+    return { config: ['targets:', `  t1: { vars: { base: "${server.url}" } }`, ''].join('\n'), journey: path.join(dir, 'flaky.yaml') };
+  }
+
+  it('reports flaky results and passes by default', async () => {
+    const { config, journey } = await flakyConfig();
+    const run = await gate(config, [journey]);
+    expect(run.code, show(run)).toBe(0);
+    expect(run.verdict.findings.map((finding) => finding.kind)).toContain('flaky');
+  }, 60_000);
+
+  it('fails on flaky results under --fail-on-flaky', async () => {
+    const { config, journey } = await flakyConfig();
+    const run = await gate(config, [journey], ['--fail-on-flaky']);
+    expect(run.code, show(run)).toBe(1);
+    expect(run.verdict.verdict).toBe('fail');
+  }, 60_000);
+});
+
+describe('ceiling gate rollback', () => {
+  it('runs the rollback, confirms recovery and reports the times', async () => {
+    const good = await chat();
+    let bad = await chat({ bugs: ['ghost-leave'] });
+    const port = bad.port;
+    // The "rollback": the test restarts the bad instance on its port without the bug when asked.
+    const control = cleanup.add(
+      await startServer((_req, res) => {
+        void bad
+          .close()
+          .then(async () => {
+            bad = await startChat({ keepaliveMs: TEST_KEEPALIVE_MS, port });
+            cleanup.add(bad);
+            res.writeHead(200).end('rolled back');
+          })
+          .catch(() => res.writeHead(500).end('restart failed'));
+      }),
+    );
+    const rollback = `${process.execPath} -e "fetch('${control.url}/rollback',{method:'POST'}).then(r=>r.text().then(t=>{console.log(t);process.exit(r.ok?0:1)}))"`;
+    const run = await gate(configText([chatTarget('chat-1', good), chatTarget('chat-2', bad)]), CHAT_JOURNEYS, ['--on-fail', rollback, '--recover-within', '30s']);
+    expect(run.code, show(run)).toBe(1);
+    expect(run.verdict.rollback).toMatchObject({ ok: true, exitCode: 0 });
+    expect(run.verdict.rollback!.output).toContain('rolled back');
+    expect(run.verdict.recovery).toMatchObject({ recovered: true });
+    expect(run.verdict.recovery!.timeToRecoverMs).toBeGreaterThan(0);
+    expect(run.stdout).toMatch(/green again/i);
+  }, 90_000);
+
+  it('reports a failing rollback loudly, with its output, and exits 1', async () => {
+    const [good, bad] = [await chat(), await chat({ bugs: ['ghost-leave'] })];
+    const rollback = `${process.execPath} -e "console.error('kubectl: permission denied'); process.exit(3)"`;
+    const run = await gate(configText([chatTarget('chat-1', good), chatTarget('chat-2', bad)]), CHAT_JOURNEYS, ['--on-fail', rollback]);
+    expect(run.code, show(run)).toBe(1);
+    expect(run.verdict.rollback).toMatchObject({ ok: false, exitCode: 3 });
+    expect(run.stdout).toContain('ROLLBACK FAILED');
+    expect(run.stdout).toContain('kubectl: permission denied');
+  }, 60_000);
+
+  it('refuses a rollback command that needs a shell', async () => {
+    const one = await chat();
+    const dir = await cleanup.dir({ 'ceiling.yaml': configText([chatTarget('chat-1', one)]) });
+    const result = await runCli(['gate', ...CHAT_JOURNEYS, '--config', path.join(dir, 'ceiling.yaml'), '--on-fail', './rollback.sh && rm -rf /tmp/x']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('"&&" needs a shell');
+  });
+});
+
+describe('ceiling gate outputs', () => {
+  it('writes the GitHub step summary and annotations, JUnit, and pushes to a Pushgateway', async () => {
+    const [good, stale] = [await chat(), await chat({ bugs: ['ghost-leave'] })];
+    const pushed: { method: string; url: string; body: string }[] = [];
+    const pushgateway = cleanup.add(
+      await startServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => {
+          pushed.push({ method: req.method ?? '', url: req.url ?? '', body: Buffer.concat(chunks).toString('utf8') });
+          res.writeHead(200).end();
+        });
+      }),
+    );
+    const scratchDir = await cleanup.dir({ 'summary.md': '# earlier step\n' });
+    const summary = path.join(scratchDir, 'summary.md');
+    const junit = path.join(scratchDir, 'gate.xml');
+    const run = await gate(configText([chatTarget('chat-1', good), chatTarget('chat-2', stale)]), CHAT_JOURNEYS, ['--junit', junit, '--pushgateway', pushgateway.url], {
+      GITHUB_STEP_SUMMARY: summary,
+    });
+    expect(run.code, show(run)).toBe(1);
+    const markdown = await readFile(summary, 'utf8');
+    expect(markdown.startsWith('# earlier step\n')).toBe(true);
+    expect(markdown).toContain('chat-2');
+    expect(run.stdout).toMatch(/^::error .*chat-2/m);
+    const xml = await readFile(junit, 'utf8');
+    expect(xml).toContain('chat-2');
+    expect(pushed).toHaveLength(1);
+    expect(pushed[0]!.url).toMatch(/^\/metrics\/job\/ceiling_gate/);
+    expect(pushed[0]!.body).toMatch(/ceiling_gate_verdict\{[^}]*verdict="fail"[^}]*\} 1/);
+  }, 60_000);
+});
+
+describe('ceiling drill', () => {
+  it('rehearses deploy and rollback and reports when the fleet was green again', async () => {
+    const state = { broken: false };
+    const target = cleanup.add(await startServer((req, res) => {
+      if (req.url === '/deploy') state.broken = true;
+      if (req.url === '/rollback') state.broken = false;
+      res.writeHead(state.broken && req.url === '/feature' ? 500 : 200).end('{}');
+    }));
+    const dir = await cleanup.dir({
+      'ceiling.yaml': ['targets:', `  t1: { vars: { base: "${target.url}" } }`, ''].join('\n'),
+      'feature.yaml': ['name: the feature works', 'steps:', '  - http: { url: "{{ vars.base }}/feature" }', '    expect: { status: 200 }', ''].join('\n'),
+    });
+    const call = (what: string) => `${process.execPath} -e "fetch('${target.url}/${what}').then(r=>process.exit(r.ok?0:1))"`;
+    const result = await runCli(
+      ['drill', path.join(dir, 'feature.yaml'), '--config', path.join(dir, 'ceiling.yaml'), '--deploy', call('deploy'), '--rollback', call('rollback'), '--every', '200ms', '--report-out', path.join(dir, 'drill.json')],
+      { killAfterMs: 60_000 },
+    );
+    expect(result.code, show(result)).toBe(0);
+    expect(result.stdout).toMatch(/DRILL PASSED: rollback took \S+, green again at \S+/);
+    const report = JSON.parse(await readFile(path.join(dir, 'drill.json'), 'utf8')) as { phases: { name: string; green: boolean }[] };
+    expect(report.phases.map((phase) => [phase.name, phase.green])).toEqual([
+      ['verify', true],
+      ['deploy', false],
+      ['rollback', true],
+    ]);
+  }, 60_000);
+
+  it('fails when the rollback does not restore green', async () => {
+    const state = { broken: false };
+    const target = cleanup.add(await startServer((req, res) => {
+      if (req.url === '/deploy') state.broken = true;
+      res.writeHead(state.broken && req.url === '/feature' ? 500 : 200).end('{}');
+    }));
+    const dir = await cleanup.dir({
+      'ceiling.yaml': ['targets:', `  t1: { vars: { base: "${target.url}" } }`, ''].join('\n'),
+      'feature.yaml': ['name: the feature works', 'steps:', '  - http: { url: "{{ vars.base }}/feature" }', '    expect: { status: 200 }', ''].join('\n'),
+    });
+    const call = (what: string) => `${process.execPath} -e "fetch('${target.url}/${what}').then(r=>process.exit(r.ok?0:1))"`;
+    // This "rollback" answers 200 but changes nothing: the rehearsal must say so.
+    const result = await runCli(
+      ['drill', path.join(dir, 'feature.yaml'), '--config', path.join(dir, 'ceiling.yaml'), '--deploy', call('deploy'), '--rollback', call('nothing'), '--recover-within', '1s', '--every', '200ms'],
+      { killAfterMs: 60_000 },
+    );
+    expect(result.code, show(result)).toBe(1);
+    expect(result.stdout).toMatch(/DRILL FAILED: the rollback did not restore green within 1\.00s/);
+  }, 60_000);
+});
