@@ -71,3 +71,11 @@ export function describeSchedule(schedule: Schedule): string {
   if (schedule.kind === 'every') return `every ${formatMs(schedule.everyMs)}${jitter}`;
   return `cron ${schedule.cron}${schedule.timezone ? ` (${schedule.timezone})` : ''}${jitter}`;
 }
+
+/** The usual gap between runs: the interval, or for a cron the gap between its next two ticks. */
+export function scheduleIntervalMs(schedule: Schedule, from: Date = new Date()): number {
+  if (schedule.kind === 'every') return schedule.everyMs;
+  const cron = new Cron(schedule.cron, { paused: true, ...(schedule.timezone !== undefined ? { timezone: schedule.timezone } : {}) });
+  const [first, second] = cron.nextRuns(2, from);
+  return first && second ? second.getTime() - first.getTime() : 3_600_000;
+}

@@ -4,7 +4,7 @@ import { formatDiagnostic, type Diagnostic } from '../journey/diagnostics.js';
 import { formatMs } from '../journey/duration.js';
 import type { Journey, Schedule } from '../journey/journey.js';
 import type { LoadOptions } from '../journey/load.js';
-import { describeSchedule } from '../journey/schedule.js';
+import { describeSchedule, scheduleIntervalMs } from '../journey/schedule.js';
 import { runJourney, type JourneyRunOptions } from '../engine/journey-runner.js';
 import { SharedResources } from '../engine/shared-resources.js';
 import type { Redactor } from '../secrets/redactor.js';
@@ -165,6 +165,12 @@ export class ProbeDaemon {
       health: () => this.health(),
       statusPage: () =>
         renderStatusPage(this.views(), { location: this.options.location, target: this.options.target, version: this.options.version, now: this.clock.now() }),
+      delivery: {
+        version: this.options.version,
+        now: () => this.clock.now(),
+        freshWithinMs: (view) => this.freshWithinMs(view),
+        ...(this.options.publicUrl !== undefined ? { publicUrl: this.options.publicUrl } : {}),
+      },
       ...(token !== undefined ? { token } : {}),
       allowAnonymousTrigger: token === undefined && isLoopback(this.options.listen.host),
     });
@@ -187,6 +193,14 @@ export class ProbeDaemon {
     const attempts = (this.options.run.retries ?? journey.retries) + 1;
     const timeoutMs = this.options.run.timeoutMs ?? journey.timeoutMs;
     return { name: journey.name, schedule: journey.schedule ?? this.options.defaultSchedule, deadlineMs: attempts * (timeoutMs + AFTER_DEADLINE_MS) };
+  }
+
+  /** A result older than two intervals plus the run's own deadline is stale: the probe has stopped seeing the target. */
+  private freshWithinMs(view: JourneyView): number {
+    const entry = this.entries.get(view.journey);
+    if (!entry) return 0;
+    const job = this.jobOf(entry.journey);
+    return 2 * scheduleIntervalMs(job.schedule, new Date(this.clock.now())) + job.deadlineMs;
   }
 
   private add(journey: Journey): void {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { deliveryRoutes, type DeliveryOptions } from './delivery-routes.js';
 import type { JourneyView, RunRecord } from './model.js';
 
 /**
@@ -39,6 +40,8 @@ export interface ApiDependencies {
   allowAnonymousTrigger: boolean;
   /** Where a failing dependency is reported, once per failed request; defaults to stderr. */
   log?: (message: string) => void;
+  /** The endpoints of progressive-delivery tools (Argo Rollouts, Flagger, Spinnaker); not served when absent. */
+  delivery?: DeliveryOptions;
 }
 
 export const MAX_TRIGGER_BODY_BYTES = 16 * 1024;
@@ -106,6 +109,9 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
     { match: (path) => RUNS_PATH.exec(path)?.slice(1), methods: { GET: (exchange, [encoded = '']) => listRuns(exchange, encoded) } },
     { match: exactly('/api/v1/run'), methods: { POST: (exchange) => triggerRuns(exchange) } },
   ];
+  if (deps.delivery !== undefined) {
+    routes.push(...deliveryRoutes({ ...deps.delivery, journeys: () => deps.journeys(), trigger: (request) => deps.trigger(request), authorizeTrigger }));
+  }
 
   function listRuns(exchange: Exchange, encodedName: string): void {
     const name = decodeName(encodedName);
@@ -176,7 +182,7 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
         await handler(exchange, params);
         return;
       }
-      throw new HttpProblem(404, `nothing at ${rawPath}`, 'try /, /metrics, /healthz, /api/v1/journeys, /api/v1/journeys/<name>/runs or POST /api/v1/run');
+      throw new HttpProblem(404, `nothing at ${rawPath}`, `try /, /metrics, /healthz, /api/v1/journeys, /api/v1/journeys/<name>/runs or POST /api/v1/run${deps.delivery !== undefined ? ', /api/v1/verdict, POST /api/v1/flagger or POST /api/v1/checks' : ''}`);
     })();
 
     handled.catch((error: unknown) => {

@@ -288,6 +288,43 @@ describe('ceiling serve trigger endpoint', () => {
   }, 60_000);
 });
 
+describe('ceiling serve for progressive-delivery tools', () => {
+  it('answers the Argo Rollouts web metric and Flagger webhooks per their contracts', async () => {
+    const target = cleanup.add(await startSwitch());
+    const dir = await cleanup.dir({ 'switch.yaml': switchJourney('canary switch', '{ every: 1s }') });
+    const daemon = await serve([dir, '--db', path.join(dir, '.state', 'h.db')], { SWITCH_URL: target.url, PROBE_TOKEN: PLANTED });
+    const verdict = () => getJson<{ verdict: string; fresh: boolean; version: string; failing: { journey: string; step?: string }[] }>(`${daemon.url}/api/v1/verdict`);
+    const flagger = (checksum: string) =>
+      getJson<{ ok: boolean; reason: string }>(`${daemon.url}/api/v1/flagger`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'chat', namespace: 'prod', phase: 'Progressing', checksum, metadata: { tag: 'critical' } }),
+      });
+
+    const passing = await eventually(async () => {
+      const answer = await verdict();
+      return answer.body.verdict === 'pass' ? answer : undefined;
+    }, 'a pass verdict');
+    expect(passing).toMatchObject({ status: 200, body: { fresh: true, failing: [] } });
+    expect(typeof passing.body.version).toBe('string');
+    await eventually(async () => ((await flagger('rev-1')).status === 200 ? true : undefined), 'Flagger 200 once a run of revision rev-1 passed');
+
+    target.setMode('broken');
+    const failing = await eventually(async () => {
+      const answer = await verdict();
+      return answer.body.verdict === 'fail' ? answer : undefined;
+    }, 'a fail verdict');
+    expect(failing.status).toBe(200);
+    expect(failing.body.failing).toEqual([expect.objectContaining({ journey: 'canary switch', step: 'ask the switch' })]);
+    const refused = await flagger('rev-1');
+    expect(refused.status).toBe(412);
+    expect(refused.body.ok).toBe(false);
+    expect(refused.body.reason).toContain('ask the switch');
+    expect(JSON.stringify(failing.body) + JSON.stringify(refused.body)).not.toContain(PLANTED);
+    expect((await daemon.stop()).code).toBe(0);
+  }, 60_000);
+});
+
 describe('ceiling serve input errors', () => {
   it('refuses to start on a bad schedule, with file:line and exit 2', async () => {
     const dir = await cleanup.dir({ 'bad.yaml': switchJourney('bad zone', '{ cron: "0 3 * * *", timezone: Europe/Berln }') });
