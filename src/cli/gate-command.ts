@@ -91,6 +91,13 @@ function rollbackCommand(flags: GateFlags, fleet: FleetInputs): string[] | undef
   return fleet.config.gate.onFail;
 }
 
+/** The config's reporters, as the gate reads them: json=PATH gets the verdict, junit=PATH a suite per target. */
+function configuredOutputs(reporters: readonly string[]): { json: string[]; junit: string[] } {
+  const pick = (kind: string) =>
+    reporters.filter((spec) => spec.startsWith(`${kind}=`) && spec !== `${kind}=-`).map((spec) => spec.slice(kind.length + 1));
+  return { json: pick('json'), junit: pick('junit') };
+}
+
 /** The environment of the rollback command: values from the config and ceiling only, never response text. */
 function rollbackEnv(result: GateResult, verdictFile: string): Record<string, string> {
   return {
@@ -163,7 +170,9 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
         : {}),
     });
     await writeVerdictFile(flags.verdictOut, result);
-    if (flags.junit !== undefined) await writeToFile(flags.junit, renderGateJUnit(result));
+    const outputs = configuredOutputs(fleet.config.reporters);
+    for (const file of outputs.json) if (file !== flags.verdictOut) await writeVerdictFile(file, result);
+    for (const file of flags.junit !== undefined ? [flags.junit] : outputs.junit) await writeToFile(file, renderGateJUnit(result));
     if (flags.baselineOut !== undefined) {
       await writeBaseline(flags.baselineOut, baselineFromResults(results, new Date(), { redact: (text) => redactor.redact(text) }));
       write(`ceiling gate: baseline written to ${flags.baselineOut}`);
