@@ -4,7 +4,8 @@ import { runDrill, type DrillReport } from '../gate/drill.js';
 import { runRollback } from '../gate/rollback.js';
 import { writeToFile } from '../report/output.js';
 import { splitCommand } from './command-line.js';
-import { abortOnSignals, durationFlag, InputError, loadFleet, type FleetFlags } from './gate-inputs.js';
+import { durationFlag, InputError } from './flag-values.js';
+import { abortOnSignals, loadFleet, type FleetFlags } from './gate-inputs.js';
 
 export interface DrillFlags extends FleetFlags {
   deploy: string;
@@ -39,7 +40,13 @@ export async function drillCommand(paths: string[], flags: DrillFlags): Promise<
   let fleet;
   let deploy: string[];
   let rollback: string[];
+  let timing: { commandTimeoutMs: number; recoverWithinMs: number; everyMs: number };
   try {
+    timing = {
+      commandTimeoutMs: durationFlag('--command-timeout', flags.commandTimeout),
+      recoverWithinMs: durationFlag('--recover-within', flags.recoverWithin),
+      everyMs: durationFlag('--every', flags.every),
+    };
     deploy = commandOf('--deploy', flags.deploy);
     rollback = commandOf('--rollback', flags.rollback);
     fleet = await loadFleet(paths, flags, write);
@@ -48,7 +55,6 @@ export async function drillCommand(paths: string[], flags: DrillFlags): Promise<
     write(error.message);
     return error.exitCode;
   }
-  const commandTimeoutMs = durationFlag('--command-timeout', flags.commandTimeout);
   const { signal, dispose } = abortOnSignals(write);
   try {
     const report = await runDrill({
@@ -58,13 +64,13 @@ export async function drillCommand(paths: string[], flags: DrillFlags): Promise<
       deploy,
       rollback,
       failOnFlaky: flags.failOnFlaky,
-      recoverWithinMs: durationFlag('--recover-within', flags.recoverWithin),
-      everyMs: durationFlag('--every', flags.every),
+      recoverWithinMs: timing.recoverWithinMs,
+      everyMs: timing.everyMs,
       redactor: fleet.redactor,
       signal,
       log: (line) => write(fleet.redactor.redact(`ceiling drill: ${line}`)),
       runCommand: (_phase, command) =>
-        runRollback({ command, env: { CEILING_DRILL: '1' }, timeoutMs: commandTimeoutMs, redactor: fleet.redactor, signal }),
+        runRollback({ command, env: { CEILING_DRILL: '1' }, timeoutMs: timing.commandTimeoutMs, redactor: fleet.redactor, signal }),
     });
     process.stdout.write(fleet.redactor.redact(renderDrill(report)));
     if (flags.reportOut !== undefined) await writeToFile(flags.reportOut, `${JSON.stringify(fleet.redactor.redactDeep(report), null, 2)}\n`);

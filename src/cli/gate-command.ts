@@ -13,7 +13,8 @@ import { writeVerdictFile } from '../gate/verdict-file.js';
 import { writeToFile } from '../report/output.js';
 import { VERSION } from '../version.js';
 import { splitCommand } from './command-line.js';
-import { abortOnSignals, durationFlag, InputError, loadFleet, type FleetFlags, type FleetInputs } from './gate-inputs.js';
+import { durationFlag, InputError } from './flag-values.js';
+import { abortOnSignals, loadFleet, type FleetFlags, type FleetInputs } from './gate-inputs.js';
 
 export interface GateFlags extends FleetFlags {
   expectVersion?: string;
@@ -115,19 +116,22 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
   let policy: GatePolicy;
   let baseline: GateBaseline;
   let onFail: string[] | undefined;
+  let recoverWithinMs: number;
+  let rollbackTimeoutMs: number;
   try {
     fleet = await loadFleet(paths, flags, write);
     policy = policyOf(flags, fleet);
     baseline = await loadBaseline(flags, fleet);
     onFail = rollbackCommand(flags, fleet);
     if (flags.pushgateway !== undefined && !URL.canParse(flags.pushgateway)) throw new InputError(`--pushgateway: "${flags.pushgateway}" is not a URL`);
+    for (const url of [...flags.webhook, ...flags.slackWebhook]) if (!URL.canParse(url)) throw new InputError(`--webhook: "${url}" is not a URL`);
+    recoverWithinMs = flags.recoverWithin !== undefined ? durationFlag('--recover-within', flags.recoverWithin) : (fleet.config.gate.recoverWithinMs ?? 120_000);
+    rollbackTimeoutMs = durationFlag('--rollback-timeout', flags.rollbackTimeout);
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
     write(error.message);
     return error.exitCode;
   }
-  const recoverWithinMs = flags.recoverWithin !== undefined ? durationFlag('--recover-within', flags.recoverWithin) : (fleet.config.gate.recoverWithinMs ?? 120_000);
-  const rollbackTimeoutMs = durationFlag('--rollback-timeout', flags.rollbackTimeout);
   const { redactor } = fleet;
   const webhooks = [...fleet.config.notify.webhooks, ...flags.webhook];
   const slack = [...fleet.config.notify.slack, ...flags.slackWebhook];

@@ -1,6 +1,5 @@
 import { setMaxListeners } from 'node:events';
 import { formatDiagnostic, hasErrors } from '../journey/diagnostics.js';
-import { parseDuration } from '../journey/duration.js';
 import type { Journey } from '../journey/journey.js';
 import { loadJourneys } from '../journey/load.js';
 import { EXIT } from '../engine/exit-codes.js';
@@ -8,6 +7,7 @@ import { loadProjectConfig, type ProjectConfig, type TargetConfig } from '../gat
 import type { RoundOptions } from '../gate/rounds.js';
 import { Redactor } from '../secrets/redactor.js';
 import { secretLookup } from '../secrets/sources.js';
+import { durationFlag, InputError } from './flag-values.js';
 import { readFileFlag, selectJourneys } from './journey-inputs.js';
 import { parseVarFlags } from './var-flags.js';
 
@@ -33,28 +33,12 @@ export interface FleetFlags {
   trace: 'retain-on-failure' | 'off';
 }
 
-export class InputError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = EXIT.invalid,
-  ) {
-    super(message);
-  }
-}
-
 export interface FleetInputs {
   config: ProjectConfig;
   targets: TargetConfig[];
   journeys: Journey[];
   redactor: Redactor;
   run: Omit<RoundOptions, 'journeys' | 'targets' | 'signal' | 'skipVersions'>;
-}
-
-export function durationFlag(flag: string, text: string, allowZero = false): number {
-  if (allowZero && /^0(ms|s|m|h)?$/.test(text.trim())) return 0;
-  const parsed = parseDuration(text);
-  if (!parsed.ok) throw new InputError(`${flag}: ${parsed.reason}`);
-  return parsed.ms;
 }
 
 export async function loadFleet(paths: string[], flags: FleetFlags, write: (line: string) => void): Promise<FleetInputs> {

@@ -1,6 +1,5 @@
 import { formatDiagnostic } from '../journey/diagnostics.js';
 import { parseByteSize } from '../journey/byte-size.js';
-import { parseDuration } from '../journey/duration.js';
 import type { Journey } from '../journey/journey.js';
 import { MIN_INTERVAL_MS } from '../journey/schedule.js';
 import { EXIT } from '../engine/exit-codes.js';
@@ -11,25 +10,16 @@ import { HistoryError } from '../serve/history.js';
 import { inShard, parseShard } from '../serve/shard.js';
 import type { WebhookTarget } from '../serve/webhook-delivery.js';
 import { VERSION } from '../version.js';
+import { durationFlag, InputError } from './flag-values.js';
 import { readFileFlag, selectJourneys } from './journey-inputs.js';
 import type { ServeFlags } from './program.js';
 import { parseVarFlags } from './var-flags.js';
-
-/** A usage problem: the message names the flag and what to write instead. */
-class UsageError extends Error {}
-
-function durationFlag(flag: string, text: string, allowZero = false): number {
-  if (allowZero && /^0(ms|s|m|h)?$/.test(text.trim())) return 0;
-  const parsed = parseDuration(text);
-  if (!parsed.ok) throw new UsageError(`${flag}: ${parsed.reason}`);
-  return parsed.ms;
-}
 
 /** host:port, with [::1]:port for IPv6; port 0 picks a free one. */
 function parseListen(text: string): { host: string; port: number } {
   const match = /^(\[[0-9a-fA-F:]+\]|[^:[\]]+):(\d{1,5})$/.exec(text.trim());
   const port = match ? Number(match[2]) : NaN;
-  if (!match || port > 65_535) throw new UsageError(`--listen: "${text}" is not host:port; write e.g. 127.0.0.1:9464 or 0.0.0.0:9464`);
+  if (!match || port > 65_535) throw new InputError(`--listen: "${text}" is not host:port; write e.g. 127.0.0.1:9464 or 0.0.0.0:9464`);
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
@@ -43,9 +33,9 @@ function webhookTargets(flags: ServeFlags, redactor: Redactor): WebhookTarget[] 
     try {
       url = new URL(target.url);
     } catch {
-      throw new UsageError(`--${target.format === 'slack' ? 'slack-webhook' : 'webhook'}: "${target.url}" is not a URL; write e.g. https://hooks.example.com/ceiling`);
+      throw new InputError(`--${target.format === 'slack' ? 'slack-webhook' : 'webhook'}: "${target.url}" is not a URL; write e.g. https://hooks.example.com/ceiling`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`webhook ${url.protocol} URLs are not supported; use http or https`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`webhook ${url.protocol} URLs are not supported; use http or https`);
     // A Slack webhook's path is its credential: treat it like a secret everywhere.
     if (url.pathname.length > 1) redactor.add(url.pathname + url.search, 'webhook');
   }
@@ -54,30 +44,30 @@ function webhookTargets(flags: ServeFlags, redactor: Redactor): WebhookTarget[] 
 
 async function buildOptions(paths: string[], flags: ServeFlags, log: (line: string) => void): Promise<DaemonOptions> {
   const vars = parseVarFlags(flags.var);
-  if (!vars.ok) throw new UsageError(vars.error);
-  if (flags.concurrency < 1) throw new UsageError('--concurrency must be at least 1');
-  if (flags.alertAfter < 1) throw new UsageError('--alert-after must be at least 1');
-  if (flags.retentionRuns < 1) throw new UsageError('--retention-runs must be at least 1');
+  if (!vars.ok) throw new InputError(vars.error);
+  if (flags.concurrency < 1) throw new InputError('--concurrency must be at least 1');
+  if (flags.alertAfter < 1) throw new InputError('--alert-after must be at least 1');
+  if (flags.retentionRuns < 1) throw new InputError('--retention-runs must be at least 1');
   const everyMs = durationFlag('--every', flags.every);
-  if (everyMs < MIN_INTERVAL_MS) throw new UsageError('--every: the shortest interval is 1s');
+  if (everyMs < MIN_INTERVAL_MS) throw new InputError('--every: the shortest interval is 1s');
   const maxBytes = parseByteSize(flags.retentionSize);
-  if (maxBytes === undefined || maxBytes < 1024 * 1024) throw new UsageError(`--retention-size: "${flags.retentionSize}" is not a size of at least 1MiB; write e.g. 256MiB`);
+  if (maxBytes === undefined || maxBytes < 1024 * 1024) throw new InputError(`--retention-size: "${flags.retentionSize}" is not a size of at least 1MiB; write e.g. 256MiB`);
   const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
-  if (shard && 'error' in shard) throw new UsageError(shard.error);
+  if (shard && 'error' in shard) throw new InputError(shard.error);
   const timeoutMs = flags.timeout !== undefined ? durationFlag('--timeout', flags.timeout) : undefined;
   const listen = parseListen(flags.listen);
-  if (flags.publicUrl !== undefined && !URL.canParse(flags.publicUrl)) throw new UsageError(`--public-url: "${flags.publicUrl}" is not a URL; write e.g. https://probes.example.com/`);
+  if (flags.publicUrl !== undefined && !URL.canParse(flags.publicUrl)) throw new InputError(`--public-url: "${flags.publicUrl}" is not a URL; write e.g. https://probes.example.com/`);
 
   const envFile = await readFileFlag('--env-file', flags.envFile);
-  if (typeof envFile === 'string') throw new UsageError(envFile);
+  if (typeof envFile === 'string') throw new InputError(envFile);
   const secretsFile = await readFileFlag('--secrets-file', flags.secretsFile);
-  if (typeof secretsFile === 'string') throw new UsageError(secretsFile);
+  if (typeof secretsFile === 'string') throw new InputError(secretsFile);
   const redactor = new Redactor();
   const env = (name: string): string | undefined => (Object.hasOwn(envFile, name) ? envFile[name] : process.env[name]);
   const secret = secretLookup(secretsFile, env, redactor);
 
   const token = env(flags.tokenEnv) || undefined;
-  if (token !== undefined && !redactor.add(token, flags.tokenEnv)) throw new UsageError(`${flags.tokenEnv}: the API token is too short; use at least 16 random characters`);
+  if (token !== undefined && !redactor.add(token, flags.tokenEnv)) throw new InputError(`${flags.tokenEnv}: the API token is too short; use at least 16 random characters`);
   if (token !== undefined && token.length < 16) log(`warning: ${flags.tokenEnv} is shorter than 16 characters; use a long random token`);
   if (token === undefined && !isLoopback(listen.host)) {
     log(`note: no ${flags.tokenEnv} is set, so POST /api/v1/run is refused on ${listen.host}; the read-only endpoints stay open`);
@@ -85,7 +75,7 @@ async function buildOptions(paths: string[], flags: ServeFlags, log: (line: stri
 
   // Validate the selection once now; the same rules apply on every reload.
   const selectionProblem = selectJourneys([], flags.tag, flags.grep);
-  if (typeof selectionProblem === 'string') throw new UsageError(selectionProblem);
+  if (typeof selectionProblem === 'string') throw new InputError(selectionProblem);
   const select = (journeys: Journey[]): Journey[] => {
     const chosen = selectJourneys(journeys, flags.tag, flags.grep) as Journey[];
     return shard && !('error' in shard) ? chosen.filter((journey) => inShard(journey.name, shard)) : chosen;
@@ -164,7 +154,7 @@ export async function serveCommand(paths: string[], flags: ServeFlags): Promise<
     redactor = options.redactor;
     daemon = await ProbeDaemon.start(options);
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof InputError) {
       process.stderr.write(`${error.message}\n`);
       return EXIT.invalid;
     }

@@ -123,6 +123,26 @@ describe('ceiling gate over a fleet', () => {
   });
 });
 
+describe('ceiling gate and drill input errors', () => {
+  it.each([
+    [['gate', '--bake', '10'], /--bake: duration "10" has no unit/],
+    [['gate', '--rollback-timeout', 'soon'], /--rollback-timeout: "soon" is not a duration/],
+    [['gate', '--confidence', '2'], /--confidence: "2" must be a number between 0\.5 and 0\.9999/],
+    [['gate', '--min-effect', 'lots'], /--min-effect: "lots"/],
+    [['gate', '--pushgateway', 'nope'], /--pushgateway: "nope" is not a URL/],
+    [['gate', '--baseline', '/nonexistent/base.json'], /\/nonexistent\/base\.json: no such file; create it with ceiling gate --baseline-out/],
+    [['gate', '--target', 'web-9'], /--target: web-9 is not in .*ceiling\.yaml \(targets: chat-1\)/],
+    [['drill', '--deploy', './deploy.sh', '--rollback', './rollback.sh', '--every', '5'], /--every: duration "5" has no unit/],
+    [['drill', '--deploy', 'a | b', '--rollback', './rollback.sh'], /--deploy: "\|" needs a shell/],
+  ])('%j exits 2 and says what to fix', async (args, message) => {
+    const dir = await cleanup.dir({ 'ceiling.yaml': 'targets:\n  chat-1: { vars: { chat: "ws://127.0.0.1:1/" } }\n' });
+    const [command, ...rest] = args;
+    const result = await runCli([command!, CHAT_JOURNEYS[1]!, '--config', path.join(dir, 'ceiling.yaml'), ...rest]);
+    expect(result.code, show(result)).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+});
+
 describe('ceiling gate latency against a baseline', () => {
   async function dropConfig(drop: RunningService): Promise<string> {
     return ['targets:', `  drop-1: { vars: { drop: "${drop.url}" } }`, ''].join('\n');
