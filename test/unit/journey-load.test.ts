@@ -130,7 +130,7 @@ describe('unknown names, with did-you-mean', () => {
   it('an unknown key at top level', async () => {
     const text = yaml('name: typo', 'step:', '  - wait: 1s');
     expect(await single(text)).toEqual(
-      error('CEIL_SCHEMA_UNKNOWN_KEY', 2, 1, 'step', 'unknown key "step"; did you mean "steps"? (allowed: $schema, name, description, tags, vars, timeout, retries, steps)'),
+      error('CEIL_SCHEMA_UNKNOWN_KEY', 2, 1, 'step', 'unknown key "step"; did you mean "steps"? (allowed: $schema, name, description, tags, vars, timeout, retries, schedule, steps)'),
     );
   });
 
