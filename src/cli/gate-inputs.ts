@@ -5,10 +5,9 @@ import { loadJourneys } from '../journey/load.js';
 import { EXIT } from '../engine/exit-codes.js';
 import { loadProjectConfig, type ProjectConfig, type TargetConfig } from '../gate/config.js';
 import type { RoundOptions } from '../gate/rounds.js';
-import { Redactor } from '../secrets/redactor.js';
-import { secretLookup } from '../secrets/sources.js';
+import type { Redactor } from '../secrets/redactor.js';
 import { durationFlag, InputError } from './flag-values.js';
-import { readFileFlag, selectJourneys } from './journey-inputs.js';
+import { readRunSources, selectJourneys } from './journey-inputs.js';
 import { parseVarFlags } from './var-flags.js';
 
 /**
@@ -55,13 +54,7 @@ export async function loadFleet(paths: string[], flags: FleetFlags, write: (line
   }
   const targets = flags.target.length > 0 ? config.targets.filter((target) => flags.target.includes(target.name)) : config.targets;
 
-  const envFile = await readFileFlag('--env-file', flags.envFile);
-  if (typeof envFile === 'string') throw new InputError(envFile);
-  const secretsFile = await readFileFlag('--secrets-file', flags.secretsFile);
-  if (typeof secretsFile === 'string') throw new InputError(secretsFile);
-  const redactor = new Redactor();
-  const env = (name: string): string | undefined => (Object.hasOwn(envFile, name) ? envFile[name] : process.env[name]);
-  const secret = secretLookup(secretsFile, env, redactor);
+  const { env, secret, redactor } = await readRunSources(flags.envFile, flags.secretsFile);
 
   // Journeys may use any var every target sets, as if it were passed with --var.
   const targetVars = new Set(targets.flatMap((target) => Object.keys(target.vars)));

@@ -1,5 +1,7 @@
 import type { Journey } from '../journey/journey.js';
-import { readDotenvFile } from '../secrets/sources.js';
+import { Redactor } from '../secrets/redactor.js';
+import { readDotenvFile, secretLookup } from '../secrets/sources.js';
+import { InputError } from './flag-values.js';
 
 /** --tag (any matches) and --grep (a regular expression on the name); a string is a usage error. */
 export function selectJourneys(journeys: Journey[], tagFlags: readonly string[], grep: string | undefined): Journey[] | string {
@@ -25,4 +27,22 @@ export async function readFileFlag(flag: string, file: string | undefined): Prom
   } catch (error) {
     return `${flag} ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`;
   }
+}
+
+export interface RunSources {
+  env: (name: string) => string | undefined;
+  secret: (name: string) => string | undefined;
+  /** Knows every secret handed out, so every output can be redacted. */
+  redactor: Redactor;
+}
+
+/** --env-file and --secrets-file read, and the lookups templates use; a missing file is an InputError. */
+export async function readRunSources(envFileFlag: string | undefined, secretsFileFlag: string | undefined): Promise<RunSources> {
+  const envFile = await readFileFlag('--env-file', envFileFlag);
+  if (typeof envFile === 'string') throw new InputError(envFile);
+  const secretsFile = await readFileFlag('--secrets-file', secretsFileFlag);
+  if (typeof secretsFile === 'string') throw new InputError(secretsFile);
+  const redactor = new Redactor();
+  const env = (name: string): string | undefined => (Object.hasOwn(envFile, name) ? envFile[name] : process.env[name]);
+  return { env, secret: secretLookup(secretsFile, env, redactor), redactor };
 }

@@ -60,6 +60,24 @@ export interface ServeFlags {
   trace: 'retain-on-failure' | 'off';
 }
 
+/** The options gate and drill share: the project config, its targets, and how journeys run against them. */
+function withFleetOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'the project config with targets, notifications and gate policy', 'ceiling.yaml')
+    .option('--target <name>', 'only this target (repeatable); default: every target in the config', collect, [])
+    .option('--tag <tag>', 'only journeys with this tag (repeatable, any matches)', collect, [])
+    .option('--grep <pattern>', 'only journeys whose name matches this regular expression')
+    .option('--concurrency <n>', 'journeys in flight at once, across targets', positiveInt('--concurrency'))
+    .option('--retries <n>', 'retries per journey, overriding the files', positiveInt('--retries'))
+    .option('--timeout <duration>', "each journey's deadline, overriding the files (e.g. 30s)")
+    .option('--var <name=value>', 'set a variable (repeatable); a target\'s vars win over it', collect, [])
+    .option('--env-file <file>', 'read environment variables from a KEY=value file')
+    .option('--secrets-file <file>', 'read secrets from a KEY=value file; their values never appear in output')
+    .option('--out <dir>', 'folder for failure evidence, per target', 'ceiling-out')
+    .option('--browser-path <file>', 'the Chromium or Chrome to use for browser steps (or set CEILING_BROWSER_PATH)')
+    .addOption(new Option('--trace <mode>', 'browser traces of failed journeys').choices(['retain-on-failure', 'off']).default('retain-on-failure'));
+}
+
 function buildProgram(setCode: (code: number) => void): Command {
   const program = new Command('ceiling')
     .description('Synthetic user journeys: check that the feature works, not just that the service answers.')
@@ -134,23 +152,12 @@ function buildProgram(setCode: (code: number) => void): Command {
       setCode(await serveCommand(paths, flags));
     });
 
-  program
-    .command('gate')
-    .description('after a deploy: run the journeys against every target until the verdict is certain; roll back on fail (exit 0 pass, 1 fail, 2 invalid input, 3 inconclusive or nothing tested)')
-    .argument('[paths...]', 'journey files or folders (default: journeys in the config)', [])
-    .option('--config <file>', 'the project config with targets, notifications and gate policy', 'ceiling.yaml')
-    .option('--target <name>', 'only this target (repeatable); default: every target in the config', collect, [])
-    .option('--tag <tag>', 'only journeys with this tag (repeatable, any matches)', collect, [])
-    .option('--grep <pattern>', 'only journeys whose name matches this regular expression')
-    .option('--concurrency <n>', 'journeys in flight at once, across targets', positiveInt('--concurrency'))
-    .option('--retries <n>', 'retries per journey, overriding the files', positiveInt('--retries'))
-    .option('--timeout <duration>', "each journey's deadline, overriding the files (e.g. 30s)")
-    .option('--var <name=value>', 'set a variable (repeatable); a target\'s vars win over it', collect, [])
-    .option('--env-file <file>', 'read environment variables from a KEY=value file')
-    .option('--secrets-file <file>', 'read secrets from a KEY=value file; their values never appear in output')
-    .option('--out <dir>', 'folder for failure evidence, per target', 'ceiling-out')
-    .option('--browser-path <file>', 'the Chromium or Chrome to use for browser steps (or set CEILING_BROWSER_PATH)')
-    .addOption(new Option('--trace <mode>', 'browser traces of failed journeys').choices(['retain-on-failure', 'off']).default('retain-on-failure'))
+  withFleetOptions(
+    program
+      .command('gate')
+      .description('after a deploy: run the journeys against every target until the verdict is certain; roll back on fail (exit 0 pass, 1 fail, 2 invalid input, 3 inconclusive or nothing tested)')
+      .argument('[paths...]', 'journey files or folders (default: journeys in the config)', []),
+  )
     .option('--expect-version <version>', 'fail a target that reports another version (read with the config\'s version probe)')
     .option('--bake <duration>', 'keep running rounds for this long after the deploy (0s: one round)')
     .option('--every <duration>', 'time between bake rounds')
@@ -176,25 +183,14 @@ function buildProgram(setCode: (code: number) => void): Command {
       setCode(await gateCommand(paths, flags));
     });
 
-  program
-    .command('drill')
-    .description('rehearse a rollback: verify, deploy and verify, roll back and verify until green; fails if the rollback does not restore green')
-    .argument('[paths...]', 'journey files or folders (default: journeys in the config)', [])
+  withFleetOptions(
+    program
+      .command('drill')
+      .description('rehearse a rollback: verify, deploy and verify, roll back and verify until green; fails if the rollback does not restore green')
+      .argument('[paths...]', 'journey files or folders (default: journeys in the config)', []),
+  )
     .requiredOption('--deploy <command>', 'the deploy command, run without a shell')
     .requiredOption('--rollback <command>', 'the rollback command, run without a shell')
-    .option('--config <file>', 'the project config with targets, notifications and gate policy', 'ceiling.yaml')
-    .option('--target <name>', 'only this target (repeatable); default: every target in the config', collect, [])
-    .option('--tag <tag>', 'only journeys with this tag (repeatable, any matches)', collect, [])
-    .option('--grep <pattern>', 'only journeys whose name matches this regular expression')
-    .option('--concurrency <n>', 'journeys in flight at once, across targets', positiveInt('--concurrency'))
-    .option('--retries <n>', 'retries per journey, overriding the files', positiveInt('--retries'))
-    .option('--timeout <duration>', "each journey's deadline, overriding the files (e.g. 30s)")
-    .option('--var <name=value>', 'set a variable (repeatable); a target\'s vars win over it', collect, [])
-    .option('--env-file <file>', 'read environment variables from a KEY=value file')
-    .option('--secrets-file <file>', 'read secrets from a KEY=value file; their values never appear in output')
-    .option('--out <dir>', 'folder for failure evidence, per target', 'ceiling-out')
-    .option('--browser-path <file>', 'the Chromium or Chrome to use for browser steps (or set CEILING_BROWSER_PATH)')
-    .addOption(new Option('--trace <mode>', 'browser traces of failed journeys').choices(['retain-on-failure', 'off']).default('retain-on-failure'))
     .option('--recover-within <duration>', 'how long the rollback may take to bring back green', '2m')
     .option('--every <duration>', 'time between checks while waiting for green', '2s')
     .option('--command-timeout <duration>', 'kill a deploy or rollback command after this long', '10m')

@@ -3,15 +3,14 @@ import { parseByteSize } from '../journey/byte-size.js';
 import type { Journey } from '../journey/journey.js';
 import { MIN_INTERVAL_MS } from '../journey/schedule.js';
 import { EXIT } from '../engine/exit-codes.js';
-import { Redactor } from '../secrets/redactor.js';
-import { secretLookup } from '../secrets/sources.js';
+import type { Redactor } from '../secrets/redactor.js';
 import { DaemonConfigError, isLoopback, ProbeDaemon, type DaemonOptions } from '../serve/daemon.js';
 import { HistoryError } from '../serve/history.js';
 import { inShard, parseShard } from '../serve/shard.js';
 import type { WebhookTarget } from '../serve/webhook-delivery.js';
 import { VERSION } from '../version.js';
 import { durationFlag, InputError } from './flag-values.js';
-import { readFileFlag, selectJourneys } from './journey-inputs.js';
+import { readRunSources, selectJourneys } from './journey-inputs.js';
 import type { ServeFlags } from './program.js';
 import { parseVarFlags } from './var-flags.js';
 
@@ -58,13 +57,7 @@ async function buildOptions(paths: string[], flags: ServeFlags, log: (line: stri
   const listen = parseListen(flags.listen);
   if (flags.publicUrl !== undefined && !URL.canParse(flags.publicUrl)) throw new InputError(`--public-url: "${flags.publicUrl}" is not a URL; write e.g. https://probes.example.com/`);
 
-  const envFile = await readFileFlag('--env-file', flags.envFile);
-  if (typeof envFile === 'string') throw new InputError(envFile);
-  const secretsFile = await readFileFlag('--secrets-file', flags.secretsFile);
-  if (typeof secretsFile === 'string') throw new InputError(secretsFile);
-  const redactor = new Redactor();
-  const env = (name: string): string | undefined => (Object.hasOwn(envFile, name) ? envFile[name] : process.env[name]);
-  const secret = secretLookup(secretsFile, env, redactor);
+  const { env, secret, redactor } = await readRunSources(flags.envFile, flags.secretsFile);
 
   const token = env(flags.tokenEnv) || undefined;
   if (token !== undefined && !redactor.add(token, flags.tokenEnv)) throw new InputError(`${flags.tokenEnv}: the API token is too short; use at least 16 random characters`);
