@@ -98,6 +98,7 @@ export async function runGate(options: GateOptions): Promise<GateRun> {
   let reason = '';
   let last: RoundResult | undefined;
   let roundNumber = 0;
+  let invalidInput = false;
   const failedTargets = new Set<string>();
 
   const compare = (): LatencyComparison[] =>
@@ -119,6 +120,13 @@ export async function runGate(options: GateOptions): Promise<GateRun> {
     const judgement = judgeRound(round, { journeys: journeysByName, failOnFlaky: policy.failOnFlaky, ...(options.expectVersion !== undefined ? { expectVersion: options.expectVersion } : {}) });
     findings.push(...judgement.findings);
     options.log(summarizeRound(round, judgement.clean));
+    if (judgement.configProblem) {
+      // Rolling back a healthy deploy because the runner lacks a secret would be the worst outcome.
+      verdict = 'inconclusive';
+      invalidInput = true;
+      reason = `${describeFinding(judgement.configProblem)}; fix the gate's inputs (env, secrets, vars): this says nothing about the deploy`;
+      break;
+    }
     if (judgement.infrastructure) {
       findings.push({ kind: 'infrastructure', target: '*', critical: false, round: roundNumber, code: 'CEIL_GATE_INFRASTRUCTURE', message: 'every check on every target failed at DNS' });
       verdict = 'inconclusive';
@@ -182,7 +190,8 @@ export async function runGate(options: GateOptions): Promise<GateRun> {
       break;
     }
     try {
-      await sleep(policy.everyMs, options.signal);
+      // --every is from the start of one round to the start of the next.
+      await sleep(Math.max(0, policy.everyMs - round.durationMs), options.signal);
     } catch {
       verdict = 'inconclusive';
       reason = 'the gate was interrupted before it reached a verdict';
@@ -190,7 +199,7 @@ export async function runGate(options: GateOptions): Promise<GateRun> {
   }
 
   const finishedVerdict = Date.now();
-  const exitCode = verdict === 'pass' ? EXIT.passed : verdict === 'fail' ? EXIT.failed : EXIT.nothingTested;
+  const exitCode = verdict === 'pass' ? EXIT.passed : verdict === 'fail' ? EXIT.failed : invalidInput ? EXIT.invalid : EXIT.nothingTested;
   const result: GateResult = {
     schemaVersion: 1,
     tool: { name: 'ceiling', version: options.version },

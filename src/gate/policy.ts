@@ -19,6 +19,8 @@ export interface RoundJudgement {
   failNow: boolean;
   /** Every check on every target failed at DNS: the runner cannot see the fleet, which says nothing about the deploy. */
   infrastructure: boolean;
+  /** A journey could not even be set up (a missing secret or env var): the gate's inputs are wrong, not the deploy. */
+  configProblem?: GateFinding;
 }
 
 export interface JudgeOptions {
@@ -109,7 +111,8 @@ export function judgeRound(round: RoundResult, options: JudgeOptions): RoundJudg
     clean.set(target.target, targetClean);
   }
   const infrastructure = allFailedAtDns(round);
-  return { findings, clean, failNow: failNow && !infrastructure, infrastructure };
+  const configProblem = findings.find((finding) => finding.failureClass === 'config');
+  return { findings, clean, failNow: failNow && !infrastructure && !configProblem, infrastructure, ...(configProblem ? { configProblem } : {}) };
 }
 
 /** The sentence a person reads first: the first finding that decided the verdict. */

@@ -107,6 +107,22 @@ describe('ceiling gate over a fleet', () => {
     expect(run.verdict.reason).toMatch(/DNS/);
   }, 60_000);
 
+  it('never rolls back because the runner lacks a secret: exit 2, inconclusive', async () => {
+    const server = cleanup.add(await startServer((_req, res) => res.writeHead(200).end('{}')));
+    const dir = await cleanup.dir({
+      'ceiling.yaml': ['targets:', `  t1: { vars: { base: "${server.url}" } }`, ''].join('\n'),
+      'needs-secret.yaml': ['name: needs a token', 'tags: [critical]', 'steps:', '  - http: { url: "{{ vars.base }}/", headers: { authorization: "Bearer {{ secrets.GATE_TOKEN_NOT_SET }}" } }', '    expect: { status: 200 }', ''].join('\n'),
+    });
+    const marker = path.join(dir, 'rolled-back');
+    const rollback = `${process.execPath} -e "require('fs').writeFileSync('${marker}', 'yes')"`;
+    const run = await gate(await readFile(path.join(dir, 'ceiling.yaml'), 'utf8'), [path.join(dir, 'needs-secret.yaml')], ['--on-fail', rollback]);
+    expect(run.code, show(run)).toBe(2);
+    expect(run.verdict).toMatchObject({ verdict: 'inconclusive', exitCode: 2 });
+    expect(run.verdict.reason).toContain('GATE_TOKEN_NOT_SET');
+    expect(run.verdict.rollback).toBeUndefined();
+    await expect(readFile(marker, 'utf8')).rejects.toThrow();
+  }, 60_000);
+
   it('exits 3 when no journey is selected', async () => {
     const one = await chat();
     const dir = await cleanup.dir({ 'ceiling.yaml': configText([chatTarget('chat-1', one)]) });
