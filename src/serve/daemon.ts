@@ -294,6 +294,7 @@ export class ProbeDaemon {
         tags: entry.journey.tags,
         schedule: describeSchedule(entry.journey.schedule ?? this.options.defaultSchedule),
         running: job?.running ?? false,
+        ...(job?.queued ? { queued: true } : {}),
         skippedRuns: job?.skipped ?? 0,
         recent: entry.recent,
         ...(job?.nextRunAt !== undefined ? { nextRunAt: job.nextRunAt } : {}),

@@ -62,6 +62,8 @@ export interface JourneyView extends PersistedState {
   tags: string[];
   schedule: string;
   running: boolean;
+  /** Due, but waiting for a free slot under --concurrency. */
+  queued?: boolean;
   nextRunAt?: number;
   skippedRuns: number;
   /** Newest last, for the status page's strip and sparkline. */

@@ -92,7 +92,7 @@ function summaryText(counts: HealthCounts): string {
 function journeyRow(journey: JourneyView, now: number): string {
   const name = escapeHtml(journey.journey);
   return `<tr data-journey="${name}" data-health="${journey.health}">
-<td><span class="badge ${journey.health}" data-status>${HEALTH_LABEL[journey.health]}</span>${journey.running ? ' <span class="running">running</span>' : ''}</td>
+<td><span class="badge ${journey.health}" data-status>${HEALTH_LABEL[journey.health]}</span>${journey.running ? ' <span class="running">running</span>' : journey.queued ? ' <span class="running">queued</span>' : ''}</td>
 <th scope="row"><span class="name">${name}</span>${tags(journey.tags)}<br><span class="file">${escapeHtml(journey.file)}</span></th>
 <td>${lastPass(journey, now)}</td>
 <td>${lastFailure(journey, now)}</td>

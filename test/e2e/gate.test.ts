@@ -7,6 +7,7 @@ import type { RunningService } from '../../fixtures/service.js';
 import type { GateResult } from '../../src/gate/model.js';
 import { root, runCli, type CliResult } from './cli.js';
 import { Cleanup, show, startServer, UNRESOLVABLE_HOST } from './helpers.js';
+import { eventually, getJson, startServe } from './serve-process.js';
 import { TEST_KEEPALIVE_MS } from './services.js';
 
 /**
@@ -187,6 +188,33 @@ describe('ceiling gate latency against a baseline', () => {
   }, 120_000);
 });
 
+describe('ceiling gate with a baseline from ceiling serve history', () => {
+  it('compares against the probes\' recent runs', async () => {
+    const fast = cleanup.add(await startDeadDrop());
+    const dir = await cleanup.dir();
+    const db = path.join(dir, 'history.db');
+    const probe = cleanup.add(await startServe([DROP_JOURNEY, '--every', '1s', '--db', db], { env: { DROP_URL: fast.url } }));
+    const name = encodeURIComponent('a dropped secret reads back once');
+    await eventually(async () => {
+      const runs = await getJson<{ runs: unknown[] }>(`${probe.url}/api/v1/journeys/${name}/runs`);
+      return runs.body.runs.length >= 6 ? true : undefined;
+    }, 'six probe runs in the history');
+    expect((await probe.stop('SIGTERM')).code).toBe(0);
+
+    const config = ['targets:', `  drop-1: { vars: { drop: "${fast.url}" } }`, ''].join('\n');
+    const bake = ['--bake', '3s', '--every', '100ms', '--baseline-db', db];
+    const unchanged = await gate(config, [DROP_JOURNEY], bake);
+    expect(unchanged.code, show(unchanged)).toBe(0);
+    expect(unchanged.verdict.baseline).toMatchObject({ source: 'history', path: db });
+    expect(unchanged.verdict.baseline.samples).toBeGreaterThanOrEqual(18);
+
+    const slow = cleanup.add(await startDeadDrop({ slowMs: 60 }));
+    const regressed = await gate(['targets:', `  drop-1: { vars: { drop: "${slow.url}" } }`, ''].join('\n'), [DROP_JOURNEY], bake);
+    expect(regressed.code, show(regressed)).toBe(1);
+    expect(regressed.verdict.findings.some((finding) => finding.kind === 'latency')).toBe(true);
+  }, 120_000);
+});
+
 describe('ceiling gate flaky results', () => {
   /** Fails every other request, so a journey with one retry passes on its second attempt: flaky. */
   async function flakyConfig(): Promise<{ config: string; journey: string }> {
@@ -230,11 +258,13 @@ describe('ceiling gate rollback', () => {
           .catch(() => res.writeHead(500).end('restart failed'));
       }),
     );
-    const rollback = `${process.execPath} -e "fetch('${control.url}/rollback',{method:'POST'}).then(r=>r.text().then(t=>{console.log(t);process.exit(r.ok?0:1)}))"`;
+    // It also prints what the gate handed it: the verdict in env vars and in the JSON file.
+    const rollback = `${process.execPath} -e "const fs=require('fs');const v=JSON.parse(fs.readFileSync(process.env.CEILING_VERDICT_FILE,'utf8'));console.log('env',process.env.CEILING_VERDICT,process.env.CEILING_FAILING_TARGETS,'file',v.verdict);fetch('${control.url}/rollback',{method:'POST'}).then(r=>r.text().then(t=>{console.log(t);process.exit(r.ok?0:1)}))"`;
     const run = await gate(configText([chatTarget('chat-1', good), chatTarget('chat-2', bad)]), CHAT_JOURNEYS, ['--on-fail', rollback, '--recover-within', '30s']);
     expect(run.code, show(run)).toBe(1);
     expect(run.verdict.rollback).toMatchObject({ ok: true, exitCode: 0 });
     expect(run.verdict.rollback!.output).toContain('rolled back');
+    expect(run.verdict.rollback!.output).toContain('env fail chat-2 file fail');
     expect(run.verdict.recovery).toMatchObject({ recovered: true });
     expect(run.verdict.recovery!.timeToRecoverMs).toBeGreaterThan(0);
     expect(run.stdout).toMatch(/green again/i);
@@ -276,7 +306,7 @@ describe('ceiling gate outputs', () => {
     const scratchDir = await cleanup.dir({ 'summary.md': '# earlier step\n' });
     const summary = path.join(scratchDir, 'summary.md');
     const junit = path.join(scratchDir, 'gate.xml');
-    const run = await gate(configText([chatTarget('chat-1', good), chatTarget('chat-2', stale)]), CHAT_JOURNEYS, ['--junit', junit, '--pushgateway', pushgateway.url], {
+    const run = await gate(configText([chatTarget('chat-1', good), chatTarget('chat-2', stale)]), CHAT_JOURNEYS, ['--junit', junit, '--pushgateway', pushgateway.url, '--webhook', `${pushgateway.url}/hook`], {
       GITHUB_STEP_SUMMARY: summary,
     });
     expect(run.code, show(run)).toBe(1);
@@ -286,9 +316,13 @@ describe('ceiling gate outputs', () => {
     expect(run.stdout).toMatch(/^::error .*chat-2/m);
     const xml = await readFile(junit, 'utf8');
     expect(xml).toContain('chat-2');
-    expect(pushed).toHaveLength(1);
-    expect(pushed[0]!.url).toMatch(/^\/metrics\/job\/ceiling_gate/);
-    expect(pushed[0]!.body).toMatch(/ceiling_gate_verdict\{[^}]*verdict="fail"[^}]*\} 1/);
+    const push = pushed.filter((request) => request.url.startsWith('/metrics/'));
+    expect(push).toHaveLength(1);
+    expect(push[0]!.url).toMatch(/^\/metrics\/job\/ceiling_gate/);
+    expect(push[0]!.body).toMatch(/ceiling_gate_verdict\{[^}]*verdict="fail"[^}]*\} 1/);
+    const notified = pushed.filter((request) => request.url === '/hook');
+    expect(notified).toHaveLength(1);
+    expect(JSON.parse(notified[0]!.body)).toMatchObject({ event: 'gate', verdict: 'fail', urgent: true });
   }, 60_000);
 });
 

@@ -118,6 +118,16 @@ describe('renderStatusPage', () => {
     expect(chat?.html).toContain('2 skipped');
   });
 
+  it('badges a journey that is running, or due and waiting for a slot', () => {
+    const [running, queued, idle] = ['running one', 'queued one', 'idle one'].map((name, index) =>
+      rows(renderStatusPage([view(name, { running: index === 0, ...(index === 1 ? { queued: true } : {}) })], meta))[0]?.html ?? '',
+    );
+    expect(running).toContain('>running<');
+    expect(queued).toContain('>queued<');
+    expect(queued).not.toContain('>running<');
+    expect(idle).not.toMatch(/>(running|queued)</);
+  });
+
   it('escapes every string that comes from journeys or configuration', () => {
     const html = renderStatusPage(
       [
