@@ -213,10 +213,11 @@ function buildProgram(setCode: (code: number) => void): Command {
 
   program
     .command('schema')
-    .description('print the journey JSON Schema, for editor autocompletion')
-    .action(async () => {
+    .description('print a JSON Schema for editor autocompletion: of journey files (default) or of ceiling.yaml (config)')
+    .argument('[which]', 'journey or config', 'journey')
+    .action(async (which: string) => {
       const { schemaCommand } = await import('./schema-command.js');
-      setCode(await schemaCommand());
+      setCode(await schemaCommand(which));
     });
 
   program.addOption(new Option('--no-color', 'disable colours').hideHelp());

@@ -373,3 +373,15 @@ describe('ceiling drill', () => {
     expect(result.stdout).toMatch(/DRILL FAILED: the rollback did not restore green within 1\.00s/);
   }, 60_000);
 });
+
+describe('ceiling schema config', () => {
+  it('prints the ceiling.yaml schema that docs/ceiling.config.schema.json holds, and refuses an unknown one', async () => {
+    const printed = await runCli(['schema', 'config']);
+    expect(printed.code).toBe(0);
+    const committed = JSON.parse(await readFile(path.join(root, 'docs/ceiling.config.schema.json'), 'utf8')) as unknown;
+    expect(JSON.parse(printed.stdout)).toEqual(committed);
+    const unknown = await runCli(['schema', 'gate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown schema "gate"; use journey (the default) or config');
+  });
+});
