@@ -5,7 +5,7 @@ import { MIN_INTERVAL_MS } from '../journey/schedule.js';
 import { EXIT } from '../engine/exit-codes.js';
 import type { Redactor } from '../secrets/redactor.js';
 import { DaemonConfigError, isLoopback, ProbeDaemon, type DaemonOptions } from '../serve/daemon.js';
-import { HistoryError } from '../serve/history.js';
+import { HistoryError } from '../history/store.js';
 import { inShard, parseShard } from '../serve/shard.js';
 import type { WebhookTarget } from '../serve/webhook-delivery.js';
 import { VERSION } from '../version.js';

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { JourneyResult } from '../engine/result.js';
 import { writeToFile } from '../report/output.js';
-import { HistoryError, HistoryStore, maxRunsLimit } from '../serve/history.js';
-import type { RunRecord } from '../serve/model.js';
+import { HistoryError, HistoryStore, maxRunsLimit } from '../history/store.js';
+import type { RunRecord } from '../history/records.js';
 import { addSample, isDuration, samplesFromResults, splitStepKey, stepKey, stepLabels, type SampleOptions, type StepKey } from './latency.js';
 
 /**

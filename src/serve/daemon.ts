@@ -11,7 +11,7 @@ import type { Redactor } from '../secrets/redactor.js';
 import { applyRun, initialState, type AlertPolicy } from './alert-policy.js';
 import { alertEvent } from './alert-payloads.js';
 import { createApiHandler } from './http-api.js';
-import { HistoryStore, type HistoryOptions } from './history.js';
+import { HistoryStore, type HistoryOptions } from '../history/store.js';
 import { JourneySource } from './journey-source.js';
 import { ProbeMetrics } from './metrics.js';
 import { systemClock, type Clock, type JourneyView, type PersistedState, type RunRecord, type RunTrigger } from './model.js';

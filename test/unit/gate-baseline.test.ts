@@ -15,8 +15,8 @@ import {
   type BaselineFile,
 } from '../../src/gate/baseline.js';
 import { stepKey } from '../../src/gate/latency.js';
-import { HistoryStore } from '../../src/serve/history.js';
-import type { RunRecord } from '../../src/serve/model.js';
+import { HistoryStore } from '../../src/history/store.js';
+import type { RunRecord } from '../../src/history/records.js';
 import { brokenAttempt, journeyResult, mismatch, passedAttempt, stepResult } from './report-fixture.js';
 
 const minute = 60_000;

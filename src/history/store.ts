@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import type { StepStatus } from '../engine/result.js';
-import type { LastFailure, PersistedState, RunRecord, StepTiming } from './model.js';
+import type { LastFailure, PersistedState, RunRecord, StepTiming } from './records.js';
 
 /**
  * The daemon's run history and restart state, in one embedded SQLite file.

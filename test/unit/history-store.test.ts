@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { HistoryError, HistoryStore, type HistoryOptions } from '../../src/serve/history.js';
+import { HistoryError, HistoryStore, type HistoryOptions } from '../../src/history/store.js';
 import type { PersistedState, RunRecord } from '../../src/serve/model.js';
 
 const minute = 60_000;

@@ -1,0 +1,59 @@
+import type { StepStatus } from '../engine/result.js';
+
+/**
+ * The records of probe runs and journey state. They are plain JSON, so the
+ * history store, the daemon's API, status page, metrics and alerts, and the
+ * gate's baseline all read the same shape. Every string in them has already
+ * been through the redactor.
+ */
+
+/** error covers timeouts, connect failures and runs the watchdog ended. */
+export type RunOutcome = 'passed' | 'failed' | 'error' | 'flaky';
+
+export type RunTrigger = 'schedule' | 'manual';
+
+export interface StepTiming {
+  name: string;
+  status: StepStatus;
+  durationMs: number;
+}
+
+export interface RunRecord {
+  /** Exact journey name; history is keyed by it and never matched by pattern. */
+  journey: string;
+  location: string;
+  target: string;
+  trigger: RunTrigger;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  durationMs: number;
+  result: RunOutcome;
+  /** The failing step's name, when the run did not pass. */
+  failedStep?: string;
+  failureCode?: string;
+  failureMessage?: string;
+  steps: StepTiming[];
+}
+
+/** passing/failing/flaky follow the last run; unknown until the first run ends. */
+export type JourneyHealth = 'unknown' | 'passing' | 'failing' | 'flaky';
+
+export interface LastFailure {
+  at: number;
+  step?: string;
+  code: string;
+  message: string;
+}
+
+/** What survives a restart: enough to keep alert state and the status page honest. */
+export interface PersistedState {
+  journey: string;
+  health: JourneyHealth;
+  lastRunAt?: number;
+  lastPassAt?: number;
+  lastFailure?: LastFailure;
+  /** Failed or errored runs in a row; a pass or flaky run resets it. */
+  consecutiveFailures: number;
+  /** True once a failing alert went out, until the recovery alert does. */
+  alerting: boolean;
+}
