@@ -326,6 +326,44 @@ describe('ceiling gate outputs', () => {
   }, 60_000);
 });
 
+describe('ceiling gate secrets', () => {
+  it('never shows a planted secret in any output, even when the target echoes it back', async () => {
+    const planted = 'planted-gate-secret-4c1d9e7a22';
+    const received: string[] = [];
+    const target = cleanup.add(
+      await startServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => {
+          if (req.url?.startsWith('/metrics/') || req.url === '/hook') {
+            received.push(Buffer.concat(chunks).toString('utf8'));
+            res.writeHead(200).end();
+            return;
+          }
+          // A broken target that reflects the request, credentials included.
+          res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ saw: req.headers }));
+        });
+      }),
+    );
+    const dir = await cleanup.dir({
+      'ceiling.yaml': ['targets:', `  t1: { vars: { base: "${target.url}" } }`, ''].join('\n'),
+      'secret.yaml': ['name: uses a token', 'tags: [critical]', 'steps:', '  - name: call with the token', '    http: { url: "{{ vars.base }}/api", headers: { authorization: "Bearer {{ secrets.API_TOKEN }}" } }', '    expect: { status: 200 }', ''].join('\n'),
+      'summary.md': '',
+    });
+    const files = { verdict: path.join(dir, 'verdict.json'), junit: path.join(dir, 'gate.xml'), summary: path.join(dir, 'summary.md'), baseline: path.join(dir, 'base.json') };
+    const result = await runCli(
+      ['gate', path.join(dir, 'secret.yaml'), '--config', path.join(dir, 'ceiling.yaml'), '--verdict-out', files.verdict, '--junit', files.junit, '--baseline-out', files.baseline,
+        '--pushgateway', target.url, '--webhook', `${target.url}/hook`, '--out', path.join(dir, 'out')],
+      { env: { API_TOKEN: planted, GITHUB_STEP_SUMMARY: files.summary }, killAfterMs: 60_000 },
+    );
+    expect(result.code, show(result)).toBe(1);
+    const artifacts = [result.stdout, result.stderr, ...received, ...(await Promise.all(Object.values(files).map((file) => readFile(file, 'utf8'))))];
+    expect(received.length).toBe(2);
+    expect(artifacts.join('\n')).toContain('REDACTED');
+    for (const artifact of artifacts) expect(artifact).not.toContain(planted);
+  }, 60_000);
+});
+
 describe('ceiling drill', () => {
   it('rehearses deploy and rollback and reports when the fleet was green again', async () => {
     const state = { broken: false };
