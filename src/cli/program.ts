@@ -224,6 +224,12 @@ function buildProgram(setCode: (code: number) => void): Command {
   return program;
 }
 
+/** Every command's long flags, read from the parser itself, so docs tests check examples against what the CLI accepts. */
+export function commandFlags(): Map<string, string[]> {
+  const program = buildProgram(() => undefined);
+  return new Map(program.commands.map((command) => [command.name(), command.options.map((option) => option.long).filter((flag): flag is string => flag !== undefined)]));
+}
+
 /** Parses argv and runs one command; returns the exit code instead of exiting. */
 export async function runCli(argv: string[]): Promise<number> {
   let code = 0;

@@ -365,22 +365,28 @@ describe('ceiling gate secrets', () => {
 });
 
 describe('ceiling drill', () => {
-  it('rehearses deploy and rollback and reports when the fleet was green again', async () => {
+  /** A target whose /feature breaks on /deploy and heals on /rollback, and commands that call those. */
+  async function drillFleet(): Promise<{ dir: string; call: (what: string) => string; args: (deploy: string, rollback: string) => string[] }> {
     const state = { broken: false };
-    const target = cleanup.add(await startServer((req, res) => {
-      if (req.url === '/deploy') state.broken = true;
-      if (req.url === '/rollback') state.broken = false;
-      res.writeHead(state.broken && req.url === '/feature' ? 500 : 200).end('{}');
-    }));
+    const target = cleanup.add(
+      await startServer((req, res) => {
+        if (req.url === '/deploy') state.broken = true;
+        if (req.url === '/rollback') state.broken = false;
+        res.writeHead(state.broken && req.url === '/feature' ? 500 : 200).end('{}');
+      }),
+    );
     const dir = await cleanup.dir({
       'ceiling.yaml': ['targets:', `  t1: { vars: { base: "${target.url}" } }`, ''].join('\n'),
       'feature.yaml': ['name: the feature works', 'steps:', '  - http: { url: "{{ vars.base }}/feature" }', '    expect: { status: 200 }', ''].join('\n'),
     });
     const call = (what: string) => `${process.execPath} -e "fetch('${target.url}/${what}').then(r=>process.exit(r.ok?0:1))"`;
-    const result = await runCli(
-      ['drill', path.join(dir, 'feature.yaml'), '--config', path.join(dir, 'ceiling.yaml'), '--deploy', call('deploy'), '--rollback', call('rollback'), '--every', '200ms', '--report-out', path.join(dir, 'drill.json')],
-      { killAfterMs: 60_000 },
-    );
+    const args = (deploy: string, rollback: string) => ['drill', path.join(dir, 'feature.yaml'), '--config', path.join(dir, 'ceiling.yaml'), '--deploy', deploy, '--rollback', rollback, '--every', '200ms'];
+    return { dir, call, args };
+  }
+
+  it('rehearses deploy and rollback and reports when the fleet was green again', async () => {
+    const { dir, call, args } = await drillFleet();
+    const result = await runCli([...args(call('deploy'), call('rollback')), '--report-out', path.join(dir, 'drill.json')], { killAfterMs: 60_000 });
     expect(result.code, show(result)).toBe(0);
     expect(result.stdout).toMatch(/DRILL PASSED: rollback took \S+, green again at \S+/);
     const report = JSON.parse(await readFile(path.join(dir, 'drill.json'), 'utf8')) as { phases: { name: string; green: boolean }[] };
@@ -392,21 +398,9 @@ describe('ceiling drill', () => {
   }, 60_000);
 
   it('fails when the rollback does not restore green', async () => {
-    const state = { broken: false };
-    const target = cleanup.add(await startServer((req, res) => {
-      if (req.url === '/deploy') state.broken = true;
-      res.writeHead(state.broken && req.url === '/feature' ? 500 : 200).end('{}');
-    }));
-    const dir = await cleanup.dir({
-      'ceiling.yaml': ['targets:', `  t1: { vars: { base: "${target.url}" } }`, ''].join('\n'),
-      'feature.yaml': ['name: the feature works', 'steps:', '  - http: { url: "{{ vars.base }}/feature" }', '    expect: { status: 200 }', ''].join('\n'),
-    });
-    const call = (what: string) => `${process.execPath} -e "fetch('${target.url}/${what}').then(r=>process.exit(r.ok?0:1))"`;
+    const { call, args } = await drillFleet();
     // This "rollback" answers 200 but changes nothing: the rehearsal must say so.
-    const result = await runCli(
-      ['drill', path.join(dir, 'feature.yaml'), '--config', path.join(dir, 'ceiling.yaml'), '--deploy', call('deploy'), '--rollback', call('nothing'), '--recover-within', '1s', '--every', '200ms'],
-      { killAfterMs: 60_000 },
-    );
+    const result = await runCli([...args(call('deploy'), call('nothing')), '--recover-within', '1s'], { killAfterMs: 60_000 });
     expect(result.code, show(result)).toBe(1);
     expect(result.stdout).toMatch(/DRILL FAILED: the rollback did not restore green within 1\.00s/);
   }, 60_000);

@@ -13,6 +13,8 @@ import { parseAllDocuments } from 'yaml';
 import { deliveryRoutes } from '../../src/serve/delivery-routes.js';
 import { parseTriggerBody } from '../../src/serve/http-api.js';
 import { ProbeMetrics } from '../../src/serve/metrics.js';
+import { list, obj, str, type Obj } from './yaml-shape.js';
+import { commandFlags } from '../../src/cli/program.js';
 
 const DIR = 'docs/delivery';
 const ANALYSIS_TEMPLATE = 'argo-analysis-template.yaml';
@@ -54,24 +56,6 @@ const GATE_FLAGS = [
   '--junit',
 ];
 
-type Obj = Record<string, unknown>;
-
-const isObj = (value: unknown): value is Obj => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-function obj(value: unknown, where: string): Obj {
-  if (!isObj(value)) throw new Error(`${where}: expected a mapping, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-function list(value: unknown, where: string): unknown[] {
-  if (!Array.isArray(value)) throw new Error(`${where}: expected a list, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-function str(value: unknown, where: string): string {
-  if (typeof value !== 'string') throw new Error(`${where}: expected a string, got ${JSON.stringify(value)}`);
-  return value;
-}
 
 function parseYaml(file: string): Obj[] {
   return parseAllDocuments(readFileSync(path.join(DIR, file), 'utf8')).map((doc, i) => {
@@ -106,12 +90,9 @@ function flagNames(argv: string[]): string[] {
 
 /** The flags one subcommand defines in program.ts, read from its `.command('name')` block. */
 function definedFlags(command: string): string[] {
-  const source = readFileSync('src/cli/program.ts', 'utf8');
-  const start = source.indexOf(`.command('${command}')`);
-  expect(start, `program.ts defines the ${command} command`).toBeGreaterThanOrEqual(0);
-  const end = source.indexOf('.command(', start + 1);
-  const block = source.slice(start, end < 0 ? undefined : end);
-  return [...block.matchAll(/(?:\.option|new Option)\(\s*'(?:-[a-zA-Z], )?(--[a-z][a-z0-9-]*)/g)].map((match) => match[1]!);
+  const flags = commandFlags().get(command);
+  expect(flags, `the CLI defines the ${command} command`).toBeDefined();
+  return flags ?? [];
 }
 
 async function exportedMetrics(): Promise<Set<string>> {
