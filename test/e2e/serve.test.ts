@@ -317,6 +317,17 @@ describe('ceiling serve for progressive-delivery tools', () => {
     expect(failing.status).toBe(200);
     expect(failing.body.failing).toEqual([expect.objectContaining({ journey: 'canary switch', step: 'ask the switch' })]);
     const refused = await flagger('rev-1');
+    target.setMode('ok');
+    // Spinnaker's webhook stage: start a check, then poll the status URL it was given.
+    const started = await fetch(`${daemon.url}/api/v1/checks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"tag":"critical"}', signal: AbortSignal.timeout(5_000) });
+    expect(started.status).toBe(202);
+    const statusUrl = started.headers.get('location')!;
+    expect(statusUrl).toMatch(/\/api\/v1\/checks\/[0-9a-f-]{36}$/);
+    const finished = await eventually(async () => {
+      const status = await getJson<{ status: string }>(new URL(statusUrl, daemon.url).toString());
+      return status.body.status === 'RUNNING' ? undefined : status.body;
+    }, 'the check to finish');
+    expect(finished.status).toBe('SUCCEEDED');
     expect(refused.status).toBe(412);
     expect(refused.body.ok).toBe(false);
     expect(refused.body.reason).toContain('ask the switch');
