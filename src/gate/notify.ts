@@ -30,6 +30,7 @@ import {
   rollbackEnding,
   tailLines,
 } from './render-common.js';
+import { escapeSlack, retryAfterMs } from '../report/webhook-text.js';
 
 export type NotificationFormat = 'json' | 'slack';
 
@@ -79,11 +80,6 @@ function jsonPayload(result: GateResult): Record<string, unknown> {
     ...(result.rollback !== undefined ? { rollback: result.rollback } : {}),
     ...(result.recovery !== undefined ? { recovery: result.recovery } : {}),
   };
-}
-
-/** Slack reads &, < and > as control characters (links, mentions); user text must not trigger them. */
-function escapeSlack(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** Inline code whose text cannot close it early; Slack has no escape for a backtick inside code. */
@@ -189,16 +185,6 @@ type AttemptOutcome = { outcome: 'delivered' } | { outcome: 'retry'; reason: str
 
 const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500;
 
-/** Retry-After as delay-seconds or an HTTP date; undefined when absent or unreadable. */
-function retryAfterMs(header: string | string[] | undefined): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1_000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
 function parseEndpoint(text: string): URL | undefined {
   try {
     const url = new URL(text);
@@ -280,7 +266,7 @@ class GateNotifier {
       const status = response.statusCode;
       if (status >= 200 && status < 300) return { outcome: 'delivered' };
       if (!isRetryableStatus(status)) return { outcome: 'rejected', reason: `HTTP ${status}` };
-      const retryAfter = status === 429 || status === 503 ? retryAfterMs(response.headers['retry-after']) : undefined;
+      const retryAfter = status === 429 || status === 503 ? retryAfterMs(response.headers['retry-after'], Date.now()) : undefined;
       return retryAfter !== undefined ? { outcome: 'retry', reason: `HTTP ${status}`, retryAfterMs: retryAfter } : { outcome: 'retry', reason: `HTTP ${status}` };
     } catch (error) {
       if (timedOut) return { outcome: 'retry', reason: `no response within ${this.timeoutMs} ms` };

@@ -1,5 +1,6 @@
 import type { AlertKind } from './alert-policy.js';
 import type { LastFailure, PersistedState } from './model.js';
+import { escapeSlack } from '../report/webhook-text.js';
 
 /**
  * What an alert says, built once and rendered per receiver. Renderers are
@@ -87,11 +88,6 @@ export function genericPayload(event: AlertEvent): Record<string, unknown> {
     ...(event.lastPassAt !== undefined ? { lastPassAt: iso(event.lastPassAt) } : {}),
     ...(event.statusUrl !== undefined ? { statusUrl: event.statusUrl } : {}),
   };
-}
-
-/** Slack reads &, < and > as control characters (links, mentions); user text must not trigger them. */
-export function escapeSlack(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function cut(text: string, limit: number): string {

@@ -3,6 +3,7 @@ import type { Redactor } from '../secrets/redactor.js';
 import { classifyNetworkError } from '../steps/classify.js';
 import { VERSION } from '../version.js';
 import { genericPayload, slackPayload, type AlertEvent } from './alert-payloads.js';
+import { retryAfterMs } from '../report/webhook-text.js';
 
 /**
  * Delivers alerts to webhooks without ever holding up the probes: send() only
@@ -75,16 +76,6 @@ type AttemptResult =
   | { outcome: 'delivered' }
   | { outcome: 'retry'; reason: string; retryAfterMs?: number }
   | { outcome: 'rejected'; reason: string };
-
-/** Retry-After as delay-seconds or an HTTP date; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | string[] | undefined, nowMs: number): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1_000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
-}
 
 function unrefSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
