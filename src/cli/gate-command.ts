@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { EXIT } from '../engine/exit-codes.js';
 import { baselineFromHistory, baselineFromResults, baselineSamples, BaselineError, readBaseline, sampleCount, writeBaseline } from '../gate/baseline.js';
+import { minEffect, minEffectFraction } from '../gate/config-schema.js';
 import { runGate, type GateBaseline } from '../gate/gate.js';
 import type { GatePolicy, GateResult, RollbackOutcome } from '../gate/model.js';
 import { sendGateNotifications } from '../gate/notify.js';
@@ -51,6 +52,14 @@ function parseFraction(flag: string, text: string, range: { min: number; max: nu
   return value;
 }
 
+/** --min-effect reads as minEffect does in ceiling.yaml: "20%" or a fraction such as 0.2. */
+function minEffectFlag(text: string): number {
+  const value = /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text.trim();
+  const parsed = minEffect.safeParse(value);
+  if (!parsed.success) throw new InputError(`--min-effect: "${text}": ${parsed.error.issues[0]?.message ?? 'expected a percentage such as "20%" or a fraction such as 0.2'}`);
+  return minEffectFraction(parsed.data);
+}
+
 function policyOf(flags: GateFlags, fleet: FleetInputs): GatePolicy {
   const gate = fleet.config.gate;
   const bakeMs = flags.bake !== undefined ? durationFlag('--bake', flags.bake, true) : (gate.bakeMs ?? 0);
@@ -58,7 +67,7 @@ function policyOf(flags: GateFlags, fleet: FleetInputs): GatePolicy {
   const cleanRounds = flags.cleanRounds ?? gate.cleanRounds ?? 3;
   if (cleanRounds < 1) throw new InputError('--clean-rounds must be at least 1');
   const confidence = flags.confidence !== undefined ? parseFraction('--confidence', flags.confidence, { min: 0.5, max: 0.9999 }) : (gate.confidence ?? 0.95);
-  const minEffect = flags.minEffect !== undefined ? parseFraction('--min-effect', flags.minEffect, { min: 0, max: 100 }) : (gate.minEffect ?? 0.2);
+  const minEffect = flags.minEffect !== undefined ? minEffectFlag(flags.minEffect) : (gate.minEffect ?? 0.2);
   if (bakeMs > 0 && everyMs > bakeMs) throw new InputError(`--every (${flags.every ?? `${everyMs} ms`}) is longer than --bake; the bake would hold a single round`);
   return { bakeMs, everyMs, cleanRounds, confidence, minEffect, failOnFlaky: flags.failOnFlaky ?? gate.failOnFlaky ?? false };
 }

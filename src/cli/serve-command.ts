@@ -4,7 +4,8 @@ import type { Journey } from '../journey/journey.js';
 import { MIN_INTERVAL_MS } from '../journey/schedule.js';
 import { EXIT } from '../engine/exit-codes.js';
 import type { Redactor } from '../secrets/redactor.js';
-import { DaemonConfigError, isLoopback, ProbeDaemon, type DaemonOptions } from '../serve/daemon.js';
+import { DaemonConfigError, ProbeDaemon, type DaemonOptions } from '../serve/daemon.js';
+import { isLoopbackHostname } from '../serve/http-api.js';
 import { HistoryError } from '../history/store.js';
 import { inShard, parseShard } from '../serve/shard.js';
 import type { WebhookTarget } from '../serve/webhook-delivery.js';
@@ -62,7 +63,7 @@ async function buildOptions(paths: string[], flags: ServeFlags, log: (line: stri
   const token = env(flags.tokenEnv) || undefined;
   if (token !== undefined && !redactor.add(token, flags.tokenEnv)) throw new InputError(`${flags.tokenEnv}: the API token is too short; use at least 16 random characters`);
   if (token !== undefined && token.length < 16) log(`warning: ${flags.tokenEnv} is shorter than 16 characters; use a long random token`);
-  if (token === undefined && !isLoopback(listen.host)) {
+  if (token === undefined && !isLoopbackHostname(listen.host)) {
     log(`note: no ${flags.tokenEnv} is set, so POST /api/v1/run is refused on ${listen.host}; the read-only endpoints stay open`);
   }
 

@@ -10,7 +10,7 @@ import { SharedResources } from '../engine/shared-resources.js';
 import type { Redactor } from '../secrets/redactor.js';
 import { applyRun, initialState, type AlertPolicy } from './alert-policy.js';
 import { alertEvent } from './alert-payloads.js';
-import { createApiHandler } from './http-api.js';
+import { createApiHandler, isLoopbackHostname } from './http-api.js';
 import { HistoryStore, type HistoryOptions } from '../history/store.js';
 import { JourneySource } from './journey-source.js';
 import { ProbeMetrics } from './metrics.js';
@@ -76,10 +76,6 @@ const ALERT_DRAIN_LIMIT_MS = 5_000;
 
 function signatureOf(journey: Journey): string {
   return JSON.stringify([journey.file, journey.tags, journey.vars, journey.timeoutMs, journey.retries, journey.schedule, journey.steps]);
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 export class ProbeDaemon {
@@ -172,7 +168,7 @@ export class ProbeDaemon {
         ...(this.options.publicUrl !== undefined ? { publicUrl: this.options.publicUrl } : {}),
       },
       ...(token !== undefined ? { token } : {}),
-      allowAnonymousTrigger: token === undefined && isLoopback(this.options.listen.host),
+      allowAnonymousTrigger: token === undefined && isLoopbackHostname(this.options.listen.host),
     });
     const server = http.createServer(handler);
     // A scraper that opens a connection and goes quiet must not hold a socket for ever.

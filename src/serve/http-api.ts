@@ -298,9 +298,14 @@ function hostnameOf(host: string): string | undefined {
   }
 }
 
+/** localhost, ::1 (bracketed or not) or 127.0.0.0/8: a name only this machine can reach. */
+export function isLoopbackHostname(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '::1' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
 function isLoopbackHost(host: string | undefined): boolean {
   const hostname = host === undefined ? undefined : hostnameOf(host);
-  return hostname === 'localhost' || hostname === '[::1]' || (hostname !== undefined && /^127\.\d+\.\d+\.\d+$/.test(hostname));
+  return hostname !== undefined && isLoopbackHostname(hostname);
 }
 
 /** Browsers send Origin on cross-site POSTs; command-line clients send none. */

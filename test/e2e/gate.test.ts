@@ -146,6 +146,7 @@ describe('ceiling gate and drill input errors', () => {
     [['gate', '--rollback-timeout', 'soon'], /--rollback-timeout: "soon" is not a duration/],
     [['gate', '--confidence', '2'], /--confidence: "2" must be a number between 0\.5 and 0\.9999/],
     [['gate', '--min-effect', 'lots'], /--min-effect: "lots"/],
+    [['gate', '--min-effect', '20'], /--min-effect: "20": a bare number is a fraction/],
     [['gate', '--pushgateway', 'nope'], /--pushgateway: "nope" is not a URL/],
     [['gate', '--baseline', '/nonexistent/base.json'], /\/nonexistent\/base\.json: no such file; create it with ceiling gate --baseline-out/],
     [['gate', '--target', 'web-9'], /--target: web-9 is not in .*ceiling\.yaml \(targets: chat-1\)/],
