@@ -4,22 +4,15 @@
  * Argo Rollouts' web metric, Flagger's webhooks and Spinnaker's webhook stage
  * each answer per their tool's contract.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApiHandler, MAX_TRIGGER_BODY_BYTES, type ApiDependencies, type TriggerRequest, type TriggerResult } from '../../src/serve/http-api.js';
+import { MAX_TRIGGER_BODY_BYTES, type ApiDependencies, type TriggerRequest, type TriggerResult } from '../../src/serve/http-api.js';
 import type { DeliveryOptions } from '../../src/serve/delivery-routes.js';
 import type { JourneyView, LastFailure, RunOutcome } from '../../src/serve/model.js';
+import { json, TestServer, type Reply } from './api-test-server.js';
 
 const NOW = 1_800_000_000_000;
 const MINUTE = 60_000;
 const TOKEN = 'test-token-0123456789';
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
 
 /** The daemon's side: journeys with tags, runs the test reports, a clock the test moves, and every trigger it was asked for. */
 class FakeDaemon {
@@ -87,49 +80,6 @@ class FakeDaemon {
       ...overrides,
     };
   }
-}
-
-class TestServer {
-  private constructor(
-    private readonly server: http.Server,
-    readonly port: number,
-  ) {}
-
-  static async start(deps: ApiDependencies): Promise<TestServer> {
-    const server = http.createServer(createApiHandler(deps));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return new TestServer(server, (server.address() as AddressInfo).port);
-  }
-
-  request(path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { ...options.headers };
-      if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
-      const request = http.request({ host: '127.0.0.1', port: this.port, path, method: options.method ?? 'GET', headers, agent: false }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        response.on('error', reject);
-      });
-      request.on('error', reject);
-      if (options.body !== undefined) request.write(options.body);
-      request.end();
-    });
-  }
-
-  postJson(path: string, value: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-    return this.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof value === 'string' ? value : JSON.stringify(value) });
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-function json(reply: Reply): Record<string, unknown> {
-  expect(reply.headers['content-type']).toBe('application/json; charset=utf-8');
-  return JSON.parse(reply.body) as Record<string, unknown>;
 }
 
 function expectError(reply: Reply, status: number): string {
