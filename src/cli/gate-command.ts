@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { EXIT } from '../engine/exit-codes.js';
 import { baselineFromHistory, baselineFromResults, baselineSamples, BaselineError, readBaseline, sampleCount, writeBaseline } from '../gate/baseline.js';
-import { minEffect, minEffectFraction } from '../gate/config-schema.js';
+import { minEffect, minEffectFraction, PROMETHEUS_LABEL_NAME } from '../gate/config-schema.js';
 import { runGate, type GateBaseline } from '../gate/gate.js';
 import type { GatePolicy, GateResult, RollbackOutcome } from '../gate/model.js';
 import { sendGateNotifications } from '../gate/notify.js';
@@ -14,6 +14,7 @@ import { writeVerdictFile } from '../gate/verdict-file.js';
 import { writeToFile } from '../report/output.js';
 import { VERSION } from '../version.js';
 import { splitCommand } from './command-line.js';
+import { wantsColor } from './terminal.js';
 import { durationFlag, InputError } from './flag-values.js';
 import { abortOnSignals, loadFleet, type FleetFlags, type FleetInputs } from './gate-inputs.js';
 
@@ -35,6 +36,8 @@ export interface GateFlags extends FleetFlags {
   verdictOut: string;
   junit?: string;
   pushgateway?: string;
+  pushgatewayJob?: string;
+  pushgatewayLabel: string[];
   webhook: string[];
   slackWebhook: string[];
   notify: boolean;
@@ -108,6 +111,36 @@ function configuredOutputs(reporters: readonly string[]): { json: string[]; juni
   return { json: pick('json'), junit: pick('junit') };
 }
 
+interface PushTarget {
+  url: string;
+  job?: string;
+  grouping: Record<string, string>;
+}
+
+/** Flags win over ceiling.yaml's pushgateway section; labels from both are merged, a flag's value winning. */
+function pushTargetOf(flags: GateFlags, fleet: FleetInputs): PushTarget | undefined {
+  const configured = fleet.config.pushgateway;
+  const url = flags.pushgateway ?? configured.url;
+  const grouping: Record<string, string> = { ...configured.labels };
+  for (const pair of flags.pushgatewayLabel) {
+    const separator = pair.indexOf('=');
+    const name = separator === -1 ? '' : pair.slice(0, separator).trim();
+    const value = separator === -1 ? '' : pair.slice(separator + 1).trim();
+    if (!PROMETHEUS_LABEL_NAME.test(name) || value === '' || value.includes('/')) {
+      throw new InputError(`--pushgateway-label: "${pair}" must be name=value, a Prometheus label name (letters, digits, _) and a non-empty value without "/", e.g. environment=production`);
+    }
+    grouping[name] = value;
+  }
+  const job = flags.pushgatewayJob ?? configured.job;
+  if (job !== undefined && (job === '' || job.includes('/'))) throw new InputError(`--pushgateway-job: "${job}" must be non-empty and hold no "/"`);
+  if (url === undefined) {
+    if (flags.pushgatewayJob !== undefined || flags.pushgatewayLabel.length > 0) throw new InputError('--pushgateway-job and --pushgateway-label need a Pushgateway: pass --pushgateway URL or set pushgateway.url in the config');
+    return undefined;
+  }
+  if (!URL.canParse(url)) throw new InputError(`--pushgateway: "${url}" is not a URL`);
+  return { url, ...(job !== undefined ? { job } : {}), grouping };
+}
+
 /** The environment of the rollback command: values from the config and ceiling only, never response text. */
 function rollbackEnv(result: GateResult, verdictFile: string): Record<string, string> {
   return {
@@ -127,12 +160,13 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
   let onFail: string[] | undefined;
   let recoverWithinMs: number;
   let rollbackTimeoutMs: number;
+  let push: PushTarget | undefined;
   try {
     fleet = await loadFleet(paths, flags, write);
     policy = policyOf(flags, fleet);
     baseline = await loadBaseline(flags, fleet);
     onFail = rollbackCommand(flags, fleet);
-    if (flags.pushgateway !== undefined && !URL.canParse(flags.pushgateway)) throw new InputError(`--pushgateway: "${flags.pushgateway}" is not a URL`);
+    push = pushTargetOf(flags, fleet);
     for (const url of [...flags.webhook, ...flags.slackWebhook]) if (!URL.canParse(url)) throw new InputError(`--webhook: "${url}" is not a URL`);
     recoverWithinMs = flags.recoverWithin !== undefined ? durationFlag('--recover-within', flags.recoverWithin) : (fleet.config.gate.recoverWithinMs ?? 120_000);
     rollbackTimeoutMs = durationFlag('--rollback-timeout', flags.rollbackTimeout);
@@ -144,7 +178,7 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
   const { redactor } = fleet;
   const webhooks = [...fleet.config.notify.webhooks, ...flags.webhook];
   const slack = [...fleet.config.notify.slack, ...flags.slackWebhook];
-  for (const url of [...webhooks, ...slack, ...(flags.pushgateway ? [flags.pushgateway] : [])]) {
+  for (const url of [...webhooks, ...slack, ...(push ? [push.url] : [])]) {
     const parsed = new URL(url);
     if (parsed.pathname.length > 16) redactor.add(parsed.pathname + parsed.search, 'webhook');
     if (parsed.password) redactor.add(parsed.password, 'password');
@@ -190,14 +224,14 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
       await writeBaseline(flags.baselineOut, baselineFromResults(results, new Date(), { redact: (text) => redactor.redact(text) }));
       write(`ceiling gate: baseline written to ${flags.baselineOut}`);
     }
-    process.stdout.write(redactor.redact(renderGateSummary(result, { color: process.stdout.isTTY === true && !process.env.NO_COLOR && !process.env.CI })));
+    process.stdout.write(redactor.redact(renderGateSummary(result, { color: wantsColor(process.stdout) })));
     if (process.env.GITHUB_STEP_SUMMARY) {
       await writeStepSummary(process.env.GITHUB_STEP_SUMMARY, redactor.redact(renderStepSummary(result)));
       for (const line of renderAnnotations(result)) process.stdout.write(`${redactor.redact(line)}\n`);
     }
-    if (flags.pushgateway !== undefined) {
+    if (push !== undefined) {
       try {
-        await pushVerdict({ url: flags.pushgateway, result, redactor });
+        await pushVerdict({ url: push.url, result, redactor, ...(push.job !== undefined ? { job: push.job } : {}), grouping: push.grouping });
         write('ceiling gate: verdict pushed to the Pushgateway');
       } catch (error) {
         write(redactor.redact(`ceiling gate: the Pushgateway push failed: ${(error as Error).message}`));

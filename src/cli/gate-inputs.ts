@@ -8,6 +8,7 @@ import type { RoundOptions } from '../gate/rounds.js';
 import type { Redactor } from '../secrets/redactor.js';
 import { durationFlag, InputError } from './flag-values.js';
 import { readRunSources, selectJourneys } from './journey-inputs.js';
+import { pickTargets } from './project-config.js';
 import { parseVarFlags } from './var-flags.js';
 
 /**
@@ -48,11 +49,7 @@ export async function loadFleet(paths: string[], flags: FleetFlags, write: (line
   if (!loadedConfig.config || hasErrors(loadedConfig.diagnostics)) throw new InputError(`\nnothing was run: fix ${flags.config} first (the errors above say where)`);
   const config = loadedConfig.config;
 
-  const unknownTargets = flags.target.filter((name) => !config.targets.some((target) => target.name === name));
-  if (unknownTargets.length > 0) {
-    throw new InputError(`--target: ${unknownTargets.join(', ')} ${unknownTargets.length === 1 ? 'is' : 'are'} not in ${flags.config} (targets: ${config.targets.map((target) => target.name).join(', ')})`);
-  }
-  const targets = flags.target.length > 0 ? config.targets.filter((target) => flags.target.includes(target.name)) : config.targets;
+  const targets = flags.target.length > 0 ? pickTargets(flags.target, config) : config.targets;
 
   const { env, secret, redactor } = await readRunSources(flags.envFile, flags.secretsFile);
 

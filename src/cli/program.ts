@@ -15,9 +15,14 @@ function positiveInt(name: string) {
 }
 
 export interface RunFlags {
+  config?: string;
+  target?: string;
+  list: boolean;
+  shard?: string;
+  quiet: boolean;
   tag: string[];
   grep?: string;
-  concurrency: number;
+  concurrency?: number;
   retries?: number;
   timeout?: string;
   var: string[];
@@ -89,16 +94,21 @@ function buildProgram(setCode: (code: number) => void): Command {
   program
     .command('run')
     .description('run journeys and report a verdict (exit 0 pass, 1 fail, 2 invalid input, 3 nothing tested)')
-    .argument('[paths...]', 'journey files or folders', ['journeys'])
+    .argument('[paths...]', "journey files or folders (default: ceiling.yaml's journeys, else ./journeys)", [])
+    .option('--config <file>', 'the project config to read journeys, defaults, reporters and targets from (default: ./ceiling.yaml when present)')
+    .option('--target <name>', "run the journeys with this target's vars from the config")
     .option('--tag <tag>', 'only journeys with this tag (repeatable, any matches)', collect, [])
     .option('--grep <pattern>', 'only journeys whose name matches this regular expression')
-    .option('--concurrency <n>', 'journeys in flight at once', positiveInt('--concurrency'), 4)
+    .option('--shard <k/n>', 'run only shard k of n (the same split as serve --shard)')
+    .option('--list', 'print the selected journeys and run nothing', false)
+    .option('--quiet', 'print only journeys that did not pass, and the summary', false)
+    .option('--concurrency <n>', 'journeys in flight at once (default 4)', positiveInt('--concurrency'))
     .option('--retries <n>', 'retries per journey, overriding the files', positiveInt('--retries'))
     .option('--timeout <duration>', "each journey's deadline, overriding the files (e.g. 30s)")
     .option('--var <name=value>', 'set a variable (repeatable); wins over the file', collect, [])
     .option('--env-file <file>', 'read environment variables from a KEY=value file')
     .option('--secrets-file <file>', 'read secrets from a KEY=value file; their values never appear in output')
-    .option('--reporter <spec>', 'console, json[=path] or junit[=path] (repeatable)', collect, [])
+    .option('--reporter <spec>', 'console, json[=path], junit[=path] or github (repeatable)', collect, [])
     .option('--out <dir>', 'folder for report files and artifacts', 'ceiling-out')
     .option('--fail-on-flaky', 'treat a pass after a retry as a failure', false)
     .option('--browser-path <file>', 'the Chromium or Chrome to use for browser steps (or set CEILING_BROWSER_PATH)')
@@ -174,7 +184,9 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--recover-within <duration>', 'after a rollback, how long to wait for green')
     .option('--verdict-out <file>', 'the JSON verdict file', 'ceiling-out/verdict.json')
     .option('--junit <file>', 'write the verdict as JUnit XML, a suite per target')
-    .option('--pushgateway <url>', 'push the verdict to this Prometheus Pushgateway')
+    .option('--pushgateway <url>', 'push the verdict to this Prometheus Pushgateway (or pushgateway.url in the config)')
+    .option('--pushgateway-job <name>', 'the job the verdict is pushed under (default ceiling_gate, or pushgateway.job)')
+    .option('--pushgateway-label <name=value>', 'a grouping label, e.g. environment=production (repeatable; adds to pushgateway.labels)', collect, [])
     .option('--webhook <url>', 'notify this URL with JSON when the gate does not pass (repeatable)', collect, [])
     .option('--slack-webhook <url>', 'notify this Slack incoming webhook when the gate does not pass (repeatable)', collect, [])
     .option('--no-notify', 'do not send notifications')

@@ -1,21 +1,23 @@
 import { setMaxListeners } from 'node:events';
+import path from 'node:path';
 import { formatDiagnostic, hasErrors } from '../journey/diagnostics.js';
-import { parseDuration } from '../journey/duration.js';
+import type { Journey } from '../journey/journey.js';
 import { loadJourneys } from '../journey/load.js';
 import { EXIT } from '../engine/exit-codes.js';
 import { runJourneys } from '../engine/run.js';
-import { createReporter, parseReporterSpec, ReporterMultiplexer, ReporterSpecError } from '../report/index.js';
-import { Redactor } from '../secrets/redactor.js';
-import { secretLookup } from '../secrets/sources.js';
-import { readFileFlag, selectJourneys } from './journey-inputs.js';
+import type { ProjectConfig } from '../gate/config.js';
+import { createReporter, parseReporterSpec, ReporterMultiplexer, ReporterSpecError, type ReporterFactoryOptions, type ReporterSpec } from '../report/index.js';
+import { inShard, parseShard } from '../serve/shard.js';
+import { durationFlag, InputError } from './flag-values.js';
+import { readRunSources, selectJourneys } from './journey-inputs.js';
+import { loadOptionalProjectConfig, pickTargets } from './project-config.js';
 import { VERSION } from '../version.js';
 import type { RunFlags } from './program.js';
+import { isLiveTerminal, wantsColor } from './terminal.js';
 import { parseVarFlags } from './var-flags.js';
 
-function fail(message: string): number {
-  process.stderr.write(`${message}\n`);
-  return EXIT.invalid;
-}
+const DEFAULT_JOURNEY_PATHS = ['journeys'];
+const DEFAULT_CONCURRENCY = 4;
 
 /**
  * SIGINT/SIGTERM abort the run; the journeys stop at their next await, the
@@ -37,67 +39,107 @@ function interruptOnSignals(controller: AbortController): () => void {
   };
 }
 
-export async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
-  const vars = parseVarFlags(flags.var);
-  if (!vars.ok) return fail(vars.error);
-  let timeoutMs: number | undefined;
-  if (flags.timeout !== undefined) {
-    const parsed = parseDuration(flags.timeout);
-    if (!parsed.ok) return fail(`--timeout: ${parsed.reason}`);
-    timeoutMs = parsed.ms;
-  }
-  if (flags.concurrency < 1) return fail('--concurrency must be at least 1');
-  const envFile = await readFileFlag('--env-file', flags.envFile);
-  if (typeof envFile === 'string') return fail(envFile);
-  const secretsFile = await readFileFlag('--secrets-file', flags.secretsFile);
-  if (typeof secretsFile === 'string') return fail(secretsFile);
-
-  const browserPath = flags.browserPath ?? (process.env.CEILING_BROWSER_PATH || undefined);
-  const redactor = new Redactor();
-  const env = (name: string): string | undefined => (Object.hasOwn(envFile, name) ? envFile[name] : process.env[name]);
-  const secret = secretLookup(secretsFile, env, redactor);
-
-  let reporters;
+/**
+ * --reporter wins over the config's reporters; with neither, the console.
+ * Under GitHub Actions the github reporter joins in unless it was named.
+ */
+function reporterSpecs(flags: RunFlags, config: ProjectConfig | undefined): ReporterSpec[] {
+  let specs: ReporterSpec[];
   try {
-    const options = {
-      outDir: flags.out,
-      stdout: process.stdout,
-      stderr: process.stderr,
-      isTTY: process.stdout.isTTY === true && !process.env.CI,
-      color: process.stdout.isTTY === true && !process.env.NO_COLOR && !process.env.CI,
-    };
-    const specs = (flags.reporter.length > 0 ? flags.reporter : ['console']).map(parseReporterSpec);
-    reporters = await Promise.all(specs.map((spec) => createReporter(spec, options)));
+    specs = flags.reporter.map(parseReporterSpec);
   } catch (error) {
-    if (error instanceof ReporterSpecError) return fail(`--reporter: ${error.message}`);
+    if (error instanceof ReporterSpecError) throw new InputError(`--reporter: ${error.message}`);
     throw error;
   }
-  const reporter = new ReporterMultiplexer({ reporters, redactor });
+  if (specs.length === 0) specs = (config?.reporters ?? []).map(parseReporterSpec);
+  if (specs.length === 0) specs = [{ name: 'console' }];
+  if (process.env.GITHUB_ACTIONS && !specs.some((spec) => spec.name === 'github')) specs.push({ name: 'github' });
+  return specs;
+}
 
-  const loaded = await loadJourneys(paths, { extraVars: Object.keys(vars.vars) });
-  for (const diagnostic of loaded.diagnostics) process.stderr.write(`${redactor.redact(formatDiagnostic(diagnostic))}\n`);
-  if (hasErrors(loaded.diagnostics)) {
-    process.stderr.write('\nno journey was run: fix the errors above (ceiling validate shows them too)\n');
-    return EXIT.invalid;
+/** `--list`: what would run, one journey a line, so a CI job can check its selection or split. */
+function listJourneys(journeys: readonly Journey[]): string {
+  return journeys.map((journey) => `${journey.file}:${journey.location.line}  ${journey.name}${journey.tags.length > 0 ? `  [${journey.tags.join(', ')}]` : ''}`).join('\n');
+}
+
+export async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
+  const write = (line: string) => process.stderr.write(`${line}\n`);
+  try {
+    return await runWithInputs(paths, flags, write);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    write(error.message);
+    return error.exitCode;
   }
-  const selected = selectJourneys(loaded.journeys, flags.tag, flags.grep);
-  if (typeof selected === 'string') return fail(selected);
+}
+
+async function runWithInputs(paths: string[], flags: RunFlags, write: (line: string) => void): Promise<number> {
+  const vars = parseVarFlags(flags.var);
+  if (!vars.ok) throw new InputError(vars.error);
+  const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
+  if (shard && 'error' in shard) throw new InputError(shard.error);
+  const config = await loadOptionalProjectConfig(flags.config, write);
+  const [target] = pickTargets(flags.target !== undefined ? [flags.target] : [], config);
+  // As in the gate: a target's vars win over --var, and journeys may use them as if passed with --var.
+  const runVars = { ...vars.vars, ...(target?.vars ?? {}) };
+
+  const timeoutMs = flags.timeout !== undefined ? durationFlag('--timeout', flags.timeout) : config?.defaults.timeoutMs;
+  const retries = flags.retries ?? config?.defaults.retries;
+  const concurrency = flags.concurrency ?? config?.defaults.concurrency ?? DEFAULT_CONCURRENCY;
+  if (concurrency < 1) throw new InputError('--concurrency must be at least 1');
+  const { env, secret, redactor } = await readRunSources(flags.envFile, flags.secretsFile);
+  const browserPath = flags.browserPath ?? (process.env.CEILING_BROWSER_PATH || undefined);
+
+  const options: ReporterFactoryOptions = {
+    outDir: flags.out,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    isTTY: isLiveTerminal(process.stdout) && !flags.quiet,
+    color: wantsColor(process.stdout),
+    quiet: flags.quiet,
+    github: {
+      ...(process.env.GITHUB_STEP_SUMMARY ? { summaryFile: process.env.GITHUB_STEP_SUMMARY } : {}),
+      workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
+    },
+  };
+  const specs = reporterSpecs(flags, config);
+
+  const journeyPaths = paths.length > 0 ? paths : (config?.journeys ?? DEFAULT_JOURNEY_PATHS);
+  const loaded = await loadJourneys(journeyPaths, { extraVars: Object.keys(runVars) });
+  for (const diagnostic of loaded.diagnostics) write(redactor.redact(formatDiagnostic(diagnostic)));
+  if (hasErrors(loaded.diagnostics)) throw new InputError('\nno journey was run: fix the errors above (ceiling validate shows them too)');
+  const chosen = selectJourneys(loaded.journeys, flags.tag, flags.grep);
+  if (typeof chosen === 'string') throw new InputError(chosen);
+  const selected = shard ? chosen.filter((journey) => inShard(journey.name, shard)) : chosen;
+
+  if (flags.list) {
+    if (selected.length > 0) process.stdout.write(`${redactor.redact(listJourneys(selected))}\n`);
+    write(`${selected.length} journey${selected.length === 1 ? '' : 's'} selected${shard ? ` in shard ${shard.index}/${shard.total}` : ''}; nothing was run (--list)`);
+    return selected.length > 0 ? EXIT.passed : EXIT.nothingTested;
+  }
   if (selected.length === 0) {
-    const why = loaded.journeys.length === 0 ? `no journey files in ${paths.join(', ')}` : 'no journey matched --tag/--grep';
-    process.stderr.write(`ceiling: nothing tested: ${why}\n`);
+    const why =
+      loaded.journeys.length === 0
+        ? `no journey files in ${journeyPaths.map((entry) => path.relative(process.cwd(), entry) || '.').join(', ')}`
+        : chosen.length === 0
+          ? 'no journey matched --tag/--grep'
+          : `shard ${flags.shard} holds none of the ${chosen.length} selected journeys`;
+    write(`ceiling: nothing tested: ${why}`);
   }
 
+  const reporters = await Promise.all(specs.map((spec) => createReporter(spec, options)));
+  const reporter = new ReporterMultiplexer({ reporters, redactor });
   const controller = new AbortController();
   // Every journey attempt in flight listens to this one signal; many at once is expected, not a leak.
   setMaxListeners(0, controller.signal);
   const stopListening = interruptOnSignals(controller);
   try {
     const result = await runJourneys(selected, {
-      concurrency: flags.concurrency,
+      concurrency,
       failOnFlaky: flags.failOnFlaky,
       reporter,
       version: VERSION,
-      vars: vars.vars,
+      vars: runVars,
       env,
       secret,
       redactor,
@@ -105,7 +147,7 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
       outDir: flags.out,
       ...(browserPath ? { browserPath } : {}),
       trace: flags.trace,
-      ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
+      ...(retries !== undefined ? { retries } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
     return result.exitCode;

@@ -162,6 +162,27 @@ export const gatePolicySchema = z
   })
   .meta({ description: 'The gate policy; command-line flags override each field.' });
 
+/** Prometheus label names; the Pushgateway reads grouping labels from the URL path, so values may not hold "/". */
+export const PROMETHEUS_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+const pushgatewaySchema = z
+  .strictObject({
+    url: urlList('the Pushgateway').element.optional().meta({ description: 'The Pushgateway, e.g. http://pushgateway:9091; --pushgateway overrides it.' }),
+    job: z
+      .string()
+      .regex(/^[^/]+$/, 'a job name is non-empty and holds no "/"')
+      .optional()
+      .meta({ description: 'The job the verdict is pushed under; ceiling_gate when absent.' }),
+    labels: z
+      .record(
+        z.string().regex(PROMETHEUS_LABEL_NAME, 'grouping label names are Prometheus label names: letters, digits and _'),
+        z.string().regex(/^[^/]+$/, 'a grouping label value is non-empty and holds no "/"'),
+      )
+      .optional()
+      .meta({ description: 'Grouping labels, e.g. { environment: production }: gates with different labels do not overwrite each other\'s metrics.' }),
+  })
+  .meta({ description: 'Where and under which grouping the gate pushes its verdict.' });
+
 export const projectConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -175,7 +196,8 @@ export const projectConfigSchema = z
     targets: z
       .record(z.string().regex(TARGET_NAME_PATTERN, TARGET_NAME_RULE), targetSchema)
       .refine((targets) => Object.keys(targets).length > 0, 'declare at least one target, e.g. targets: { prod: { vars: { baseUrl: "https://example.com" } } }')
-      .meta({ description: 'The instances to gate, by name; every selected journey runs against each one.', minProperties: 1 }),
+      .optional()
+      .meta({ description: 'The instances to gate, by name; every selected journey runs against each one. gate and drill need at least one; run uses one with --target.', minProperties: 1 }),
     version: versionProbeSchema.optional(),
     defaults: z
       .strictObject({
@@ -196,6 +218,7 @@ export const projectConfigSchema = z
       })
       .optional(),
     gate: gatePolicySchema.optional(),
+    pushgateway: pushgatewaySchema.optional(),
   })
   .meta({ description: 'The Ceiling project config (ceiling.yaml): targets, defaults, reporters, notifications and the gate policy.' });
 

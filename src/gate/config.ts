@@ -53,6 +53,7 @@ export interface ProjectConfig {
   /** In --reporter syntax; relative output paths are resolved against baseDir. */
   reporters: string[];
   notify: { webhooks: string[]; slack: string[] };
+  pushgateway: { url?: string; job?: string; labels: Record<string, string> };
   gate: {
     bakeMs?: number;
     everyMs?: number;
@@ -73,7 +74,12 @@ export interface ProjectConfigLoad {
   diagnostics: Diagnostic[];
 }
 
-export async function loadProjectConfig(file: string): Promise<ProjectConfigLoad> {
+export interface ProjectConfigOptions {
+  /** gate and drill need targets (the default); run reads the file without any. */
+  requireTargets?: boolean;
+}
+
+export async function loadProjectConfig(file: string, options: ProjectConfigOptions = {}): Promise<ProjectConfigLoad> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -87,17 +93,17 @@ export async function loadProjectConfig(file: string): Promise<ProjectConfigLoad
           : `cannot read the project config (${(error as Error).message}); check the path and its permissions, or pass --config`;
     return { diagnostics: [{ severity: 'error', code: code === 'ENOENT' || code === 'EISDIR' ? 'CEIL_CONFIG_NOT_FOUND' : 'CEIL_CONFIG_UNREADABLE', file, line: 1, column: 1, field: '', message }] };
   }
-  return loadProjectConfigText(file, text);
+  return loadProjectConfigText(file, text, options);
 }
 
 /**
  * Parses config text. A valid file takes the fast parser; a file with anything
  * to report is read again with exact positions, as journeys are.
  */
-export async function loadProjectConfigText(file: string, text: string): Promise<ProjectConfigLoad> {
+export async function loadProjectConfigText(file: string, text: string, options: ProjectConfigOptions = {}): Promise<ProjectConfigLoad> {
   const fast = fastParse(text);
   if (fast) {
-    const result = compileProjectConfig(new FileReport(file, fast.positions), fast.raw);
+    const result = compileProjectConfig(new FileReport(file, fast.positions), fast.raw, options);
     if (result.diagnostics.length === 0) return result;
   }
   const { parseWithPositions } = await import('../journey/yaml-positions.js');
@@ -107,7 +113,7 @@ export async function loadProjectConfigText(file: string, text: string): Promise
     report.addAt('error', `CEIL_CONFIG_YAML_${error.code}`, error.position.line, error.position.column, yamlErrorMessage(error.code, error.message, error.at), formatField(error.at));
   }
   if (exact.errors.length > 0) return { diagnostics: report.sorted() };
-  return compileProjectConfig(report, exact.raw);
+  return compileProjectConfig(report, exact.raw, options);
 }
 
 /** The same wording journeys get for the YAML mistakes people make most. */
@@ -125,11 +131,14 @@ function yamlErrorMessage(code: string, message: string, at: Path): string {
 const asConfigCode = (diagnostic: Diagnostic): Diagnostic =>
   diagnostic.code.startsWith('CEIL_SCHEMA_') ? { ...diagnostic, code: diagnostic.code.replace('CEIL_SCHEMA_', 'CEIL_CONFIG_') } : diagnostic;
 
-function compileProjectConfig(report: FileReport, raw: unknown): ProjectConfigLoad {
+function compileProjectConfig(report: FileReport, raw: unknown, options: ProjectConfigOptions): ProjectConfigLoad {
   const finish = (config?: ProjectConfig): ProjectConfigLoad => ({ ...(config ? { config } : {}), diagnostics: report.sorted().map(asConfigCode) });
   if (!isRecord(raw)) {
     report.addAt('error', 'CEIL_CONFIG_SHAPE', 1, 1, 'a project config is a mapping with at least targets; see docs/ceiling.yaml for a full example');
     return finish();
+  }
+  if (options.requireTargets !== false && raw.targets === undefined) {
+    report.addAt('error', 'CEIL_CONFIG_NO_TARGETS', 1, 1, 'no targets: declare at least one, e.g. targets: { prod: { vars: { baseUrl: "https://example.com" } } }', 'targets');
   }
   const parsed = projectConfigSchema.safeParse(raw);
   if (!parsed.success) reportSchemaIssues(report, parsed.error.issues as unknown as ZodIssueLike[], raw);
@@ -148,8 +157,6 @@ function reportSchemaIssues(report: FileReport, issues: ZodIssueLike[], raw: Rec
     } else if (issue.code === 'invalid_key') {
       const reason = (issue as ZodIssueLike & { issues?: ZodIssueLike[] }).issues?.[0]?.message ?? 'this key is not allowed here';
       report.add('error', 'CEIL_CONFIG_INVALID_KEY', at, `"${String(at[at.length - 1])}": ${reason}`, true);
-    } else if (issue.code === 'invalid_type' && at.length === 1 && at[0] === 'targets' && raw.targets === undefined) {
-      report.addAt('error', 'CEIL_CONFIG_NO_TARGETS', 1, 1, 'no targets: declare at least one, e.g. targets: { prod: { vars: { baseUrl: "https://example.com" } } }', 'targets');
     } else if (issue.code === 'invalid_union' && isTypeMismatchOnly(issue)) {
       // Neither form fits: zod-issues would point at the journey schema; the union's own message names both forms.
       report.add('error', 'CEIL_CONFIG_INVALID', at, issue.message);
@@ -297,7 +304,7 @@ function versionProbe(input: VersionInput): VersionProbe {
 function buildConfig(file: string, data: ProjectConfigInput): ProjectConfig {
   const baseDir = path.dirname(path.resolve(file));
   const fallbackProbe = data.version ? versionProbe(data.version) : undefined;
-  const targets = Object.entries(data.targets).map(([name, target]): TargetConfig => {
+  const targets = Object.entries(data.targets ?? {}).map(([name, target]): TargetConfig => {
     const probe = target.version ? versionProbe(target.version) : fallbackProbe;
     return { name, vars: { ...(target.vars ?? {}) }, ...(probe ? { version: probe } : {}) };
   });
@@ -315,6 +322,11 @@ function buildConfig(file: string, data: ProjectConfigInput): ProjectConfig {
     },
     reporters: (data.reporters ?? []).map((spec) => resolveReporter(spec, baseDir)),
     notify: { webhooks: data.notify?.webhooks ?? [], slack: data.notify?.slack ?? [] },
+    pushgateway: {
+      ...(data.pushgateway?.url !== undefined ? { url: data.pushgateway.url } : {}),
+      ...(data.pushgateway?.job !== undefined ? { job: data.pushgateway.job } : {}),
+      labels: { ...(data.pushgateway?.labels ?? {}) },
+    },
     gate: {
       ...(gate.bake !== undefined ? { bakeMs: durationOrZeroMs(gate.bake) } : {}),
       ...(gate.every !== undefined ? { everyMs: durationMs(gate.every) } : {}),

@@ -1,13 +1,20 @@
 /**
  * The verdict where GitHub Actions shows it: a markdown job summary (the file
  * named by GITHUB_STEP_SUMMARY) and workflow-command annotations that GitHub
- * pins to the journey file and line. Target names, messages and command
- * output are user text: they are escaped so they cannot break a table, start
- * markup, or end a workflow command early.
+ * pins to the journey file and line. The escaping and the file append are
+ * shared with `ceiling run` (report/github-text.ts).
  */
-import { appendFile, mkdir, open } from 'node:fs/promises';
-import path from 'node:path';
 import { formatMs } from '../journey/duration.js';
+import {
+  annotation,
+  codeSpan,
+  escapeMarkdown,
+  escapeTableCell,
+  fencedBlock,
+  markdownTable,
+  MAX_TABLE_ROWS,
+  type AnnotationSeverity,
+} from '../report/github-text.js';
 import type { GateFinding, GateResult, TargetOutcome, Verdict } from './model.js';
 import {
   commandLine,
@@ -29,54 +36,10 @@ import {
 const verdictEmoji: Record<Verdict, string> = { pass: '✅', fail: '❌', inconclusive: '⚠️' };
 const targetEmoji: Record<TargetOutcome['status'], string> = { passed: '✅', failed: '❌', inconclusive: '⚠️' };
 
-/** GitHub refuses a step summary above 1 MiB; long tables are cut well before that and point to the verdict file. */
-const MAX_TABLE_ROWS = 50;
 const ROLLBACK_OUTPUT_LINES = 60;
 
-const htmlEscapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
-
-/**
- * Inline user text: HTML is neutralised as entities, and the characters that
- * open emphasis, code, links, strike-through, math or headings are
- * backslash-escaped (GFM honours a backslash before any ASCII punctuation).
- */
-export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/[&<>]/g, (char) => htmlEscapes[char] ?? char)
-    .replace(/[\\`*_{}[\]#|~$]/g, '\\$&')
-    .replace(/\r\n?|\n/g, ' ');
-}
-
-/** A table cell: a pipe would start a new column and a newline would end the row, so newlines become <br>. */
-export function escapeTableCell(text: string): string {
-  return text
-    .replace(/\r\n?/g, '\n')
-    .split('\n')
-    .map((line) => escapeMarkdown(line))
-    .join('<br>');
-}
-
-/** A fence longer than any backtick run inside, so command output cannot close its own code block. */
-function fencedBlock(text: string): string {
-  const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
-  const fence = '`'.repeat(Math.max(3, longestRun + 1));
-  return `${fence}text\n${text}\n${fence}`;
-}
-
-/** Inline code for identifiers such as error codes; in a table a pipe must be escaped even inside code. */
-function codeSpan(text: string): string {
-  const oneLine = text.replace(/\r\n?|\n/g, ' ').replace(/\|/g, '\\|');
-  const longestRun = Math.max(0, ...(oneLine.match(/`+/g) ?? []).map((run) => run.length));
-  const ticks = '`'.repeat(longestRun + 1);
-  // A span that starts or ends with a backtick needs a space inside its delimiters.
-  const padding = oneLine.startsWith('`') || oneLine.endsWith('`') ? ' ' : '';
-  return `${ticks}${padding}${oneLine}${padding}${ticks}`;
-}
-
 function table(header: string[], rows: string[][], total: number): string {
-  const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`)];
-  if (total > rows.length) lines.push('', `…and ${total - rows.length} more in the verdict file.`);
-  return lines.join('\n');
+  return markdownTable(header, rows, total, 'the verdict file');
 }
 
 function targetsTable(result: GateResult): string {
@@ -160,28 +123,12 @@ export function renderStepSummary(result: GateResult): string {
   return `${sections.filter((section): section is string => section !== undefined).join('\n\n')}\n`;
 }
 
-/** Workflow-command data: these three characters would end or split the command. */
-export const escapeCommandData = (text: string): string => text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-
-/** Workflow-command properties additionally lose `:` (ends the property list) and `,` (separates properties). */
-export const escapeCommandProperty = (text: string): string => escapeCommandData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
-
-type Severity = 'error' | 'warning';
-
-function annotation(severity: Severity, properties: Record<string, string | number | undefined>, message: string): string {
-  const list = Object.entries(properties)
-    .filter((entry): entry is [string, string | number] => entry[1] !== undefined)
-    .map(([key, value]) => `${key}=${escapeCommandProperty(String(value))}`)
-    .join(',');
-  return `::${severity}${list ? ` ${list}` : ''}::${escapeCommandData(message)}`;
-}
-
 /**
  * Only findings that blocked the deploy are errors. A flaky pass (unless the
  * policy counts it), an unreachable fleet, and anything under a passing
  * verdict are warnings: worth a look, not what failed the job.
  */
-function severityOf(finding: GateFinding, result: GateResult): Severity {
+function severityOf(finding: GateFinding, result: GateResult): AnnotationSeverity {
   if (result.verdict === 'pass') return 'warning';
   if (finding.kind === 'flaky' && !result.policy.failOnFlaky) return 'warning';
   if (finding.kind === 'infrastructure') return 'warning';
@@ -208,32 +155,4 @@ export function renderAnnotations(result: GateResult): string[] {
   return lines;
 }
 
-/** The newlines that put a blank line between what the file holds and what comes next. */
-async function separatorAfter(file: string): Promise<string> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-  } catch {
-    return '';
-  }
-  try {
-    const { size } = await handle.stat();
-    if (size === 0) return '';
-    const tail = Buffer.alloc(Math.min(2, size));
-    await handle.read(tail, 0, tail.length, size - tail.length);
-    const text = tail.toString('latin1');
-    return text.endsWith('\n\n') || (size === 1 && text === '\n') ? '' : text.endsWith('\n') ? '\n' : '\n\n';
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * GitHub concatenates every step's summary from this one file, so it is
- * appended to, never replaced, after a blank line: without one, our table
- * could run into the end of whatever an earlier step wrote.
- */
-export async function writeStepSummary(file: string, markdown: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  await appendFile(file, `${await separatorAfter(file)}${markdown.trimEnd()}\n`, 'utf8');
-}
+export { escapeCommandData, escapeCommandProperty, escapeMarkdown, escapeTableCell, writeStepSummary } from '../report/github-text.js';

@@ -189,6 +189,8 @@ function compileJourney(report: FileReport, raw: unknown, options: LoadOptions, 
 }
 
 const journeyExtensions = new Set(['.yaml', '.yml']);
+/** The project config lives beside journeys (`ceiling gate .`); a folder scan must not read it as one. */
+const projectConfigNames = new Set(['ceiling.yaml', 'ceiling.yml']);
 
 /** Expands files and folders into journey files, sorted so runs are repeatable. */
 export async function findJourneyFiles(inputs: readonly string[]): Promise<{ files: string[]; diagnostics: Diagnostic[] }> {
@@ -201,7 +203,7 @@ export async function findJourneyFiles(inputs: readonly string[]): Promise<{ fil
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) await walk(full);
-      else if (journeyExtensions.has(path.extname(entry.name))) files.push(full);
+      else if (journeyExtensions.has(path.extname(entry.name)) && !projectConfigNames.has(entry.name)) files.push(full);
     }
   };
   for (const input of inputs) {

@@ -106,6 +106,8 @@ export interface ConsoleReporterOptions {
   color?: boolean;
   /** Defaults to whether the stream is a TTY. */
   live?: boolean;
+  /** Only journeys that did not pass, and the summary: no start line, no PASS lines, no live progress. */
+  quiet?: boolean;
 }
 
 // Expected and actual are printed as JSON, which escapes control characters on its own.
@@ -119,6 +121,7 @@ export class ConsoleReporter implements Reporter {
   private readonly stream: OutputStream;
   private readonly color: boolean;
   private readonly live: boolean;
+  private readonly quiet: boolean;
   private readonly printed = new Set<string>();
   private readonly inFlight = new Set<string>();
   private readonly budgets = new Map<string, number>();
@@ -126,10 +129,12 @@ export class ConsoleReporter implements Reporter {
   constructor(options: ConsoleReporterOptions) {
     this.stream = options.stream;
     this.color = options.color ?? options.stream.isTTY === true;
-    this.live = options.live ?? options.stream.isTTY === true;
+    this.quiet = options.quiet === true;
+    this.live = !this.quiet && (options.live ?? options.stream.isTTY === true);
   }
 
   onRunStart(info: RunStartInfo): void {
+    if (this.quiet) return;
     this.write(renderRunStart(info));
   }
 
@@ -158,6 +163,7 @@ export class ConsoleReporter implements Reporter {
     const key = journeyKey(result);
     this.inFlight.delete(key);
     this.printed.add(key);
+    if (this.quiet && result.status === 'passed') return;
     this.write(renderJourneyLine(result, this.lineOptions(key)));
   }
 
@@ -165,6 +171,7 @@ export class ConsoleReporter implements Reporter {
     const result = terminalSafePayload(unsafeResult);
     const lines: string[] = [];
     for (const journey of result.journeys) {
+      if (this.quiet && journey.status === 'passed') continue;
       if (!this.printed.has(journeyKey(journey))) lines.push(renderJourneyLine(journey, this.lineOptions(journeyKey(journey))));
     }
     for (const journey of result.journeys) {

@@ -7,6 +7,7 @@
  *   json=PATH      PATH; `json=-` writes to stdout
  *   junit          <outDir>/junit.xml
  *   junit=PATH     PATH; `junit=-` writes to stdout
+ *   github         GitHub Actions: annotations on stdout, a step summary in GITHUB_STEP_SUMMARY
  *
  * An unknown name is a configuration error, never a fallback to a default:
  * a CI job that silently lost its JUnit file would look green.
@@ -19,7 +20,7 @@ import type { Reporter } from './reporter.js';
 export type { Reporter } from './reporter.js';
 export { ReporterMultiplexer, type ReporterFault } from './multiplexer.js';
 
-export const reporterNames = ['console', 'json', 'junit'] as const;
+export const reporterNames = ['console', 'json', 'junit', 'github'] as const;
 export type ReporterName = (typeof reporterNames)[number];
 
 export interface ReporterFactoryOptions {
@@ -28,6 +29,10 @@ export interface ReporterFactoryOptions {
   stderr: OutputStream;
   isTTY: boolean;
   color: boolean;
+  /** The console prints only what did not pass, and the summary. */
+  quiet?: boolean;
+  /** Where the github reporter writes its summary and what its annotation paths are relative to. */
+  github?: { summaryFile?: string; workspace: string };
 }
 
 export interface ReporterSpec {
@@ -54,7 +59,7 @@ function fileTarget(options: ReporterFactoryOptions, requested: string | undefin
 export const reporterFactories = {
   console: async (options) => {
     const { ConsoleReporter } = await import('./console.js');
-    return new ConsoleReporter({ stream: options.stdout, color: options.color, live: options.isTTY });
+    return new ConsoleReporter({ stream: options.stdout, color: options.color, live: options.isTTY, quiet: options.quiet === true });
   },
   json: async (options, requested) => {
     const { JsonReporter } = await import('./json.js');
@@ -63,6 +68,10 @@ export const reporterFactories = {
   junit: async (options, requested) => {
     const { JunitReporter } = await import('./junit.js');
     return new JunitReporter(fileTarget(options, requested, defaultOutputFiles.junit));
+  },
+  github: async (options) => {
+    const { GithubReporter } = await import('./github.js');
+    return new GithubReporter(options.stdout, options.github ?? { workspace: process.cwd() });
   },
 } satisfies Record<ReporterName, ReporterFactory>;
 
