@@ -56,7 +56,15 @@ function reasonOf(attempt: AttemptResult): string {
   return `${failure.code}: ${failure.message}`;
 }
 
-function journeysTable(result: RunResult): string {
+/** Where a journey file is shown: relative to the workspace when inside it, as the annotations are. */
+export interface PathContext {
+  workspace: string;
+  cwd?: string;
+}
+
+const shownPath = (file: string, where: PathContext): string => workspacePath(file, where.workspace, where.cwd) ?? file;
+
+function journeysTable(result: RunResult, where: PathContext): string {
   // Not-passed journeys first: they are the rows worth reading when the table is cut.
   const order: Record<JourneyStatus, number> = { failed: 0, error: 0, flaky: 1, passed: 2 };
   const sorted = [...result.journeys].sort((a, b) => order[a.status] - order[b.status]);
@@ -66,7 +74,7 @@ function journeysTable(result: RunResult): string {
     return [
       `${journeyEmoji[journey.status]} ${journey.status}`,
       escapeTableCell(journey.name),
-      escapeTableCell(step ? `${stepLabel(step)} (${journey.file}:${step.location.line})` : ''),
+      escapeTableCell(step ? `${stepLabel(step)} (${shownPath(step.location.file, where)}:${step.location.line})` : ''),
       attempt?.failure ? `${codeSpan(attempt.failure.code)} ${escapeTableCell(attempt.failure.message)}` : '',
       formatMs(journey.durationMs),
     ];
@@ -74,13 +82,13 @@ function journeysTable(result: RunResult): string {
   return markdownTable(['Status', 'Journey', 'Failing step', 'Reason', 'Took'], rows, sorted.length, 'the JSON or JUnit report');
 }
 
-export function renderRunSummary(result: RunResult): string {
+export function renderRunSummary(result: RunResult, where: PathContext = { workspace: process.cwd() }): string {
   const { totals } = result;
   const counts = [`${totals.passed} passed`, `${totals.failed} failed`, `${totals.errored} errored`, `${totals.flaky} flaky`].join(' · ');
   const sections = [
     `## ${runTitles[result.status]}`,
     `${totals.journeys} journey${totals.journeys === 1 ? '' : 's'}: ${counts} · ${formatMs(result.durationMs)} · exit code ${result.exitCode}`,
-    result.journeys.length > 0 ? journeysTable(result) : undefined,
+    result.journeys.length > 0 ? journeysTable(result, where) : undefined,
     result.failOnFlaky && totals.flaky > 0 ? '**--fail-on-flaky:** a pass after a retry fails this run.' : undefined,
     `<sub>ceiling ${escapeMarkdown(result.tool.version)} · started ${escapeMarkdown(result.startedAt)}</sub>`,
   ];
@@ -116,6 +124,6 @@ export class GithubReporter implements Reporter {
   async onRunEnd(result: RunResult): Promise<void> {
     const annotations = renderRunAnnotations(result, this.options.workspace);
     if (annotations.length > 0) await writeToStream(this.stdout, `${annotations.join('\n')}\n`);
-    if (this.options.summaryFile) await writeStepSummary(this.options.summaryFile, renderRunSummary(result));
+    if (this.options.summaryFile) await writeStepSummary(this.options.summaryFile, renderRunSummary(result, { workspace: this.options.workspace }));
   }
 }

@@ -83,6 +83,7 @@ gate:
       defaults: { concurrency: 2, timeoutMs: 45_000, retries: 1 },
       reporters: ['console', `junit=${path.join(opsDir, 'out', 'gate.xml')}`, 'json=-', 'json'],
       notify: { webhooks: ['https://hooks.example.com/ceiling'], slack: ['https://hooks.slack.com/services/T/B/X'] },
+      pushgateway: { labels: {} },
       gate: {
         bakeMs: 600_000,
         everyMs: 30_000,
@@ -109,6 +110,7 @@ gate:
       defaults: {},
       reporters: [],
       notify: { webhooks: [], slack: [] },
+      pushgateway: { labels: {} },
       gate: {},
     });
   });
@@ -280,7 +282,7 @@ version: { url: "{{ vars.chatHttp }}/version" }
 
   it('checks reporters with the same rules as --reporter', async () => {
     expect(await problems(`${twoTargets}reporters: [junt, "console=out.txt"]\n`)).toEqual([
-      'ceiling.yaml:6:13 › reporters[0]: unknown reporter "junt" (valid reporters: console, json, junit); did you mean "junit"?',
+      'ceiling.yaml:6:13 › reporters[0]: unknown reporter "junt" (valid reporters: console, json, junit, github); did you mean "junit"?',
       'ceiling.yaml:6:19 › reporters[1]: reporter "console" writes to the terminal and takes no path; write "console" alone',
     ]);
   });

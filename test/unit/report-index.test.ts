@@ -20,7 +20,9 @@ function parseError(spec: string): ReporterSpecError {
 
 describe('parseReporterSpec', () => {
   test('accepts every registered name, with a path where one applies', () => {
-    expect(reporterNames).toEqual(['console', 'json', 'junit']);
+    expect(reporterNames).toEqual(['console', 'json', 'junit', 'github']);
+    expect(parseReporterSpec('github')).toEqual({ name: 'github' });
+    expect(() => parseReporterSpec('github=out.md')).toThrow(/takes no path/);
     expect(parseReporterSpec('console')).toEqual({ name: 'console' });
     expect(parseReporterSpec('json')).toEqual({ name: 'json' });
     expect(parseReporterSpec('json=out/run.json')).toEqual({ name: 'json', path: 'out/run.json' });
