@@ -224,6 +224,16 @@ function buildProgram(setCode: (code: number) => void): Command {
     });
 
   program
+    .command('init')
+    .description('start a project: ceiling.yaml, an example journey, the journey schema and a GitHub workflow (never overwrites; exit 2 if any exists)')
+    .argument('[dir]', 'the folder to write into', '.')
+    .option('--url <url>', "the service to check: fills the config's target; without it the journey reads BASE_URL")
+    .action(async (dir: string, flags: { url?: string }) => {
+      const { initCommand } = await import('./init-command.js');
+      setCode(await initCommand(dir, flags));
+    });
+
+  program
     .command('schema')
     .description('print a JSON Schema for editor autocompletion: of journey files (default) or of ceiling.yaml (config)')
     .argument('[which]', 'journey or config', 'journey')

@@ -59,7 +59,11 @@ function reporterSpecs(flags: RunFlags, config: ProjectConfig | undefined): Repo
 
 /** `--list`: what would run, one journey a line, so a CI job can check its selection or split. */
 function listJourneys(journeys: readonly Journey[]): string {
-  return journeys.map((journey) => `${journey.file}:${journey.location.line}  ${journey.name}${journey.tags.length > 0 ? `  [${journey.tags.join(', ')}]` : ''}`).join('\n');
+  const shown = (file: string): string => {
+    const relative = path.relative(process.cwd(), file);
+    return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+  };
+  return journeys.map((journey) => `${shown(journey.file)}:${journey.location.line}  ${journey.name}${journey.tags.length > 0 ? `  [${journey.tags.join(', ')}]` : ''}`).join('\n');
 }
 
 export async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
