@@ -15,12 +15,14 @@ import { parseTriggerBody } from '../../src/serve/http-api.js';
 import { ProbeMetrics } from '../../src/serve/metrics.js';
 import { list, obj, str, type Obj } from './yaml-shape.js';
 import { commandFlags } from '../../src/cli/program.js';
+import { ACTION_REF } from '../../src/cli/init-files.js';
 
 const DIR = 'docs/delivery';
 const ANALYSIS_TEMPLATE = 'argo-analysis-template.yaml';
 const CANARY = 'flagger-canary.yaml';
 const SPINNAKER_STAGE = 'spinnaker-webhook-stage.json';
 const WORKFLOW = 'github-actions-gate.yml';
+const GITLAB = 'gitlab-ci-gate.yml';
 
 /** What each tool calls on the daemon; a test below checks that serve still routes each one. */
 const SERVED = {
@@ -63,6 +65,11 @@ function parseYaml(file: string): Obj[] {
     if (problems.length > 0) throw new Error(`${file} document ${i + 1}: ${problems.join('; ')}`);
     return obj(doc.toJS(), `${file} document ${i + 1}`);
   });
+}
+
+/** A YAML file from the repository root, such as action.yml. */
+function parseYamlFile(file: string): unknown {
+  return parseAllDocuments(readFileSync(file, 'utf8'))[0]!.toJS();
 }
 
 function single(file: string): Obj {
@@ -140,13 +147,13 @@ function metricWith(provider: string, metrics: Obj[]): Obj {
 describe('docs/delivery', () => {
   it('has the files the README describes, and the README names each', () => {
     const names = readdirSync(DIR).sort();
-    expect(names).toEqual(['README.md', ANALYSIS_TEMPLATE, CANARY, SPINNAKER_STAGE, WORKFLOW].sort());
+    expect(names).toEqual(['README.md', ANALYSIS_TEMPLATE, CANARY, SPINNAKER_STAGE, WORKFLOW, GITLAB].sort());
     const readme = readFileSync(path.join(DIR, 'README.md'), 'utf8');
     for (const file of names.filter((name) => name !== 'README.md')) expect(readme, `README.md should mention ${file}`).toContain(file);
   });
 
   it('every YAML file parses without errors or warnings, and the JSON file is JSON', () => {
-    for (const file of [ANALYSIS_TEMPLATE, CANARY, WORKFLOW]) expect(parseYaml(file).length, file).toBeGreaterThan(0);
+    for (const file of [ANALYSIS_TEMPLATE, CANARY, WORKFLOW, GITLAB]) expect(parseYaml(file).length, file).toBeGreaterThan(0);
     expect(() => parseJson(SPINNAKER_STAGE)).not.toThrow();
   });
 
@@ -297,6 +304,7 @@ describe('docs/delivery', () => {
       run?: string;
       uses?: string;
       if?: string;
+      with?: Record<string, unknown>;
     }
 
     function workflow(): { on: unknown; jobs: Map<string, Obj & { steps: Step[] }> } {
@@ -310,11 +318,9 @@ describe('docs/delivery', () => {
       return { on: doc.on, jobs };
     }
 
-    function gateCommand(): { job: string; argv: string[] } {
-      const found = [...workflow().jobs].flatMap(([job, { steps }]) =>
-        steps.flatMap((step) => (step.run !== undefined && /\bceiling gate\b/.test(step.run) ? [{ job, argv: step.run.trim().split(/\s+/) }] : [])),
-      );
-      expect(found, 'one step runs ceiling gate').toHaveLength(1);
+    function gateStep(): { job: string; step: Step } {
+      const found = [...workflow().jobs].flatMap(([job, { steps }]) => steps.flatMap((step) => (step.uses?.startsWith(ACTION_REF.split('@')[0]!) ? [{ job, step }] : [])));
+      expect(found, 'one step uses the Ceiling action').toHaveLength(1);
       return found[0]!;
     }
 
@@ -329,22 +335,43 @@ describe('docs/delivery', () => {
       }
     });
 
-    it('gates after the deploy, with flags ceiling gate defines, pinned to the deployed commit, with a rollback', () => {
+    it('gates after the deploy with the Ceiling action, pinned to the deployed commit, with a rollback', () => {
       const { jobs } = workflow();
-      const { job, argv } = gateCommand();
+      const { job, step } = gateStep();
+      expect(step.uses).toBe(ACTION_REF);
       const needs = jobs.get(job)!.needs;
       expect([needs].flat().length, 'the gate job waits for the deploy').toBeGreaterThan(0);
       for (const need of [needs].flat()) expect(jobs.has(String(need))).toBe(true);
-      expect(argv.slice(argv.indexOf('ceiling'), argv.indexOf('ceiling') + 2)).toEqual(['ceiling', 'gate']);
-      for (const flag of flagNames(argv)) expect(GATE_FLAGS, flag).toContain(flag);
-      expect(argv.join(' ')).toContain('--expect-version ${{ github.sha }}');
-      expect(argv).toContain('--on-fail');
+      const inputs = obj(step.with, 'with');
+      const declared = Object.keys(obj(obj(parseYamlFile('action.yml'), 'action.yml').inputs, 'inputs'));
+      for (const input of Object.keys(inputs)) expect(declared, `action input ${input}`).toContain(input);
+      expect(inputs.command).toBe('gate');
+      expect(inputs['expect-version']).toBe('${{ github.sha }}');
+      expect(typeof inputs['on-fail']).toBe('string');
       // Expressions pasted into a script are a script-injection risk; only the commit SHA, which is hex, is.
       for (const { steps } of jobs.values()) {
         for (const step of steps) for (const match of (step.run ?? '').matchAll(/\$\{\{([^}]*)\}\}/g)) expect(match[1]!.trim()).toBe('github.sha');
       }
       const upload = jobs.get(job)!.steps.find((step) => step.uses?.startsWith('actions/upload-artifact@'));
       expect(upload?.if, 'the verdict is kept when the gate fails too').toBe('always()');
+    });
+  });
+
+  describe(GITLAB, () => {
+    it('runs ceiling gate from the image after the deploy, with flags ceiling gate defines, pinned to the deployed commit', () => {
+      const doc = single(GITLAB);
+      const job = obj(doc['ceiling-gate'], 'ceiling-gate');
+      expect(list(job.needs, 'needs')).toEqual(['deploy']);
+      const image = obj(job.image, 'image');
+      expect(list(image.entrypoint, 'entrypoint'), 'the image entrypoint is ceiling; GitLab needs a shell').toEqual(['']);
+      const script = list(job.script, 'script').map((line) => str(line, 'script'));
+      const gate = script.find((line) => /^ceiling gate\b/.test(line));
+      expect(gate).toBeDefined();
+      const argv = gate!.split(/\s+/);
+      for (const flag of flagNames(argv)) expect(GATE_FLAGS, flag).toContain(flag);
+      expect(gate).toContain('--expect-version "$CI_COMMIT_SHA"');
+      expect(argv).toContain('--on-fail');
+      expect(obj(job.artifacts, 'artifacts').when).toBe('always');
     });
   });
 
