@@ -258,3 +258,12 @@ describe('ceiling gate: Pushgateway grouping', () => {
     expect(noGateway.stderr).toContain('need a Pushgateway');
   });
 });
+
+describe('ceiling validate under GitHub Actions', () => {
+  it('pins each problem to its file and line as an ::error', async () => {
+    const dir = await project({ 'journeys/bad.yaml': 'name: bad\nsteps:\n  - htp: { url: "http://127.0.0.1:9" }\n' });
+    const result = await runCli(['validate'], { cwd: dir, env: { GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: dir } });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toMatch(/^::error file=journeys\/bad\.yaml,line=3,col=\d+,title=ceiling validate%3A CEIL_[A-Z_]+::steps\[0\]\.htp: unknown step "htp"; did you mean "http"\?/m);
+  });
+});
