@@ -24,6 +24,13 @@ case "$command" in
 esac
 if [ -n "${INPUT_EXPECT_VERSION:-}" ] && [ "$command" != gate ]; then fail_input "expect-version is for command: gate, not $command"; fi
 if [ -n "${INPUT_ON_FAIL:-}" ] && [ "$command" != gate ]; then fail_input "on-fail is for command: gate, not $command"; fi
+for input in DEPLOY ROLLBACK; do
+  value_name="INPUT_$input"
+  if [ -n "${!value_name:-}" ] && [ "$command" != drill ]; then fail_input "$(echo "$input" | tr '[:upper:]' '[:lower:]') is for command: drill, not $command"; fi
+done
+if [ "$command" = drill ] && { [ -z "${INPUT_DEPLOY:-}" ] || [ -z "${INPUT_ROLLBACK:-}" ]; }; then
+  fail_input "command: drill needs both the deploy and the rollback inputs"
+fi
 
 args=("$command")
 results_json=""
@@ -60,7 +67,8 @@ case "$command" in
     [ -n "${INPUT_EXPECT_VERSION:-}" ] && args+=(--expect-version "$INPUT_EXPECT_VERSION")
     [ -n "${INPUT_ON_FAIL:-}" ] && args+=(--on-fail "$INPUT_ON_FAIL")
     ;;
-  validate | drill) ;;
+  drill) args+=(--deploy "$INPUT_DEPLOY" --rollback "$INPUT_ROLLBACK") ;;
+  validate) ;;
 esac
 read -r -a paths <<< "${INPUT_PATHS:-}"
 args+=("${paths[@]}")

@@ -124,7 +124,7 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
   if (selected.length === 0) {
     const why =
       loaded.journeys.length === 0
-        ? `no journey files in ${journeyPaths.map((entry) => path.relative(process.cwd(), entry) || '.').join(', ')}`
+        ? `no journey files in ${journeyPaths.join(', ')}`
         : chosen.length === 0
           ? 'no journey matched --tag/--grep'
           : `shard ${flags.shard} holds none of the ${chosen.length} selected journeys`;

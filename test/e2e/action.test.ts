@@ -140,6 +140,16 @@ describe('action/run.sh', () => {
     expect(result.summary).toBe('');
   });
 
+  it('drill: the deploy and rollback inputs become its commands; without them, exit 2', async () => {
+    const cwd = await project('drill', healthy);
+    const missing = await runAction(cwd, { command: 'drill', config: 'ceiling.yaml', deploy: 'true' });
+    expect(missing.code).toBe(2);
+    expect(missing.stdout).toContain('command: drill needs both the deploy and the rollback inputs');
+    const result = await runAction(cwd, { command: 'drill', config: 'ceiling.yaml', deploy: 'true', rollback: 'true' });
+    expect(result.stdout).toContain('ceiling drill --config ceiling.yaml --deploy true --rollback true');
+    expect(result.outputs['exit-code']).toBe(String(result.code));
+  });
+
   it('a gate-only input on another command is refused the same way', async () => {
     const cwd = await project('misplaced', healthy);
     const result = await runAction(cwd, { command: 'run', 'expect-version': '1.2.3' });
@@ -158,9 +168,9 @@ describe('action.yml', () => {
   it('is a composite action with the inputs the issue names, each passed to the scripts as an environment variable', async () => {
     const { inputs, runs } = await action();
     expect(runs.using).toBe('composite');
-    expect(Object.keys(inputs).sort()).toEqual(['browser', 'command', 'config', 'expect-version', 'on-fail', 'paths', 'reporter', 'version', 'working-directory']);
+    expect(Object.keys(inputs).sort()).toEqual(['browser', 'command', 'config', 'deploy', 'expect-version', 'on-fail', 'paths', 'reporter', 'rollback', 'version', 'working-directory']);
     const passed = runs.steps.flatMap((step) => Object.values(step.env ?? {})).join('\n');
-    for (const name of ['command', 'paths', 'config', 'expect-version', 'on-fail', 'reporter', 'version']) expect(passed, name).toContain(`inputs.${name} }}`);
+    for (const name of ['command', 'paths', 'config', 'expect-version', 'on-fail', 'deploy', 'rollback', 'reporter', 'version']) expect(passed, name).toContain(`inputs.${name} }}`);
     // No input is pasted into a script: that would be script injection.
     for (const step of runs.steps) expect(step.run ?? '', 'a run line').not.toMatch(/\$\{\{/);
   });
