@@ -7,7 +7,8 @@ import type { GatePolicy, GateResult, RollbackOutcome } from '../gate/model.js';
 import { sendGateNotifications } from '../gate/notify.js';
 import { pushVerdict } from '../gate/pushgateway.js';
 import { renderGateSummary } from '../gate/render-console.js';
-import { renderAnnotations, renderStepSummary, writeStepSummary } from '../gate/render-github.js';
+import { renderAnnotations, renderStepSummary } from '../gate/render-github.js';
+import { writeStepSummary } from '../report/github-text.js';
 import { renderGateJUnit } from '../gate/render-junit.js';
 import { runRollback } from '../gate/rollback.js';
 import { writeVerdictFile } from '../gate/verdict-file.js';
@@ -227,7 +228,7 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
     process.stdout.write(redactor.redact(renderGateSummary(result, { color: wantsColor(process.stdout) })));
     if (process.env.GITHUB_STEP_SUMMARY) {
       await writeStepSummary(process.env.GITHUB_STEP_SUMMARY, redactor.redact(renderStepSummary(result)));
-      for (const line of renderAnnotations(result)) process.stdout.write(`${redactor.redact(line)}\n`);
+      for (const line of renderAnnotations(result, process.env.GITHUB_WORKSPACE || process.cwd())) process.stdout.write(`${redactor.redact(line)}\n`);
     }
     if (push !== undefined) {
       try {

@@ -13,6 +13,7 @@ import {
   fencedBlock,
   markdownTable,
   MAX_TABLE_ROWS,
+  workspacePath,
   type AnnotationSeverity,
 } from '../report/github-text.js';
 import type { GateFinding, GateResult, TargetOutcome, Verdict } from './model.js';
@@ -136,7 +137,7 @@ function severityOf(finding: GateFinding, result: GateResult): AnnotationSeverit
 }
 
 /** One workflow command per distinct finding, a failed rollback first: GitHub shows only the first ten of each kind. */
-export function renderAnnotations(result: GateResult): string[] {
+export function renderAnnotations(result: GateResult, workspace: string = process.cwd(), cwd: string = process.cwd()): string[] {
   const lines: string[] = [];
   const { rollback } = result;
   if (rollback && !rollback.ok) {
@@ -145,7 +146,9 @@ export function renderAnnotations(result: GateResult): string[] {
   const groups = groupFindings(result.findings);
   for (const { finding, rounds } of groups) {
     const seen = describeRounds(rounds);
-    const location = finding.file !== undefined ? { file: finding.file, line: finding.line } : {};
+    // GitHub pins an annotation only to a path inside the workspace; journeys listed in ceiling.yaml are absolute.
+    const file = finding.file !== undefined ? workspacePath(finding.file, workspace, cwd) : undefined;
+    const location = file !== undefined ? { file, line: finding.line } : {};
     const title = `${finding.target} › ${findingPlace(finding)}`;
     lines.push(annotation(severityOf(finding, result), { ...location, title }, `${finding.code}: ${finding.message}${seen ? ` (${seen})` : ''}`));
   }
@@ -154,5 +157,3 @@ export function renderAnnotations(result: GateResult): string[] {
   }
   return lines;
 }
-
-export { escapeCommandData, escapeCommandProperty, escapeMarkdown, escapeTableCell, writeStepSummary } from '../report/github-text.js';

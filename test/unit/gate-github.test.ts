@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { escapeCommandData, escapeCommandProperty, escapeMarkdown, escapeTableCell, renderAnnotations, renderStepSummary, writeStepSummary } from '../../src/gate/render-github.js';
+import { renderAnnotations, renderStepSummary } from '../../src/gate/render-github.js';
+import { escapeCommandData, escapeCommandProperty, escapeMarkdown, escapeTableCell, writeStepSummary } from '../../src/report/github-text.js';
 import { bobLeavesFinding, failedRollbackResult, failResult, inconclusiveResult, latencyRegressionResult, passResult } from './gate-fixture.js';
 
 /** Cells of a GFM table row: split on pipes that are not backslash-escaped. */
@@ -108,6 +109,14 @@ describe('renderAnnotations', () => {
       '::error title=chat-2 › version::CEIL_GATE_VERSION: target chat-2 runs 1.4.1, expected 1.4.2',
       '::error file=journeys/chat-leave.yaml,line=11,title=chat-2 › chat announces who left › bob leaves::CEIL_WS_EXPECT: no message matched within 2s: expected {"type":"left","nick":"bob"} (rounds 1, 2)',
     ]);
+  });
+
+  it('pins a journey listed by absolute path (as ceiling.yaml resolves them) relative to the workspace, and drops one outside it', () => {
+    const result = failResult();
+    result.findings = [{ ...bobLeavesFinding(1), file: '/repo/journeys/chat-leave.yaml' }, { ...bobLeavesFinding(1), target: 'chat-3', file: '/elsewhere/chat-leave.yaml' }];
+    const [inside, outside] = renderAnnotations(result, '/repo', '/repo/sub');
+    expect(inside).toMatch(/^::error file=journeys\/chat-leave\.yaml,line=11,title=chat-2 › /);
+    expect(outside).toMatch(/^::error title=chat-3 › /);
   });
 
   it('escapes the message and the properties by the workflow-command rules', () => {
