@@ -73,6 +73,14 @@ const sizePruneLowWater = 0.9;
 /** Without a limit the WAL file keeps its largest size forever, outside maxBytes. */
 const walSizeLimitBytes = 4 * 1024 * 1024;
 const defaultBusyTimeoutMs = 5000;
+/**
+ * Pages in the WAL before SQLite folds it into the main file. SQLite's 1000
+ * (4 MiB) let the WAL fill a small volume on its own; a fold needs some free
+ * space, so a disk filled by the WAL stayed full. 256 pages is 1 MiB.
+ */
+const walAutoCheckpointPages = 256;
+/** After a write failed for lack of space, how often to try to give the WAL's space back. */
+const fullDiskCheckpointEveryMs = 5_000;
 
 const migrations: readonly string[] = [
   `
@@ -174,6 +182,8 @@ export class HistoryStore {
   private readonly checkpoint: Database.Statement<[]>;
   private readonly pageSize: number;
   private readonly now: () => number;
+  /** Set while writes fail for lack of space: when the last attempt to shrink the WAL was made. */
+  private fullSince: { lastCheckpointAt: number } | undefined;
 
   private constructor(
     private readonly db: Database.Database,
@@ -256,7 +266,7 @@ export class HistoryStore {
   }
 
   record(run: RunRecord): void {
-    this.insertRun.run({
+    this.write(() => this.insertRun.run({
       journey: run.journey,
       location: run.location,
       target: run.target,
@@ -268,12 +278,12 @@ export class HistoryStore {
       failureCode: run.failureCode ?? null,
       failureMessage: run.failureMessage ?? null,
       steps: encodeSteps(run.steps),
-    });
+    }));
   }
 
   /** Inserts or replaces the state of exactly this journey name. */
   saveState(state: PersistedState): void {
-    this.upsertState.run({
+    this.write(() => this.upsertState.run({
       journey: state.journey,
       health: state.health,
       lastRunAt: state.lastRunAt ?? null,
@@ -282,7 +292,39 @@ export class HistoryStore {
       consecutiveFailures: state.consecutiveFailures,
       alerting: state.alerting ? 1 : 0,
       notifiedFailing: state.notifiedFailing ? 1 : 0,
-    });
+    }));
+  }
+
+  /**
+   * Runs one write. On a full disk the WAL is what holds most of the space, so
+   * a truncating checkpoint is tried (now and then while the disk stays full,
+   * and once when writes work again) to hand it back.
+   */
+  private write(statement: () => unknown): void {
+    try {
+      statement();
+    } catch (error) {
+      if (isDiskFull(error)) {
+        const now = this.now();
+        if (!this.fullSince || now - this.fullSince.lastCheckpointAt >= fullDiskCheckpointEveryMs) {
+          this.fullSince = { lastCheckpointAt: now };
+          this.truncateWal();
+        }
+      }
+      throw error;
+    }
+    if (this.fullSince) {
+      this.fullSince = undefined;
+      this.truncateWal();
+    }
+  }
+
+  private truncateWal(): void {
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Still no room: the WAL keeps every change, and the next attempt tries again.
+    }
   }
 
   loadStates(): Map<string, PersistedState> {
@@ -434,6 +476,7 @@ function prepareDatabase(db: Database.Database, file: string, busyTimeoutMs: num
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma(`journal_size_limit = ${walSizeLimitBytes}`);
+  db.pragma(`wal_autocheckpoint = ${walAutoCheckpointPages}`);
   // better-sqlite3 defaults to a 16 MB page cache, which a daemon filled as its
   // history grew: resident memory crept up for half an hour of a soak. Writes
   // append and reads go through an index, so 2 MiB is plenty.
@@ -456,6 +499,11 @@ function prepareDatabase(db: Database.Database, file: string, busyTimeoutMs: num
     db.pragma(`application_id = ${applicationId}`);
     db.pragma(`user_version = ${schemaVersion}`);
   }).immediate();
+}
+
+function isDiskFull(error: unknown): boolean {
+  const code = errorCode(error) ?? '';
+  return code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || code === 'SQLITE_IOERR';
 }
 
 function errorCode(error: unknown): string | undefined {
