@@ -116,7 +116,7 @@ export class ProbeDaemon {
     journeys: Journey[],
   ) {
     this.clock = options.clock ?? systemClock;
-    this.historyWrites = new HistoryWrites(options.log, () => this.metrics.recordHistoryWriteError());
+    this.historyWrites = new HistoryWrites(options.history.file, options.log, () => this.metrics.recordHistoryWriteError());
     this.startedAt = this.clock.now();
     this.savedStates = history.loadStates();
     this.metrics = new ProbeMetrics({ location: options.location, target: options.target });

@@ -26,6 +26,8 @@ export class HistoryWrites {
   private unlogged = 0;
 
   constructor(
+    /** The database file, named in log lines. */
+    private readonly file: string,
     private readonly log: (line: string) => void,
     private readonly onError: () => void = () => undefined,
   ) {}
@@ -63,7 +65,7 @@ export class HistoryWrites {
     this.unlogged++;
     if (this.lastLoggedAt !== undefined && now - this.lastLoggedAt < HISTORY_LOG_EVERY_MS) return;
     const more = this.unlogged > 1 ? ` (${this.unlogged} failed writes since the last report)` : '';
-    this.log(`history: cannot write (${message}) while trying to ${what}${more}; probing goes on, runs are not recorded until this is fixed`);
+    this.log(`history: cannot write ${this.file} (${message}) while trying to ${what}${more}; probing goes on, runs are not recorded until this is fixed`);
     this.lastLoggedAt = now;
     this.unlogged = 0;
   }

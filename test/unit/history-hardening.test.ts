@@ -119,6 +119,7 @@ describe('history write failures', () => {
     const logs: string[] = [];
     let errors = 0;
     const monitor = new HistoryWrites(
+      'state/history.db',
       (line) => logs.push(line),
       () => errors++,
     );
@@ -133,7 +134,7 @@ describe('history write failures', () => {
     for (let second = 0; second < 59; second++) expect(fail(second * 1000)).toBe(false);
     expect(errors()).toBe(59);
     expect(logs).toHaveLength(1);
-    expect(logs[0]).toContain('database or disk is full');
+    expect(logs[0]).toContain('cannot write state/history.db (database or disk is full)');
     fail(HISTORY_LOG_EVERY_MS);
     expect(logs).toHaveLength(2);
     expect(logs[1]).toContain('59 failed writes since the last report');
