@@ -1,8 +1,9 @@
 /**
  * Keeps track of whether the history can be written. A full disk makes every
  * run fail to record; that must show (a counter, /healthz) without a log line
- * per run: the first failure is logged at once, then at most one summary a
- * minute while it lasts, and one line when writes work again.
+ * per run: a failure is logged at most once a minute, with the count of those
+ * not logged, even when writes flap between failing and working; and a line
+ * says when writes work again after a logged failure.
  */
 
 export interface HistoryWriteStatus {
@@ -24,6 +25,8 @@ export class HistoryWrites {
   private lastLoggedAt: number | undefined;
   /** Failures since the last log line, for the summary. */
   private unlogged = 0;
+  /** Whether the current streak of failures was reported, so its end is too. */
+  private reported = false;
 
   constructor(
     /** The database file, named in log lines. */
@@ -68,13 +71,16 @@ export class HistoryWrites {
     this.log(`history: cannot write ${this.file} (${message}) while trying to ${what}${more}; probing goes on, runs are not recorded until this is fixed`);
     this.lastLoggedAt = now;
     this.unlogged = 0;
+    this.reported = true;
   }
 
   private succeeded(now: number): void {
     if (this.failingSince === undefined) return;
-    this.log(`history: writes work again after ${Math.round((now - this.failingSince) / 1000)} s; ${this.unlogged > 0 ? `${this.unlogged} more writes had failed` : 'no more writes failed'} since the last report`);
+    if (this.reported) {
+      this.log(`history: writes work again after ${Math.round((now - this.failingSince) / 1000)} s; ${this.unlogged > 0 ? `${this.unlogged} more writes had failed` : 'no more writes failed'} since the last report`);
+      this.unlogged = 0;
+    }
     this.failingSince = undefined;
-    this.lastLoggedAt = undefined;
-    this.unlogged = 0;
+    this.reported = false;
   }
 }

@@ -141,6 +141,19 @@ describe('history write failures', () => {
     expect(monitor.status()).toMatchObject({ errors: 60, failingSince: 0, lastError: 'database or disk is full' });
   });
 
+  test('flapping between failing and working still logs a failure at most once a minute', () => {
+    const { logs, fail, monitor } = writes();
+    const succeed = (now: number) => monitor.attempt('record a run', now, () => undefined);
+    for (let second = 0; second < 60; second += 2) {
+      fail(second * 1000);
+      succeed(second * 1000 + 1000);
+    }
+    expect(logs.filter((line) => line.includes('cannot write'))).toHaveLength(1);
+    expect(logs.filter((line) => line.includes('work again'))).toHaveLength(1);
+    fail(HISTORY_LOG_EVERY_MS + 1000);
+    expect(logs.at(-1)).toContain('30 failed writes since the last report');
+  });
+
   test('make the history unwritable after a minute without a success, and a success clears it', () => {
     const { monitor, logs, fail } = writes();
     fail(0);
