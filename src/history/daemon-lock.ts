@@ -39,9 +39,17 @@ export class HistoryLock {
   /** Takes the lock or throws CEIL_HISTORY_LOCKED naming the holder's PID. */
   static acquire(dbFile: string): HistoryLock {
     const file = lockFileOf(dbFile);
-    let db: Database.Database | undefined;
     try {
       createParentFolders(file);
+    } catch (error) {
+      throw new HistoryError(
+        'CEIL_HISTORY_NO_ACCESS',
+        `cannot create the folder of ${dbFile} (${(error as Error).message}): check the path, or pass --db with another path`,
+        { cause: error },
+      );
+    }
+    let db: Database.Database | undefined;
+    try {
       db = new Database(file);
       // Fail at once: the holder keeps its lock for as long as it runs.
       db.pragma('busy_timeout = 0');
