@@ -4,7 +4,7 @@ import type { Journey } from '../journey/journey.js';
 import { MIN_INTERVAL_MS } from '../journey/schedule.js';
 import { EXIT } from '../engine/exit-codes.js';
 import type { Redactor } from '../secrets/redactor.js';
-import { DaemonConfigError, ProbeDaemon, type DaemonOptions } from '../serve/daemon.js';
+import { DaemonConfigError, NothingToServeError, ProbeDaemon, type DaemonOptions } from '../serve/daemon.js';
 import { isLoopbackHostname } from '../serve/http-api.js';
 import { HistoryError } from '../history/store.js';
 import { inShard, parseShard } from '../serve/shard.js';
@@ -113,6 +113,21 @@ async function buildOptions(paths: string[], flags: ServeFlags, log: (line: stri
   };
 }
 
+/** Says where serve looked and what it filtered by, so the operator can see which of them left nothing. */
+function nothingToServe(paths: string[], flags: ServeFlags, loaded: number): string {
+  const filters = [
+    ...flags.tag.map((tag) => `--tag ${tag}`),
+    ...(flags.grep !== undefined ? [`--grep ${flags.grep}`] : []),
+    ...(flags.shard !== undefined ? [`--shard ${flags.shard}`] : []),
+  ];
+  const where = paths.join(', ');
+  const why =
+    loaded === 0
+      ? `no journey in ${where}`
+      : `none of the ${loaded} journeys in ${where} is selected by ${filters.join(' ')}`;
+  return `ceiling serve did not start: ${why}; a daemon with nothing to probe would look healthy while checking nothing. Add journey files, or widen the selection`;
+}
+
 /** Resolves with the signal that asked the daemon to stop; SIGHUP reloads instead. */
 function waitForStop(daemon: ProbeDaemon): { stopped: Promise<NodeJS.Signals>; dispose: () => void } {
   let onStop: (signal: NodeJS.Signals) => void = () => undefined;
@@ -156,6 +171,10 @@ export async function serveCommand(paths: string[], flags: ServeFlags): Promise<
       for (const diagnostic of error.diagnostics) process.stderr.write(`${redactor?.redact(formatDiagnostic(diagnostic)) ?? formatDiagnostic(diagnostic)}\n`);
       process.stderr.write('\nceiling serve did not start: fix the errors above (ceiling validate shows them too)\n');
       return EXIT.invalid;
+    }
+    if (error instanceof NothingToServeError) {
+      process.stderr.write(`${nothingToServe(paths, flags, error.loadedJourneys)}\n`);
+      return EXIT.nothingTested;
     }
     if (error instanceof HistoryError) {
       process.stderr.write(`--db: ${error.message}\n`);

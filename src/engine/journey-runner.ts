@@ -106,9 +106,12 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
   const startedAt = new Date();
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? journey.timeoutMs;
+  // The timeout bounds each attempt, not all of them together: a retry after a timeout gets a whole timeout of its own
+  // (README, "timeout"), as test runners do, so retries can still help against a hang that passes.
+  const what = maxAttempts > 1 ? `attempt ${attempt} of ${maxAttempts}` : 'the journey';
   const journeyScope = scopedSignal(options.signal, timeoutMs, () =>
-    new StepFailure('timeout', 'CEIL_TIMEOUT_JOURNEY', `the journey did not finish within its ${formatMs(timeoutMs)} deadline`, {
-      hint: 'raise timeout: on the journey, or find the step that hangs',
+    new StepFailure('timeout', 'CEIL_TIMEOUT_JOURNEY', `${what} did not finish within its ${formatMs(timeoutMs)} deadline`, {
+      hint: maxAttempts > 1 ? 'raise timeout: on the journey (it bounds each attempt), or find the step that hangs' : 'raise timeout: on the journey, or find the step that hangs',
     }),
   );
   const teardown = new TeardownStack();

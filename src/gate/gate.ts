@@ -240,13 +240,14 @@ async function confirmRecovery(options: GateOptions, verdictAt: number): Promise
     const round = await runRound(rounds, { ...options.run, journeys: options.journeys, targets: options.targets, signal: options.signal, skipVersions: true });
     const judgement = judgeRound(round, { journeys: journeysByName, failOnFlaky: options.policy.failOnFlaky });
     options.log(`recovery ${summarizeRound(round, judgement.clean)}`);
-    if ([...judgement.clean.values()].every(Boolean)) return { recovered: true, rounds, timeToRecoverMs: Date.now() - verdictAt };
-    if (Date.now() + options.policy.everyMs > until) break;
+    if ([...judgement.clean.values()].every(Boolean)) return { recovered: true, rounds, timeToRecoverMs: Date.now() - verdictAt, withinMs: options.recoverWithinMs };
+    const pauseMs = Math.min(options.policy.everyMs, 5_000);
+    if (Date.now() + pauseMs > until) break;
     try {
-      await sleep(Math.min(options.policy.everyMs, 5_000), options.signal);
+      await sleep(pauseMs, options.signal);
     } catch {
       break;
     }
   }
-  return { recovered: false, rounds };
+  return { recovered: false, rounds, withinMs: options.recoverWithinMs };
 }

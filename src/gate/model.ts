@@ -70,6 +70,8 @@ export interface RecoveryOutcome {
   rounds: number;
   /** From the verdict to the first round that was green on every target again. */
   timeToRecoverMs?: number;
+  /** How long the gate was allowed to wait for green (--recover-within). */
+  withinMs?: number;
 }
 
 export interface GatePolicy {

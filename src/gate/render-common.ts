@@ -105,8 +105,10 @@ export function describeRecovery(recovery: RecoveryOutcome, policy: GatePolicy):
     return `green again${after} (${plural(recovery.rounds, 'round')})`;
   }
   if (recovery.rounds === 0) return 'NOT recovered: no round ran after the verdict';
-  // The watch lasted about one round interval per round; the result does not carry the exact window.
-  return `NOT recovered within ${formatMs(recovery.rounds * policy.everyMs)} (${plural(recovery.rounds, 'round')})`;
+  // The window the operator gave (--recover-within), not the round interval: with --recover-within 3s the gate waited 3 s, not 30.
+  // Verdict files written before withinMs existed only let the rounds tell.
+  const withinMs = recovery.withinMs ?? recovery.rounds * policy.everyMs;
+  return `NOT recovered within ${formatMs(withinMs)} (${plural(recovery.rounds, 'round')})`;
 }
 
 /** The last lines matter most in a failed command's output: that is where the error is. */

@@ -54,6 +54,12 @@ export interface PersistedState {
   lastFailure?: LastFailure;
   /** Failed or errored runs in a row; a pass or flaky run resets it. */
   consecutiveFailures: number;
-  /** True once a failing alert went out, until the recovery alert does. */
+  /** True once the policy decided on a failing alert, until it decides on the recovery. */
   alerting: boolean;
+  /**
+   * True while the last alert every receiver took for this journey was a
+   * failing one. It lags `alerting` while an alert is on its way or could not
+   * be delivered; a restarted daemon sends what is missing. Absent means false.
+   */
+  notifiedFailing?: boolean;
 }

@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import type { StepStatus } from '../engine/result.js';
+import { createParentFolders } from './parent-folder.js';
 import type { LastFailure, PersistedState, RunRecord, StepTiming } from './records.js';
 
 /**
@@ -66,7 +65,7 @@ export const defaultRunsLimit = 50;
 export const maxRunsLimit = 1000;
 
 /** Bumped with every schema change; `migrations[n]` takes a file from version n to n + 1. */
-const schemaVersion = 1;
+const schemaVersion = 2;
 /** "CEIL": marks the file as ours, so we never write into someone else's SQLite database. */
 const applicationId = 0x4345494c;
 /** A size prune goes down to this share of maxBytes, so it does not fire again on the next few runs. */
@@ -74,6 +73,14 @@ const sizePruneLowWater = 0.9;
 /** Without a limit the WAL file keeps its largest size forever, outside maxBytes. */
 const walSizeLimitBytes = 4 * 1024 * 1024;
 const defaultBusyTimeoutMs = 5000;
+/**
+ * Pages in the WAL before SQLite folds it into the main file. SQLite's 1000
+ * (4 MiB) let the WAL fill a small volume on its own; a fold needs some free
+ * space, so a disk filled by the WAL stayed full. 256 pages is 1 MiB.
+ */
+const walAutoCheckpointPages = 256;
+/** After a write failed for lack of space, how often to try to give the WAL's space back. */
+const fullDiskCheckpointEveryMs = 5_000;
 
 const migrations: readonly string[] = [
   `
@@ -103,6 +110,11 @@ const migrations: readonly string[] = [
     alerting INTEGER NOT NULL CHECK (alerting IN (0, 1))
   );
   `,
+  // Whether receivers took the failing alert; before this, alerting stood for both.
+  `
+  ALTER TABLE journey_states ADD COLUMN notified_failing INTEGER NOT NULL DEFAULT 0 CHECK (notified_failing IN (0, 1));
+  UPDATE journey_states SET notified_failing = alerting;
+  `,
 ];
 
 // Steps are stored as [name, status, durationMs] tuples: a run has many steps,
@@ -126,7 +138,11 @@ type Stored<T> = { [K in keyof T]-?: undefined extends T[K] ? Exclude<T[K], unde
 
 /** The CHECK constraints above are what make the string columns safe to type as unions. */
 type RunRow = Stored<Omit<RunRecord, 'steps'>> & { id: number; steps: string };
-type StateRow = Stored<Omit<PersistedState, 'alerting' | 'lastFailure'>> & { alerting: 0 | 1; lastFailure: string | null };
+type StateRow = Stored<Omit<PersistedState, 'alerting' | 'notifiedFailing' | 'lastFailure'>> & {
+  alerting: 0 | 1;
+  notifiedFailing: 0 | 1;
+  lastFailure: string | null;
+};
 
 /** Bound parameters are the same shapes as the rows: SQLite takes null, never undefined. */
 type RunParams = Omit<RunRow, 'id'>;
@@ -166,6 +182,8 @@ export class HistoryStore {
   private readonly checkpoint: Database.Statement<[]>;
   private readonly pageSize: number;
   private readonly now: () => number;
+  /** Set while writes fail for lack of space: when the last attempt to shrink the WAL was made. */
+  private fullSince: { lastCheckpointAt: number } | undefined;
 
   private constructor(
     private readonly db: Database.Database,
@@ -189,15 +207,15 @@ export class HistoryStore {
       SELECT started_at AS startedAt, duration_ms AS durationMs, result FROM runs
       WHERE journey = ? ORDER BY started_at DESC, id DESC LIMIT ?`);
     this.upsertState = db.prepare(`
-      INSERT INTO journey_states (journey, health, last_run_at, last_pass_at, last_failure, consecutive_failures, alerting)
-      VALUES (@journey, @health, @lastRunAt, @lastPassAt, @lastFailure, @consecutiveFailures, @alerting)
+      INSERT INTO journey_states (journey, health, last_run_at, last_pass_at, last_failure, consecutive_failures, alerting, notified_failing)
+      VALUES (@journey, @health, @lastRunAt, @lastPassAt, @lastFailure, @consecutiveFailures, @alerting, @notifiedFailing)
       ON CONFLICT (journey) DO UPDATE SET
         health = excluded.health, last_run_at = excluded.last_run_at, last_pass_at = excluded.last_pass_at,
         last_failure = excluded.last_failure, consecutive_failures = excluded.consecutive_failures,
-        alerting = excluded.alerting`);
+        alerting = excluded.alerting, notified_failing = excluded.notified_failing`);
     this.selectStates = db.prepare(`
       SELECT journey, health, last_run_at AS lastRunAt, last_pass_at AS lastPassAt, last_failure AS lastFailure,
-             consecutive_failures AS consecutiveFailures, alerting
+             consecutive_failures AS consecutiveFailures, alerting, notified_failing AS notifiedFailing
       FROM journey_states`);
     this.deleteOlderThan = db.prepare('DELETE FROM runs WHERE started_at < ?');
     // Hops through the index one distinct name at a time instead of reading
@@ -232,7 +250,7 @@ export class HistoryStore {
     checkOptions(options);
     const { file } = options;
     try {
-      mkdirSync(path.dirname(file), { recursive: true });
+      createParentFolders(file);
     } catch (error) {
       throw openError(file, error);
     }
@@ -248,7 +266,7 @@ export class HistoryStore {
   }
 
   record(run: RunRecord): void {
-    this.insertRun.run({
+    this.write(() => this.insertRun.run({
       journey: run.journey,
       location: run.location,
       target: run.target,
@@ -260,12 +278,12 @@ export class HistoryStore {
       failureCode: run.failureCode ?? null,
       failureMessage: run.failureMessage ?? null,
       steps: encodeSteps(run.steps),
-    });
+    }));
   }
 
   /** Inserts or replaces the state of exactly this journey name. */
   saveState(state: PersistedState): void {
-    this.upsertState.run({
+    this.write(() => this.upsertState.run({
       journey: state.journey,
       health: state.health,
       lastRunAt: state.lastRunAt ?? null,
@@ -273,15 +291,49 @@ export class HistoryStore {
       lastFailure: state.lastFailure ? encodeLastFailure(state.lastFailure) : null,
       consecutiveFailures: state.consecutiveFailures,
       alerting: state.alerting ? 1 : 0,
-    });
+      notifiedFailing: state.notifiedFailing ? 1 : 0,
+    }));
+  }
+
+  /**
+   * Runs one write. On a full disk the WAL is what holds most of the space, so
+   * a truncating checkpoint is tried (now and then while the disk stays full,
+   * and once when writes work again) to hand it back.
+   */
+  private write(statement: () => unknown): void {
+    try {
+      statement();
+    } catch (error) {
+      if (isDiskFull(error)) {
+        const now = this.now();
+        if (!this.fullSince || now - this.fullSince.lastCheckpointAt >= fullDiskCheckpointEveryMs) {
+          this.fullSince = { lastCheckpointAt: now };
+          this.truncateWal();
+        }
+      }
+      throw error;
+    }
+    if (this.fullSince) {
+      this.fullSince = undefined;
+      this.truncateWal();
+    }
+  }
+
+  private truncateWal(): void {
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Still no room: the WAL keeps every change, and the next attempt tries again.
+    }
   }
 
   loadStates(): Map<string, PersistedState> {
     const states = new Map<string, PersistedState>();
-    for (const { alerting, lastFailure, ...row } of this.selectStates.iterate()) {
+    for (const { alerting, notifiedFailing, lastFailure, ...row } of this.selectStates.iterate()) {
       states.set(row.journey, {
-        ...withoutNulls<Omit<PersistedState, 'alerting' | 'lastFailure'>>(row),
+        ...withoutNulls<Omit<PersistedState, 'alerting' | 'notifiedFailing' | 'lastFailure'>>(row),
         alerting: alerting === 1,
+        ...(notifiedFailing === 1 ? { notifiedFailing: true } : {}),
         ...(lastFailure === null ? {} : { lastFailure: this.decode(storedLastFailure, lastFailure, `state of "${row.journey}"`) }),
       });
     }
@@ -326,11 +378,18 @@ export class HistoryStore {
     return { deleted };
   }
 
-  /** Folds the WAL into the main file and empties it, then closes; safe to call twice. */
-  close(): void {
-    if (!this.db.open) return;
+  /**
+   * Folds the WAL into the main file and empties it, then closes; safe to call
+   * twice. A checkpoint that fails (a full disk) loses nothing: the WAL stays
+   * and SQLite replays it on the next open. So it is reported, not thrown.
+   */
+  close(): { checkpointError?: string } {
+    if (!this.db.open) return {};
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
+      return {};
+    } catch (error) {
+      return { checkpointError: error instanceof Error ? error.message : String(error) };
     } finally {
       this.db.close();
     }
@@ -417,6 +476,7 @@ function prepareDatabase(db: Database.Database, file: string, busyTimeoutMs: num
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma(`journal_size_limit = ${walSizeLimitBytes}`);
+  db.pragma(`wal_autocheckpoint = ${walAutoCheckpointPages}`);
   // better-sqlite3 defaults to a 16 MB page cache, which a daemon filled as its
   // history grew: resident memory crept up for half an hour of a soak. Writes
   // append and reads go through an index, so 2 MiB is plenty.
@@ -439,6 +499,11 @@ function prepareDatabase(db: Database.Database, file: string, busyTimeoutMs: num
     db.pragma(`application_id = ${applicationId}`);
     db.pragma(`user_version = ${schemaVersion}`);
   }).immediate();
+}
+
+function isDiskFull(error: unknown): boolean {
+  const code = errorCode(error) ?? '';
+  return code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || code === 'SQLITE_IOERR';
 }
 
 function errorCode(error: unknown): string | undefined {

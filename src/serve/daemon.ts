@@ -8,10 +8,12 @@ import { describeSchedule, scheduleIntervalMs } from '../journey/schedule.js';
 import { runJourney, type JourneyRunOptions } from '../engine/journey-runner.js';
 import { SharedResources } from '../engine/shared-resources.js';
 import type { Redactor } from '../secrets/redactor.js';
-import { applyRun, initialState, type AlertPolicy } from './alert-policy.js';
+import { applyRun, initialState, type AlertKind, type AlertPolicy } from './alert-policy.js';
 import { alertEvent } from './alert-payloads.js';
 import { createApiHandler, isLoopbackHostname } from './http-api.js';
+import { HistoryLock } from '../history/daemon-lock.js';
 import { HistoryStore, type HistoryOptions } from '../history/store.js';
+import { HistoryWrites } from './history-writes.js';
 import { JourneySource } from './journey-source.js';
 import { ProbeMetrics } from './metrics.js';
 import { systemClock, type Clock, type JourneyView, type PersistedState, type RunRecord, type RunTrigger } from './model.js';
@@ -49,6 +51,13 @@ export interface DaemonOptions {
   version: string;
   log: (line: string) => void;
   clock?: Clock;
+}
+
+/** The files loaded, but no journey is left after --tag, --grep and --shard: a daemon that probes nothing must not look up. */
+export class NothingToServeError extends Error {
+  constructor(readonly loadedJourneys: number) {
+    super(`no journey to serve (${loadedJourneys} loaded, none selected)`);
+  }
 }
 
 export class DaemonConfigError extends Error {
@@ -93,14 +102,21 @@ export class ProbeDaemon {
   private reloadErrors: string[] = [];
   private readonly exportedAlerts = { delivered: 0, failed: 0, dropped: 0 };
   private readonly startedAt: number;
+  private readonly historyWrites: HistoryWrites;
+  /** Alerts on their way, by journey: one at a time per journey, so a slow receiver cannot pile them up. */
+  private readonly alertsInFlight = new Map<string, Promise<void>>();
+  /** Receivers (by index) that already took the alert still owed for a journey, so a re-send skips them. */
+  private readonly alertTakenBy = new Map<string, { kind: AlertKind; receivers: Set<number> }>();
 
   private constructor(
     private readonly options: DaemonOptions,
     private readonly history: HistoryStore,
+    private readonly lock: HistoryLock,
     private readonly source: JourneySource,
     journeys: Journey[],
   ) {
     this.clock = options.clock ?? systemClock;
+    this.historyWrites = new HistoryWrites(options.history.file, options.log, () => this.metrics.recordHistoryWriteError());
     this.startedAt = this.clock.now();
     this.savedStates = history.loadStates();
     this.metrics = new ProbeMetrics({ location: options.location, target: options.target });
@@ -122,17 +138,30 @@ export class ProbeDaemon {
     const source = new JourneySource(options.paths, options.load);
     const loaded = await source.loadInitial();
     if (!loaded.journeys) throw new DaemonConfigError('journey files have errors', loaded.diagnostics);
-    const history = HistoryStore.open(options.history);
-    const daemon = new ProbeDaemon(options, history, source, options.select(loaded.journeys));
+    const selected = options.select(loaded.journeys);
+    if (selected.length === 0) throw new NothingToServeError(loaded.journeys.length);
+    // The lock comes first: a second daemon must not even migrate the file under the first one.
+    const lock = HistoryLock.acquire(options.history.file);
+    let history: HistoryStore;
+    try {
+      history = HistoryStore.open(options.history);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+    const daemon = new ProbeDaemon(options, history, lock, source, selected);
     try {
       await daemon.listen();
     } catch (error) {
       history.close();
+      lock.release();
       throw error;
     }
     daemon.scheduler.start();
     daemon.planReload();
     daemon.prune();
+    // Alerts decided before a restart but never delivered go out now.
+    for (const entry of daemon.entries.values()) daemon.reconcileAlert(entry);
     return daemon;
   }
 
@@ -246,31 +275,65 @@ export class ProbeDaemon {
   private finish(record: RunRecord, entry: ProbeEntry): void {
     // The journey may have been removed or replaced by a reload while it ran.
     if (this.entries.get(record.journey) !== entry) return;
-    try {
-      this.history.record(record);
-    } catch (error) {
-      this.options.log(`history: could not record a run of "${record.journey}": ${(error as Error).message}`);
-    }
+    this.historyWrites.attempt(`record a run of "${record.journey}"`, this.clock.now(), () => this.history.record(record));
     this.metrics.recordRun(record);
     entry.recent = [...entry.recent, { startedAt: record.startedAt, durationMs: record.durationMs, result: record.result }].slice(-RECENT_RUNS);
     const previous = entry.state.health;
-    const { state, alert } = applyRun(entry.state, record, this.options.alertPolicy);
+    const { state } = applyRun(entry.state, record, this.options.alertPolicy);
     entry.state = state;
     this.savedStates.set(state.journey, state);
-    try {
-      this.history.saveState(state);
-    } catch (error) {
-      this.options.log(`history: could not save the state of "${record.journey}": ${(error as Error).message}`);
-    }
+    this.historyWrites.attempt(`save the state of "${record.journey}"`, this.clock.now(), () => this.history.saveState(state));
     if (state.health !== previous) {
       const why = record.failureCode ? `: ${record.failedStep ? `step "${record.failedStep}": ` : ''}${record.failureCode} ${record.failureMessage ?? ''}` : '';
       this.options.log(`journey "${record.journey}" is ${state.health}${why}`);
     }
-    if (alert) {
-      this.alerts.send(
-        alertEvent(alert, state, entry.journey, { location: this.options.location, target: this.options.target, statusUrl: this.options.publicUrl ?? `${this.url}/` }),
-      );
+    this.reconcileAlert(entry);
+  }
+
+  /**
+   * Sends the alert a journey is owed: its state says failing (or recovered)
+   * but receivers were last told otherwise. The state is written as notified
+   * only once every receiver took the alert (or refused it for good with a
+   * 4xx), so an alert lost to a dead receiver, a shutdown or kill -9 is sent
+   * again on the next run or after a restart, and a delivered one is not.
+   */
+  private reconcileAlert(entry: ProbeEntry): void {
+    const name = entry.journey.name;
+    const state = entry.state;
+    if (this.stopping || this.alertsInFlight.has(name)) return;
+    if (state.alerting === (state.notifiedFailing ?? false) || state.lastRunAt === undefined) return;
+    const kind: AlertKind = state.alerting ? 'failing' : 'recovered';
+    if (this.options.webhooks.length === 0) {
+      this.markNotified(name, kind);
+      return;
     }
+    const owed = this.alertTakenBy.get(name);
+    const receivers = owed?.kind === kind ? owed.receivers : new Set<number>();
+    this.alertTakenBy.set(name, { kind, receivers });
+    const event = alertEvent(kind, state, entry.journey, { location: this.options.location, target: this.options.target, statusUrl: this.options.publicUrl ?? `${this.url}/` });
+    const sending = this.alerts.send(event, { skip: receivers }).then((outcomes) => {
+      this.alertsInFlight.delete(name);
+      for (const [receiver, outcome] of outcomes) if (outcome !== 'failed') receivers.add(receiver);
+      // Someone has not got it: the next run, or a restart, sends it to them again.
+      if (receivers.size < this.options.webhooks.length) return;
+      this.alertTakenBy.delete(name);
+      this.markNotified(name, kind);
+      // The journey may have moved on while the alert was on its way.
+      const current = this.entries.get(name);
+      if (current) this.reconcileAlert(current);
+    });
+    this.alertsInFlight.set(name, sending);
+  }
+
+  private markNotified(name: string, kind: AlertKind): void {
+    const notifiedFailing = kind === 'failing';
+    const current = this.entries.get(name);
+    const base = current?.state ?? this.savedStates.get(name);
+    if (!base) return;
+    const state: PersistedState = { ...base, notifiedFailing };
+    if (current) current.state = state;
+    this.savedStates.set(name, state);
+    this.historyWrites.attempt(`save the alert state of "${name}"`, this.clock.now(), () => this.history.saveState(state));
   }
 
   /** The dispatcher keeps totals; the counters catch up with them at each scrape. */
@@ -311,10 +374,18 @@ export class ProbeDaemon {
   }
 
   private health() {
+    const now = this.clock.now();
+    const problems: string[] = [];
+    if (this.entries.size === 0) problems.push('no journey is loaded: the last reload left none (see reloadErrors, --tag, --grep and --shard)');
+    const history = this.historyWrites.status();
+    if (history.failingSince !== undefined) problems.push(`the history cannot be written since ${new Date(history.failingSince).toISOString()}: ${history.lastError ?? ''}`);
+    // A full disk for a minute is an outage of the record, worth a 503; a blip, or nothing to probe, is only degraded.
+    const ok = !this.stopping && !this.historyWrites.unwritable(now);
     return {
-      ok: !this.stopping,
+      ok,
       detail: {
-        status: this.stopping ? 'stopping' : 'ok',
+        status: this.stopping ? 'stopping' : problems.length > 0 ? 'degraded' : 'ok',
+        ...(problems.length > 0 ? { problems } : {}),
         version: this.options.version,
         location: this.options.location,
         target: this.options.target,
@@ -323,6 +394,7 @@ export class ProbeDaemon {
         uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000),
         reloadErrors: this.reloadErrors,
         alerts: this.alerts.stats(),
+        history: history,
       },
     };
   }
@@ -391,6 +463,7 @@ export class ProbeDaemon {
     }
     this.metrics.setJourneys(this.entries.size);
     if (added + removed + changed > 0) this.options.log(`reload: ${this.entries.size} journeys (${added} added, ${removed} removed, ${changed} changed)`);
+    if (removed > 0 && this.entries.size === 0) this.options.log('reload: no journey is left to probe; /healthz says degraded until one is back');
   }
 
   private prune(): void {
@@ -421,8 +494,12 @@ export class ProbeDaemon {
     await this.reloading?.catch(() => undefined);
     await this.alerts.drain(Math.min(this.options.graceMs, ALERT_DRAIN_LIMIT_MS));
     await this.alerts.close();
-    this.history.close();
-    this.options.log('stopping: history flushed');
+    // Delivered alerts are written as such before the file closes; the rest stay owed for the next start.
+    await Promise.all(this.alertsInFlight.values());
+    const { checkpointError } = this.history.close();
+    this.lock.release();
+    if (checkpointError !== undefined) this.options.log(`stopping: the history's final checkpoint failed (${checkpointError}); nothing is lost, the next start replays its log`);
+    else this.options.log('stopping: history flushed');
     await this.closeServer();
     this.options.log('stopped');
     return drained;

@@ -101,7 +101,8 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
       methods: {
         GET: (exchange) => {
           const { ok, detail } = deps.health();
-          sendJson(exchange, ok ? 200 : 503, { ...detail, status: ok ? 'ok' : 'unavailable' });
+          // The daemon may say more than ok or not (degraded, stopping); without a word of its own the code speaks.
+          sendJson(exchange, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', ...detail });
         },
       },
     },

@@ -52,6 +52,7 @@ export class ProbeMetrics {
   readonly #inFlight: Gauge<(typeof PROBE_LABELS)[number]>;
   readonly #reloadErrors: Counter<(typeof PROBE_LABELS)[number]>;
   readonly #alertDeliveries: Counter<(typeof PROBE_LABELS)[number] | 'outcome'>;
+  readonly #historyWriteErrors: Counter<(typeof PROBE_LABELS)[number]>;
 
   constructor(labels: ProbeLabels) {
     this.#probe = { location: labels.location, target: labels.target };
@@ -109,11 +110,18 @@ export class ProbeMetrics {
       labelNames: [...PROBE_LABELS, 'outcome'],
       registers,
     });
+    this.#historyWriteErrors = new Counter({
+      name: 'ceiling_history_write_errors_total',
+      help: 'Writes to the run history that failed (a full disk, say); those runs were probed and alerted on but not recorded.',
+      labelNames: PROBE_LABELS,
+      registers,
+    });
 
     // Zero-valued from the start, so dashboards and rate() see the series before the first event.
     this.#loaded.set(this.#probe, 0);
     this.#inFlight.set(this.#probe, 0);
     this.#reloadErrors.inc(this.#probe, 0);
+    this.#historyWriteErrors.inc(this.#probe, 0);
     for (const outcome of ALERT_DELIVERY_OUTCOMES) this.#alertDeliveries.inc({ ...this.#probe, outcome }, 0);
 
     // Process RSS, open file descriptors and CPU, which the soak benchmark watches.
@@ -168,6 +176,10 @@ export class ProbeMetrics {
 
   recordReloadError(): void {
     this.#reloadErrors.inc(this.#probe);
+  }
+
+  recordHistoryWriteError(): void {
+    this.#historyWriteErrors.inc(this.#probe);
   }
 
   recordAlertDelivery(outcome: AlertDeliveryOutcome): void {

@@ -45,6 +45,12 @@ export interface DeliveryStats {
   pending: number;
 }
 
+/** How one receiver's delivery of one alert ended: `rejected` is a 4xx that retrying cannot fix. */
+export type ReceiverOutcome = 'delivered' | 'rejected' | 'failed';
+
+/** By receiver, in the order of `targets`; a receiver skipped by `send` is absent. */
+export type SendOutcome = Map<number, ReceiverOutcome>;
+
 export class WebhookTargetError extends Error {
   readonly code = 'CEIL_WEBHOOK_URL';
 }
@@ -60,6 +66,7 @@ interface Delivery {
   body: string;
   /** For log lines: which alert, never where it goes. */
   description: string;
+  settle: (outcome: ReceiverOutcome) => void;
 }
 
 interface Lane {
@@ -153,27 +160,43 @@ export class AlertDispatcher {
     });
   }
 
-  /** Queues the event for every target and returns at once; problems are logged and counted, never thrown. */
-  send(event: AlertEvent): void {
+  /**
+   * Queues the event for every target (but those in `skip`, by index) and
+   * returns at once. The promise says, once every receiver is done with it,
+   * how each one's delivery ended, so the caller can record an alert as sent
+   * only when it was. It never rejects: problems are logged and counted.
+   */
+  send(event: AlertEvent, options: { skip?: ReadonlySet<number> } = {}): Promise<SendOutcome> {
+    const outcomes: SendOutcome = new Map();
+    const settled: Promise<void>[] = [];
+    const description = `${event.kind} alert for "${event.journey}"`;
+    const lanes = this.lanes.map((lane, index) => ({ lane, index })).filter(({ index }) => !options.skip?.has(index));
     try {
-      const description = `${event.kind} alert for "${event.journey}"`;
       if (!this.accepting) {
-        this.counts.dropped += this.lanes.length;
+        this.counts.dropped += lanes.length;
         this.log(`alerts: ${description} not sent: alert delivery is shutting down`);
-        return;
+        for (const { index } of lanes) outcomes.set(index, 'failed');
+        return Promise.resolve(outcomes);
       }
       const bodies = new Map<WebhookTarget['format'], string>();
-      for (const lane of this.lanes) {
+      for (const { lane, index } of lanes) {
         let body = bodies.get(lane.format);
         if (body === undefined) {
           body = this.serialize(lane.format === 'slack' ? slackPayload(event) : genericPayload(event));
           bodies.set(lane.format, body);
         }
-        this.enqueue(lane, { body, description });
+        settled.push(
+          new Promise<void>((resolve) => {
+            this.enqueue(lane, { body: body!, description, settle: (outcome) => (outcomes.set(index, outcome), resolve()) });
+          }),
+        );
       }
     } catch (error) {
       this.log(`alerts: could not queue an alert: ${error instanceof Error ? error.message : String(error)}`);
+      for (const { index } of lanes) if (!outcomes.has(index)) outcomes.set(index, 'failed');
+      return Promise.resolve(outcomes);
     }
+    return Promise.all(settled).then(() => outcomes);
   }
 
   /**
@@ -230,6 +253,7 @@ export class AlertDispatcher {
     lane.waiting.push(delivery);
     if (lane.waiting.length > this.maxQueue) {
       const dropped = lane.waiting.shift();
+      dropped?.settle('failed');
       this.counts.dropped++;
       this.log(`alerts: alert queue for ${lane.displayName} is full (${this.maxQueue}); dropped the oldest: ${dropped?.description ?? 'an alert'}`);
     }
@@ -248,15 +272,17 @@ export class AlertDispatcher {
     for (let delivery = lane.waiting.shift(); delivery; delivery = lane.waiting.shift()) {
       if (this.shutdown.signal.aborted) {
         const abandoned = 1 + lane.waiting.length;
+        for (const left of [delivery, ...lane.waiting]) left.settle('failed');
         lane.waiting.length = 0;
         this.counts.failed += abandoned;
         this.log(`alerts: ${abandoned} alert(s) to ${lane.displayName} abandoned at shutdown`);
         return;
       }
       lane.inFlight = delivery;
+      let outcome: ReceiverOutcome = 'failed';
       try {
-        const delivered = await this.deliver(lane, delivery);
-        if (delivered) this.counts.delivered++;
+        outcome = await this.deliver(lane, delivery);
+        if (outcome === 'delivered') this.counts.delivered++;
         else this.counts.failed++;
       } catch (error) {
         // deliver() catches what the network throws; this guards the lane against a bug, so later alerts still go out.
@@ -264,26 +290,27 @@ export class AlertDispatcher {
         this.log(`alerts: ${delivery.description} to ${lane.displayName} failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`);
       } finally {
         lane.inFlight = undefined;
+        delivery.settle(outcome);
       }
     }
   }
 
-  private async deliver(lane: Lane, delivery: Delivery): Promise<boolean> {
+  private async deliver(lane: Lane, delivery: Delivery): Promise<ReceiverOutcome> {
     const where = `${delivery.description} to ${lane.displayName}`;
     for (let attempt = 1; ; attempt++) {
       const result = await this.attempt(lane, delivery.body);
-      if (result.outcome === 'delivered') return true;
+      if (result.outcome === 'delivered') return 'delivered';
       if (result.outcome === 'rejected') {
         this.log(`alerts: ${where} was rejected (${result.reason}); not retried: check the webhook URL and its token`);
-        return false;
+        return 'rejected';
       }
       if (this.shutdown.signal.aborted) {
         this.log(`alerts: ${where} abandoned at shutdown after ${attempt} attempt(s) (last: ${result.reason})`);
-        return false;
+        return 'failed';
       }
       if (attempt >= this.attempts) {
         this.log(`alerts: ${where} failed after ${attempt} attempt(s) (last: ${result.reason})`);
-        return false;
+        return 'failed';
       }
       try {
         await this.sleep(this.retryDelay(attempt, result.retryAfterMs), this.shutdown.signal);
@@ -292,7 +319,7 @@ export class AlertDispatcher {
       }
       if (this.shutdown.signal.aborted) {
         this.log(`alerts: ${where} abandoned at shutdown after ${attempt} attempt(s) (last: ${result.reason})`);
-        return false;
+        return 'failed';
       }
     }
   }

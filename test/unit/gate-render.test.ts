@@ -262,3 +262,11 @@ describe('writeVerdictFile', () => {
     expect((JSON.parse(await readFile(file, 'utf8')) as { verdict: string }).verdict).toBe('pass');
   });
 });
+
+describe('the recovery line', () => {
+  it('names the --recover-within window, not rounds times the round interval', async () => {
+    const { describeRecovery } = await import('../../src/gate/render-common.js');
+    const policy = { everyMs: 30_000 } as Parameters<typeof describeRecovery>[1];
+    expect(describeRecovery({ recovered: false, rounds: 1, withinMs: 3_000 }, policy)).toBe('NOT recovered within 3.00s (1 round)');
+  });
+});

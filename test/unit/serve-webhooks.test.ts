@@ -386,3 +386,41 @@ describe('AlertDispatcher secrets and payloads', () => {
     }
   });
 });
+
+describe('what send() tells the caller', () => {
+  it('resolves, per receiver, with delivered, rejected or failed once each is done', async () => {
+    const ok = await receiver(answer(200));
+    const gone = await receiver(answer(404));
+    const down = await receiver(answer(503));
+    const { dispatcher: sender } = dispatcher({
+      targets: [ok, gone, down].map((target) => ({ url: target.url, format: 'json' as const })),
+      attempts: 2,
+    });
+    const outcomes = await withGuard(sender.send(alert()), 'the send outcome');
+    expect([...outcomes.entries()]).toEqual([
+      [0, 'delivered'],
+      [1, 'rejected'],
+      [2, 'failed'],
+    ]);
+  });
+
+  it('skips the receivers it is told already took the alert', async () => {
+    const first = await receiver(answer(200));
+    const second = await receiver(answer(200));
+    const { dispatcher: sender } = dispatcher({ targets: [first, second].map((target) => ({ url: target.url, format: 'json' as const })) });
+    const outcomes = await withGuard(sender.send(alert(), { skip: new Set([0]) }), 'the send outcome');
+    expect([...outcomes.entries()]).toEqual([[1, 'delivered']]);
+    expect(first.received).toHaveLength(0);
+    expect(second.received).toHaveLength(1);
+  });
+
+  it('says failed for an alert abandoned at shutdown or refused while shutting down', async () => {
+    const silent = await receiver(neverAnswer);
+    const { dispatcher: sender } = dispatcher({ targets: [{ url: silent.url, format: 'json' }] });
+    const pending = sender.send(alert());
+    await silent.waitFor(1);
+    await withGuard(sender.drain(0), 'drain');
+    expect([...(await withGuard(pending, 'the abandoned outcome')).values()]).toEqual(['failed']);
+    expect([...(await sender.send(alert('late'))).values()]).toEqual(['failed']);
+  });
+});
