@@ -7,6 +7,8 @@ import type { LoadOptions } from '../journey/load.js';
 import { describeSchedule, scheduleIntervalMs } from '../journey/schedule.js';
 import { runJourney, type JourneyRunOptions } from '../engine/journey-runner.js';
 import { SharedResources } from '../engine/shared-resources.js';
+import { prepareJourneys } from '../engine/run.js';
+import { EventLoopDelayMonitor } from '../engine/runner-health.js';
 import type { Redactor } from '../secrets/redactor.js';
 import { applyRun, initialState, type AlertPolicy } from './alert-policy.js';
 import { alertEvent } from './alert-payloads.js';
@@ -93,6 +95,9 @@ export class ProbeDaemon {
   private reloadErrors: string[] = [];
   private readonly exportedAlerts = { delivered: 0, failed: 0, dropped: 0 };
   private readonly startedAt: number;
+  /** The daemon's long-lived resources: one browser for every run, relaunched when it dies. */
+  private readonly resources = new SharedResources();
+  private readonly eventLoop = new EventLoopDelayMonitor();
 
   private constructor(
     private readonly options: DaemonOptions,
@@ -125,9 +130,12 @@ export class ProbeDaemon {
     const history = HistoryStore.open(options.history);
     const daemon = new ProbeDaemon(options, history, source, options.select(loaded.journeys));
     try {
+      await daemon.prepare(loaded.journeys);
       await daemon.listen();
     } catch (error) {
       history.close();
+      daemon.eventLoop.stop();
+      await daemon.resources.closeAll();
       throw error;
     }
     daemon.scheduler.start();
@@ -147,6 +155,15 @@ export class ProbeDaemon {
     return this.entries.size;
   }
 
+  /** Step code, Playwright and the browser are loaded before the first run, and again for what a reload adds. */
+  private prepare(journeys: readonly Journey[]): Promise<void> {
+    return prepareJourneys(journeys, this.resources, {
+      outDir: this.options.run.outDir,
+      ...(this.options.run.browserPath !== undefined ? { browserPath: this.options.run.browserPath } : {}),
+      ...(this.options.run.trace !== undefined ? { trace: this.options.run.trace } : {}),
+    });
+  }
+
   private async listen(): Promise<void> {
     const { token } = this.options;
     const handler = createApiHandler({
@@ -155,6 +172,7 @@ export class ProbeDaemon {
       trigger: (request) => this.trigger(request),
       metrics: async () => {
         this.metrics.setInFlight(this.scheduler.inFlight());
+        this.metrics.setEventLoopDelay(this.eventLoop.takeMaxSeconds());
         this.syncAlertMetrics();
         return { contentType: this.metrics.contentType, body: await this.metrics.render() };
       },
@@ -223,13 +241,16 @@ export class ProbeDaemon {
     if (!entry) return;
     const journey = entry.journey;
     const redactor = this.options.redactor.fork();
-    const resources = new SharedResources();
+    const resources = new SharedResources(this.resources);
     const startedAt = this.clock.now();
     try {
       const result = await runJourney(journey, { ...this.options.run, redactor, resources, signal: context.signal });
       // A run cut short by the watchdog was already recorded; one cut short by shutdown says nothing about the target.
       if (context.signal.aborted) return;
-      this.finish(toRunRecord(result, startedAt, this.labels(context.trigger), redactor), entry);
+      const record = toRunRecord(result, startedAt, this.labels(context.trigger), redactor);
+      const stalled = (result.status === 'failed' || result.status === 'error') && result.attempts.at(-1)?.failure?.runnerStallMs !== undefined;
+      // The runner's own stall is an error of the probe, not a finding about the target.
+      this.finish(stalled ? { ...record, result: 'error' } : record, entry, stalled);
     } finally {
       await resources.closeAll();
     }
@@ -243,7 +264,7 @@ export class ProbeDaemon {
     this.finish(watchdogRecord(job.name, now - job.deadlineMs, job.deadlineMs, this.labels('schedule')), entry);
   }
 
-  private finish(record: RunRecord, entry: ProbeEntry): void {
+  private finish(record: RunRecord, entry: ProbeEntry, runnerStalled = false): void {
     // The journey may have been removed or replaced by a reload while it ran.
     if (this.entries.get(record.journey) !== entry) return;
     try {
@@ -253,6 +274,11 @@ export class ProbeDaemon {
     }
     this.metrics.recordRun(record);
     entry.recent = [...entry.recent, { startedAt: record.startedAt, durationMs: record.durationMs, result: record.result }].slice(-RECENT_RUNS);
+    if (runnerStalled) {
+      // Counted as an error above, but a failure the runner's own stall explains raises no alert and moves no health state.
+      this.options.log(`journey "${record.journey}": ${record.failureCode ?? 'error'} while the runner itself stalled; not counted against the target`);
+      return;
+    }
     const previous = entry.state.health;
     const { state, alert } = applyRun(entry.state, record, this.options.alertPolicy);
     entry.state = state;
@@ -421,6 +447,8 @@ export class ProbeDaemon {
     await this.reloading?.catch(() => undefined);
     await this.alerts.drain(Math.min(this.options.graceMs, ALERT_DRAIN_LIMIT_MS));
     await this.alerts.close();
+    this.eventLoop.stop();
+    await this.resources.closeAll();
     this.history.close();
     this.options.log('stopping: history flushed');
     await this.closeServer();
