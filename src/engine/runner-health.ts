@@ -12,6 +12,12 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 /** Fine enough to see a stall that matters (100 ms and up), coarse enough to cost nothing. */
 const SAMPLE_EVERY_MS = 20;
+/**
+ * Only a freeze this long counts toward a window's stalled time: a machine
+ * that is merely busy delays every tick by a few ms, and those add up to
+ * "stalled" time without ever freezing anything.
+ */
+const FREEZE_MS = 30;
 
 export interface StallWindow {
   /** The largest single event-loop delay seen so far, ms. */
@@ -29,7 +35,7 @@ class Window implements StallWindow {
 
   note(delayMs: number): void {
     if (delayMs > this.maxDelayMs) this.maxDelayMs = delayMs;
-    this.stalledMs += delayMs;
+    if (delayMs >= FREEZE_MS) this.stalledMs += delayMs;
   }
 
   close(): { maxDelayMs: number; stalledMs: number } {
