@@ -4,6 +4,7 @@ import type { Reporter } from '../report/reporter.js';
 import { runJourney, type JourneyRunOptions } from './journey-runner.js';
 import { SharedResources } from './shared-resources.js';
 import { EventLoopDelayMonitor } from './runner-health.js';
+import { raceAbort } from './deadline.js';
 import { prepareSteps } from '../steps/registry.js';
 import type { RunResources } from '../steps/executor.js';
 import { totalsOf, type JourneyResult, type RunResult, type RunStatus } from './result.js';
@@ -62,11 +63,15 @@ export async function runJourneys(journeys: readonly Journey[], options: RunOpti
     }
   };
   try {
-    await prepareJourneys(journeys, resources, {
-      outDir: options.outDir,
-      ...(options.browserPath !== undefined ? { browserPath: options.browserPath } : {}),
-      ...(options.trace !== undefined ? { trace: options.trace } : {}),
-    });
+    // An interrupt during a slow browser start ends the wait; a failure here is reported by the steps that need the thing.
+    await raceAbort(
+      prepareJourneys(journeys, resources, {
+        outDir: options.outDir,
+        ...(options.browserPath !== undefined ? { browserPath: options.browserPath } : {}),
+        ...(options.trace !== undefined ? { trace: options.trace } : {}),
+      }),
+      options.signal,
+    ).catch(() => undefined);
     // The preparation's own delay is expected; what counts is the delay while journeys are live.
     eventLoop.takeMaxSeconds();
     const workers = Math.max(1, Math.min(options.concurrency, journeys.length));

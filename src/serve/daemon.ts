@@ -388,6 +388,9 @@ export class ProbeDaemon {
       if (snapshot.keptPrevious.length > 0) this.options.log(`reload: kept the previous version of ${snapshot.keptPrevious.join(', ')}`);
     }
     const wanted = new Map(this.options.select(snapshot.journeys).map((journey) => [journey.name, journey]));
+    // A reload may bring step kinds (or the first browser journey) the daemon has not loaded yet.
+    await this.prepare([...wanted.values()]).catch(() => undefined);
+    if (this.stopping) return;
     let added = 0;
     let removed = 0;
     let changed = 0;
