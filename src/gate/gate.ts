@@ -1,6 +1,6 @@
 import type { Journey } from '../journey/journey.js';
 import { formatMs } from '../journey/duration.js';
-import { sleep } from '../engine/deadline.js';
+import { raceAbort, sleep } from '../engine/deadline.js';
 import type { JourneyResult } from '../engine/result.js';
 import { EXIT } from '../engine/exit-codes.js';
 import type { Redactor } from '../secrets/redactor.js';
@@ -109,11 +109,15 @@ export async function runGate(options: GateOptions): Promise<GateRun> {
   // One browser (and Playwright loaded once) for every round, started before the first.
   const resources = new SharedResources();
   try {
-    await prepareJourneys(options.journeys, resources, {
-      outDir: options.run.outDir,
-      ...(options.run.browserPath !== undefined ? { browserPath: options.run.browserPath } : {}),
-      ...(options.run.trace !== undefined ? { trace: options.run.trace } : {}),
-    });
+    // A failure here (a browser that cannot start) is reported by the steps that need it.
+    await raceAbort(
+      prepareJourneys(options.journeys, resources, {
+        outDir: options.run.outDir,
+        ...(options.run.browserPath !== undefined ? { browserPath: options.run.browserPath } : {}),
+        ...(options.run.trace !== undefined ? { trace: options.run.trace } : {}),
+      }),
+      options.signal,
+    ).catch(() => undefined);
     return await gateRounds(options, resources);
   } finally {
     await resources.closeAll();
