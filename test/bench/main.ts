@@ -528,7 +528,8 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const wants = (group: Group): boolean => options.only.has(group);
   const root = findRepoRoot();
-  const cli = path.join(root, 'dist', 'cli', 'main.js');
+  // CEILING_BENCH_CLI points the ceiling side at another build (say, the previous commit's) for a before/after comparison.
+  const cli = process.env.CEILING_BENCH_CLI ? path.resolve(process.env.CEILING_BENCH_CLI) : path.join(root, 'dist', 'cli', 'main.js');
   if (!existsSync(cli)) throw new BenchError(`${cli} is missing: run npm run build first (npm run bench does)`);
   const benchDir = path.join(root, 'test', 'bench');
   const httpJourney = path.join(benchDir, 'journeys', 'secret-roundtrip.yaml');

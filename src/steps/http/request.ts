@@ -77,7 +77,14 @@ function buildUrl(spec: HttpSpec): URL {
 const DEFAULT_HEADERS = { 'user-agent': `ceiling/${VERSION}`, 'accept-encoding': 'gzip, deflate, br' };
 
 function buildHeadersAndBody(spec: HttpSpec, context: StepContext): { headers: Record<string, string>; body?: string } {
-  const headers: Record<string, string> = { ...DEFAULT_HEADERS };
+  const built = buildOwnHeadersAndBody(spec, context);
+  // The journey's own headers go first, in its order; the defaults fill in what it left out.
+  for (const [name, value] of Object.entries(DEFAULT_HEADERS)) built.headers[name] ??= value;
+  return built;
+}
+
+function buildOwnHeadersAndBody(spec: HttpSpec, context: StepContext): { headers: Record<string, string>; body?: string } {
+  const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(spec.headers ?? {})) headers[name.toLowerCase()] = String(value);
   if (spec.auth?.basic) {
     const value = `Basic ${Buffer.from(`${spec.auth.basic.user}:${spec.auth.basic.password}`).toString('base64')}`;
