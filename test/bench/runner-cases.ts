@@ -170,6 +170,10 @@ function known(values: readonly number[]): number[] {
   return values.filter((value) => Number.isFinite(value));
 }
 
+function medianOf(values: readonly number[]): number {
+  return values.length > 0 ? median(values) : Number.NaN;
+}
+
 function show(value: number): string {
   return Number.isFinite(value) ? formatMs(value) : 'n/a';
 }
@@ -183,9 +187,9 @@ export function renderRunner(raw: RunnerResults): string {
   };
   const rows: string[][] = [['runner case', 'runs', 'ceiling median', 'ceiling max / p90', 'baseline median', 'figure', 'goal', '']];
   const quietMax = results.loopQuiet.length > 0 ? Math.max(...results.loopQuiet) : Number.NaN;
-  rows.push(['event-loop delay max, mixed suite, quiet', String(results.loopQuiet.length), show(median(results.loopQuiet)), show(quietMax), '—', show(quietMax), '< 100 ms', quietMax < 100 ? '✓' : '✗']);
+  rows.push(['event-loop delay max, mixed suite, quiet', String(results.loopQuiet.length), show(medianOf(results.loopQuiet)), show(quietMax), '—', show(quietMax), '< 100 ms', quietMax < 100 ? '✓' : '✗']);
   const busyMax = results.loopBusy.length > 0 ? Math.max(...results.loopBusy) : Number.NaN;
-  rows.push(['event-loop delay max, mixed suite, busy loop on every core', String(results.loopBusy.length), show(median(results.loopBusy)), show(busyMax), '—', show(busyMax), '(info)', '']);
+  rows.push(['event-loop delay max, mixed suite, busy loop on every core', String(results.loopBusy.length), show(medianOf(results.loopBusy)), show(busyMax), '—', show(busyMax), '(info)', '']);
   const overhead = median(results.firstStepMs) - median(results.bareFirstMs);
   rows.push([
     'first step (GET /health) vs bare undici, fresh process',
@@ -210,7 +214,7 @@ export function renderRunner(raw: RunnerResults): string {
   ]);
   return [
     table(rows, new Set([1, 2, 3, 4, 5])),
-    `First step: the step's reported durationMs (its wire time, phases.totalMs, has median ${show(median(results.firstStepWireMs))}); ` +
+    `First step: the step's reported durationMs (its wire time, phases.totalMs, has median ${show(medianOf(results.firstStepWireMs))}); ` +
       "event-loop delay: the run JSON's runner.eventLoopDelayMaxMs, measured while journeys are live; " +
       'serve: the durations serve recorded per run, the first run of each side dropped as warm-up. ' +
       'The machine\'s own load shows in the event-loop figures: a shared 2-core box is never quiet.',
