@@ -13,8 +13,8 @@ import { runCli, scratch } from './cli.js';
 /**
  * CI runners are shared and busy. The verdicts must not depend on a quiet
  * machine: with a busy loop on every core, the example suite (WebSocket and
- * browser journeys side by side) passes every time, against the tests' short
- * keepalive and against the 500 ms one the stall was first seen with.
+ * browser journeys side by side) passes every time against the 500 ms
+ * keepalive the stall was first seen with, one journey at a time and all at once.
  * No timing is asserted; only the verdicts.
  */
 
@@ -78,7 +78,8 @@ async function runSuiteRepeatedly(keepaliveMs: number, extraArgs: string[]): Pro
 
 describe('on a machine whose every core is busy', () => {
   it(`the example suite passes ${RUNS} times in a row`, async () => {
-    await runSuiteRepeatedly(300, []);
+    // The 500 ms keepalive the stall was first seen with; the example journeys' own budget allows for it.
+    await runSuiteRepeatedly(500, []);
   }, RUNS * 130_000);
 
   it(`a mixed WebSocket and browser suite, all journeys at once, passes ${RUNS} times in a row against a 500 ms keepalive`, async () => {
