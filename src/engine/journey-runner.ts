@@ -6,10 +6,12 @@ import { journeyFolderName, type CompiledStep, type Journey } from '../journey/j
 import { render, type TemplateScope } from '../journey/template.js';
 import type { JourneyRef } from '../report/reporter.js';
 import type { Redactor } from '../secrets/redactor.js';
-import { Actors, type EvidenceCollector, type RunResources, type StepContext } from '../steps/executor.js';
+import { Actors, type EvidenceCollector, type Executor, type RunResources, type StepContext, type StepOutcome } from '../steps/executor.js';
+import type { StepKind } from '../journey/schema.js';
 import { loadExecutor } from '../steps/registry.js';
 import { abortFailure, raceAbort, scopedSignal, type ScopedSignal } from './deadline.js';
-import type { Attachment, AttemptResult, FailureInfo, JourneyResult, JourneyStatus, StepResult } from './result.js';
+import type { Attachment, AttemptResult, FailureInfo, HttpPhases, JourneyResult, JourneyStatus, StepResult } from './result.js';
+import { runnerStalls, stallExplains } from './runner-health.js';
 import { TeardownStack } from './teardown.js';
 
 export interface JourneyRunOptions {
@@ -179,9 +181,30 @@ interface StepEnvironment {
   options: JourneyRunOptions;
 }
 
+/** Says in the failure itself that the runner, not the service, may be to blame. */
+function labelStall(info: FailureInfo, stalledMs: number, stepMs: number): FailureInfo {
+  if (!stallExplains(info, stalledMs, stepMs)) return info;
+  return {
+    ...info,
+    message: `${info.message} (the runner stalled ${formatMs(stalledMs)} during this step: Ceiling's own delay, not necessarily the service's)`,
+    runnerStallMs: stalledMs,
+  };
+}
+
 async function runStep(step: CompiledStep, deadline: ScopedSignal, environment: StepEnvironment): Promise<StepResult> {
   const { journey, actors, teardown, evidence, vars, scope, options } = environment;
+  const base = { index: step.index, name: step.name, kind: step.kind, location: step.location };
+  let executor: Executor<StepKind>;
+  try {
+    // Loading code is Ceiling's cost, not the service's: the step's clock starts after it.
+    executor = await loadExecutor(step.kind);
+  } catch (error) {
+    const info = failureInfo(error);
+    return { ...base, status: 'error', durationMs: 0, assertions: 0, failure: info };
+  }
   const started = performance.now();
+  const stalls = runnerStalls.open();
+  let phases: HttpPhases | undefined;
   const stepTimeout = step.timeoutMs ?? Number.POSITIVE_INFINITY;
   const stepScope = scopedSignal(deadline.signal, stepTimeout, () =>
     new StepFailure('timeout', 'CEIL_TIMEOUT_STEP', `step "${step.name}" did not finish within its ${formatMs(stepTimeout)} timeout`),
@@ -203,24 +226,29 @@ async function runStep(step: CompiledStep, deadline: ScopedSignal, environment: 
       ...(options.trace !== undefined ? { trace: options.trace } : {}),
     },
     render: (value) => render(value, scope),
+    recordPhases: (recorded) => {
+      phases = recorded;
+    },
   };
-  const base = { index: step.index, name: step.name, kind: step.kind, location: step.location };
   try {
     if (stepScope.signal.aborted) throw abortFailure(stepScope.signal);
-    const executor = await loadExecutor(step.kind);
-    const outcome = await raceAbort((executor as (s: CompiledStep, c: StepContext) => ReturnType<typeof executor>)(step, context), stepScope.signal);
+    const outcome = await raceAbort((executor as (s: CompiledStep, c: StepContext) => Promise<StepOutcome>)(step, context), stepScope.signal);
     if (outcome.captured) Object.assign(vars, outcome.captured);
     return {
       ...base,
       status: 'passed',
       durationMs: Math.round(performance.now() - started),
+      ...(phases ? { phases } : {}),
       assertions: outcome.assertions,
       ...(outcome.attachments && outcome.attachments.length > 0 ? { attachments: outcome.attachments } : {}),
     };
   } catch (error) {
-    const info = failureInfo(stepScope.signal.aborted && !(error instanceof StepFailure) ? abortFailure(stepScope.signal) : error);
-    return { ...base, status: info.class === 'assertion' ? 'failed' : 'error', durationMs: Math.round(performance.now() - started), assertions: 0, failure: info };
+    const durationMs = Math.round(performance.now() - started);
+    const { stalledMs } = stalls.close();
+    const info = labelStall(failureInfo(stepScope.signal.aborted && !(error instanceof StepFailure) ? abortFailure(stepScope.signal) : error), stalledMs, durationMs);
+    return { ...base, status: info.class === 'assertion' ? 'failed' : 'error', durationMs, ...(phases ? { phases } : {}), assertions: 0, failure: info };
   } finally {
+    stalls.close();
     stepScope.dispose();
   }
 }
@@ -229,16 +257,22 @@ async function runStep(step: CompiledStep, deadline: ScopedSignal, environment: 
 export async function runJourney(journey: Journey, options: JourneyRunOptions): Promise<JourneyResult> {
   const startedAt = new Date().toISOString();
   const started = performance.now();
+  const stalls = runnerStalls.open();
   const retries = options.retries ?? journey.retries;
   const attempts: AttemptResult[] = [];
-  for (let attempt = 1; attempt <= retries + 1; attempt++) {
-    options.onJourneyStart?.({ name: journey.name, file: journey.file, attempt, maxAttempts: retries + 1 });
-    const result = await runAttempt(journey, attempt, retries + 1, options);
-    attempts.push(result);
-    if (result.status === 'passed') break;
-    const final = result.failure?.class === 'config' || result.failure?.class === 'interrupted' || options.signal.aborted;
-    if (final) break;
+  try {
+    for (let attempt = 1; attempt <= retries + 1; attempt++) {
+      options.onJourneyStart?.({ name: journey.name, file: journey.file, attempt, maxAttempts: retries + 1 });
+      const result = await runAttempt(journey, attempt, retries + 1, options);
+      attempts.push(result);
+      if (result.status === 'passed') break;
+      const final = result.failure?.class === 'config' || result.failure?.class === 'interrupted' || options.signal.aborted;
+      if (final) break;
+    }
+  } finally {
+    stalls.close();
   }
+  const maxDelayMs = Math.round(stalls.maxDelayMs);
   const last = attempts[attempts.length - 1]!;
   const status: JourneyStatus = last.status === 'passed' ? (attempts.length > 1 ? 'flaky' : 'passed') : last.status;
   return {
@@ -249,6 +283,7 @@ export async function runJourney(journey: Journey, options: JourneyRunOptions): 
     startedAt,
     durationMs: Math.round(performance.now() - started),
     assertions: last.steps.reduce((sum, step) => sum + step.assertions, 0),
+    eventLoopDelayMaxMs: maxDelayMs,
     attempts,
   };
 }

@@ -15,6 +15,28 @@ export interface FailureInfo {
   expected?: unknown;
   actual?: unknown;
   hint?: string;
+  /**
+   * Set when the failure is on time (a timeout, a latency bound, a dropped
+   * WebSocket) and Ceiling's own event loop was frozen for this long, a large
+   * share of the step: the runner may be to blame, not the service.
+   */
+  runnerStallMs?: number;
+}
+
+/** Where an HTTP step's time went, as blackbox_exporter splits it; ms, summed over redirects. */
+export interface HttpPhases {
+  /** Name resolution; 0 for an IP address or a reused connection. */
+  dnsMs: number;
+  /** TCP connect; 0 for a reused connection. */
+  connectMs: number;
+  /** TLS handshake; 0 for plain HTTP or a reused connection. */
+  tlsMs: number;
+  /** From the request being written to the response headers (server processing). */
+  firstByteMs: number;
+  /** Reading (and decoding) the body. */
+  bodyMs: number;
+  /** The whole request, from its start to the last byte of the body. */
+  totalMs: number;
 }
 
 export type StepStatus = 'passed' | 'failed' | 'error' | 'skipped';
@@ -25,7 +47,10 @@ export interface StepResult {
   kind: string;
   location: SourceLocation;
   status: StepStatus;
+  /** From the step's work starting (after its code is loaded) to its end. */
   durationMs: number;
+  /** HTTP steps: where the request's time went. */
+  phases?: HttpPhases;
   /** How many checks the step made; a journey with none tested nothing. */
   assertions: number;
   failure?: FailureInfo;
@@ -70,6 +95,8 @@ export interface JourneyResult {
   durationMs: number;
   /** Checks made by the last attempt. */
   assertions: number;
+  /** The longest the runner's own event loop was blocked while this journey ran, ms. */
+  eventLoopDelayMaxMs?: number;
   attempts: AttemptResult[];
 }
 
@@ -93,6 +120,8 @@ export interface RunResult {
   failOnFlaky: boolean;
   exitCode: number;
   totals: RunTotals;
+  /** The runner's own health over the whole run. */
+  runner?: { eventLoopDelayMaxMs: number };
   journeys: JourneyResult[];
 }
 

@@ -3,6 +3,10 @@ import { EXIT } from './exit-codes.js';
 import type { Reporter } from '../report/reporter.js';
 import { runJourney, type JourneyRunOptions } from './journey-runner.js';
 import { SharedResources } from './shared-resources.js';
+import { EventLoopDelayMonitor } from './runner-health.js';
+import { raceAbort } from './deadline.js';
+import { prepareSteps } from '../steps/registry.js';
+import type { RunResources } from '../steps/executor.js';
 import { totalsOf, type JourneyResult, type RunResult, type RunStatus } from './result.js';
 
 
@@ -22,12 +26,26 @@ export function decideStatus(journeys: readonly JourneyResult[], interrupted: bo
   return { status: 'passed', exitCode: EXIT.passed };
 }
 
+/**
+ * Loads what the journeys need (step code, Playwright, the browser itself)
+ * before the first one starts, so none of it stalls a journey in flight.
+ */
+export function prepareJourneys(
+  journeys: readonly Journey[],
+  resources: RunResources,
+  settings: { outDir: string; browserPath?: string; trace?: 'retain-on-failure' | 'off' },
+): Promise<void> {
+  return prepareSteps(journeys.flatMap((journey) => journey.steps.map((step) => step.kind)), resources, settings);
+}
+
 /** Runs journeys with at most `concurrency` in flight, in file order, and reports as they finish. */
 export async function runJourneys(journeys: readonly Journey[], options: RunOptions): Promise<RunResult> {
   const startedAt = new Date().toISOString();
   const started = performance.now();
   const resources = new SharedResources();
   const results: (JourneyResult | undefined)[] = new Array(journeys.length);
+  const eventLoop = new EventLoopDelayMonitor();
+  let eventLoopDelayMaxMs = 0;
   options.reporter.onRunStart?.({ startedAt, journeys: journeys.map((journey) => ({ name: journey.name, file: journey.file })) });
   const journeyOptions: JourneyRunOptions = {
     ...options,
@@ -45,9 +63,22 @@ export async function runJourneys(journeys: readonly Journey[], options: RunOpti
     }
   };
   try {
+    // An interrupt during a slow browser start ends the wait; a failure here is reported by the steps that need the thing.
+    await raceAbort(
+      prepareJourneys(journeys, resources, {
+        outDir: options.outDir,
+        ...(options.browserPath !== undefined ? { browserPath: options.browserPath } : {}),
+        ...(options.trace !== undefined ? { trace: options.trace } : {}),
+      }),
+      options.signal,
+    ).catch(() => undefined);
+    // The preparation's own delay is expected; what counts is the delay while journeys are live.
+    eventLoop.takeMaxSeconds();
     const workers = Math.max(1, Math.min(options.concurrency, journeys.length));
     await Promise.all(Array.from({ length: workers }, () => worker()));
+    eventLoopDelayMaxMs = Math.round(eventLoop.takeMaxSeconds() * 1000);
   } finally {
+    eventLoop.stop();
     await resources.closeAll();
   }
   const finished = results.filter((result): result is JourneyResult => result !== undefined);
@@ -63,6 +94,7 @@ export async function runJourneys(journeys: readonly Journey[], options: RunOpti
     failOnFlaky: options.failOnFlaky,
     exitCode,
     totals: totalsOf(finished),
+    runner: { eventLoopDelayMaxMs },
     journeys: finished,
   };
   await options.reporter.onRunEnd(result);

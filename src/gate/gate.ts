@@ -1,6 +1,6 @@
 import type { Journey } from '../journey/journey.js';
 import { formatMs } from '../journey/duration.js';
-import { sleep } from '../engine/deadline.js';
+import { raceAbort, sleep } from '../engine/deadline.js';
 import type { JourneyResult } from '../engine/result.js';
 import { EXIT } from '../engine/exit-codes.js';
 import type { Redactor } from '../secrets/redactor.js';
@@ -8,7 +8,9 @@ import type { TargetConfig } from './config.js';
 import { compareLatency, samplesFromResults, type StepKey } from './latency.js';
 import type { GateFinding, GatePolicy, GateResult, LatencyComparison, RecoveryOutcome, RollbackOutcome, TargetOutcome, Verdict } from './model.js';
 import { describeFinding, judgeRound } from './policy.js';
-import { runRound, type RoundOptions, type RoundResult } from './rounds.js';
+import { runRound, runnerStallOf, type RoundOptions, type RoundResult } from './rounds.js';
+import { prepareJourneys } from '../engine/run.js';
+import { SharedResources } from '../engine/shared-resources.js';
 
 /**
  * The deploy gate: rounds of every journey against every target until the
@@ -32,7 +34,7 @@ export interface GateOptions {
   policy: GatePolicy;
   expectVersion?: string;
   baseline: GateBaseline;
-  run: Omit<RoundOptions, 'journeys' | 'targets' | 'signal' | 'skipVersions'>;
+  run: Omit<RoundOptions, 'journeys' | 'targets' | 'signal' | 'skipVersions' | 'resources'>;
   redactor: Redactor;
   signal: AbortSignal;
   version: string;
@@ -83,7 +85,46 @@ function targetOutcomes(last: RoundResult | undefined, streaks: ReadonlyMap<stri
   }));
 }
 
+/** A journey that failed twice while the runner itself stalled: the runner's problem, never the deploy's. */
+function stalledFinding(round: RoundResult): GateFinding | undefined {
+  for (const target of round.targets) {
+    for (const journey of target.journeys) {
+      const stalledMs = runnerStallOf(journey);
+      if (stalledMs === undefined) continue;
+      return {
+        kind: 'infrastructure',
+        target: target.target,
+        journey: journey.name,
+        critical: false,
+        round: round.round,
+        code: 'CEIL_GATE_RUNNER_STALLED',
+        message: `journey "${journey.name}" failed twice on time while the runner itself stalled (${formatMs(stalledMs)} the second time)`,
+      };
+    }
+  }
+  return undefined;
+}
+
 export async function runGate(options: GateOptions): Promise<GateRun> {
+  // One browser (and Playwright loaded once) for every round, started before the first.
+  const resources = new SharedResources();
+  try {
+    // A failure here (a browser that cannot start) is reported by the steps that need it.
+    await raceAbort(
+      prepareJourneys(options.journeys, resources, {
+        outDir: options.run.outDir,
+        ...(options.run.browserPath !== undefined ? { browserPath: options.run.browserPath } : {}),
+        ...(options.run.trace !== undefined ? { trace: options.run.trace } : {}),
+      }),
+      options.signal,
+    ).catch(() => undefined);
+    return await gateRounds(options, resources);
+  } finally {
+    await resources.closeAll();
+  }
+}
+
+async function gateRounds(options: GateOptions, resources: SharedResources): Promise<GateRun> {
   const started = Date.now();
   const { policy } = options;
   const journeysByName = new Map(options.journeys.map((journey) => [journey.name, journey]));
@@ -110,7 +151,7 @@ export async function runGate(options: GateOptions): Promise<GateRun> {
 
   while (verdict === undefined) {
     roundNumber++;
-    const round = await runRound(roundNumber, { ...options.run, journeys: options.journeys, targets: options.targets, signal: options.signal });
+    const round = await runRound(roundNumber, { ...options.run, journeys: options.journeys, targets: options.targets, signal: options.signal, resources });
     last = round;
     if (options.signal.aborted) {
       verdict = 'inconclusive';
@@ -125,6 +166,14 @@ export async function runGate(options: GateOptions): Promise<GateRun> {
       verdict = 'inconclusive';
       invalidInput = true;
       reason = `${describeFinding(judgement.configProblem)}; fix the gate's inputs (env, secrets, vars): this says nothing about the deploy`;
+      break;
+    }
+    const stalled = stalledFinding(round);
+    if (stalled) {
+      // A rollback on the runner's own stall would punish a deploy for Ceiling's fault.
+      findings.push(stalled);
+      verdict = 'inconclusive';
+      reason = `${stalled.message}: this says nothing about the deploy; give the runner more CPU or fewer concurrent journeys`;
       break;
     }
     if (judgement.infrastructure) {
@@ -223,7 +272,7 @@ export async function runGate(options: GateOptions): Promise<GateRun> {
     if (rollback) {
       result.rollback = rollback;
       if (!rollback.ok) result.reason = `${result.reason}; the rollback FAILED (${rollback.exitCode === null ? 'it did not finish' : `exit ${rollback.exitCode}`})`;
-      else result.recovery = await confirmRecovery(options, finishedVerdict);
+      else result.recovery = await confirmRecovery(options, finishedVerdict, resources);
     }
     result.finishedAt = new Date().toISOString();
   }
@@ -231,13 +280,13 @@ export async function runGate(options: GateOptions): Promise<GateRun> {
 }
 
 /** After a rollback: rounds until every target is green again (versions not pinned: they are expected to change back). */
-async function confirmRecovery(options: GateOptions, verdictAt: number): Promise<RecoveryOutcome> {
+async function confirmRecovery(options: GateOptions, verdictAt: number, resources: SharedResources): Promise<RecoveryOutcome> {
   const until = Date.now() + options.recoverWithinMs;
   const journeysByName = new Map(options.journeys.map((journey) => [journey.name, journey]));
   let rounds = 0;
   while (!options.signal.aborted) {
     rounds++;
-    const round = await runRound(rounds, { ...options.run, journeys: options.journeys, targets: options.targets, signal: options.signal, skipVersions: true });
+    const round = await runRound(rounds, { ...options.run, journeys: options.journeys, targets: options.targets, signal: options.signal, skipVersions: true, resources });
     const judgement = judgeRound(round, { journeys: journeysByName, failOnFlaky: options.policy.failOnFlaky });
     options.log(`recovery ${summarizeRound(round, judgement.clean)}`);
     if ([...judgement.clean.values()].every(Boolean)) return { recovered: true, rounds, timeToRecoverMs: Date.now() - verdictAt, withinMs: options.recoverWithinMs };

@@ -4,6 +4,7 @@ import type { Journey } from '../journey/journey.js';
 import { runJourney, type JourneyRunOptions } from '../engine/journey-runner.js';
 import type { JourneyResult } from '../engine/result.js';
 import { SharedResources } from '../engine/shared-resources.js';
+import type { RunResources } from '../steps/executor.js';
 import type { Redactor } from '../secrets/redactor.js';
 import type { TargetConfig } from './config.js';
 import { readTargetVersion, type VersionReading } from './version-probe.js';
@@ -45,6 +46,13 @@ export interface RoundOptions {
   timeoutMs?: number;
   /** Skip version probes (the recovery rounds after a rollback expect the old version). */
   skipVersions?: boolean;
+  /** The gate's long-lived resources (one browser for every round). */
+  resources?: RunResources;
+}
+
+/** The failure of a journey's last attempt, when the runner's own stall may explain it. */
+export function runnerStallOf(result: JourneyResult): number | undefined {
+  return result.status === 'failed' || result.status === 'error' ? result.attempts.at(-1)?.failure?.runnerStallMs : undefined;
 }
 
 /** Evidence is kept per target so two targets failing the same journey do not overwrite each other. */
@@ -55,7 +63,7 @@ function targetOutDir(outDir: string, target: string): string {
 export async function runRound(round: number, options: RoundOptions): Promise<RoundResult> {
   const startedAt = Date.now();
   const started = performance.now();
-  const resources = new SharedResources();
+  const resources = new SharedResources(options.resources);
   const versionAgent = new Agent({ keepAliveTimeout: 1_000 });
   const pairs = options.targets.flatMap((target) => options.journeys.map((journey) => ({ target, journey })));
   const results = new Map<string, JourneyResult[]>(options.targets.map((target) => [target.name, []]));
@@ -73,7 +81,7 @@ export async function runRound(round: number, options: RoundOptions): Promise<Ro
     const worker = async (): Promise<void> => {
       while (next < pairs.length && !options.signal.aborted) {
         const { target, journey } = pairs[next++]!;
-        const result = await runJourney(journey, {
+        const runOptions: JourneyRunOptions = {
           vars: { ...options.vars, ...target.vars },
           env: options.env,
           secret: options.secret,
@@ -85,7 +93,10 @@ export async function runRound(round: number, options: RoundOptions): Promise<Ro
           ...(options.trace !== undefined ? { trace: options.trace } : {}),
           ...(options.retries !== undefined ? { retries: options.retries } : {}),
           ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-        });
+        };
+        let result = await runJourney(journey, runOptions);
+        // A failure the runner's own stall may explain is run once more before anyone judges it.
+        if (runnerStallOf(result) !== undefined && !options.signal.aborted) result = await runJourney(journey, runOptions);
         results.get(target.name)!.push(result);
       }
     };

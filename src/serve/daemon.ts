@@ -7,6 +7,8 @@ import type { LoadOptions } from '../journey/load.js';
 import { describeSchedule, scheduleIntervalMs } from '../journey/schedule.js';
 import { runJourney, type JourneyRunOptions } from '../engine/journey-runner.js';
 import { SharedResources } from '../engine/shared-resources.js';
+import { prepareJourneys } from '../engine/run.js';
+import { EventLoopDelayMonitor } from '../engine/runner-health.js';
 import type { Redactor } from '../secrets/redactor.js';
 import { applyRun, initialState, type AlertKind, type AlertPolicy } from './alert-policy.js';
 import { alertEvent } from './alert-payloads.js';
@@ -107,6 +109,9 @@ export class ProbeDaemon {
   private readonly alertsInFlight = new Map<string, Promise<void>>();
   /** Receivers (by index) that already took the alert still owed for a journey, so a re-send skips them. */
   private readonly alertTakenBy = new Map<string, { kind: AlertKind; receivers: Set<number> }>();
+  /** The daemon's long-lived resources: one browser for every run, relaunched when it dies. */
+  private readonly resources = new SharedResources();
+  private readonly eventLoop = new EventLoopDelayMonitor();
 
   private constructor(
     private readonly options: DaemonOptions,
@@ -151,10 +156,13 @@ export class ProbeDaemon {
     }
     const daemon = new ProbeDaemon(options, history, lock, source, selected);
     try {
+      await daemon.prepare(loaded.journeys);
       await daemon.listen();
     } catch (error) {
       history.close();
       lock.release();
+      daemon.eventLoop.stop();
+      await daemon.resources.closeAll();
       throw error;
     }
     daemon.scheduler.start();
@@ -176,6 +184,15 @@ export class ProbeDaemon {
     return this.entries.size;
   }
 
+  /** Step code, Playwright and the browser are loaded before the first run, and again for what a reload adds. */
+  private prepare(journeys: readonly Journey[]): Promise<void> {
+    return prepareJourneys(journeys, this.resources, {
+      outDir: this.options.run.outDir,
+      ...(this.options.run.browserPath !== undefined ? { browserPath: this.options.run.browserPath } : {}),
+      ...(this.options.run.trace !== undefined ? { trace: this.options.run.trace } : {}),
+    });
+  }
+
   private async listen(): Promise<void> {
     const { token } = this.options;
     const handler = createApiHandler({
@@ -184,6 +201,7 @@ export class ProbeDaemon {
       trigger: (request) => this.trigger(request),
       metrics: async () => {
         this.metrics.setInFlight(this.scheduler.inFlight());
+        this.metrics.setEventLoopDelay(this.eventLoop.takeMaxSeconds());
         this.syncAlertMetrics();
         return { contentType: this.metrics.contentType, body: await this.metrics.render() };
       },
@@ -252,13 +270,16 @@ export class ProbeDaemon {
     if (!entry) return;
     const journey = entry.journey;
     const redactor = this.options.redactor.fork();
-    const resources = new SharedResources();
+    const resources = new SharedResources(this.resources);
     const startedAt = this.clock.now();
     try {
       const result = await runJourney(journey, { ...this.options.run, redactor, resources, signal: context.signal });
       // A run cut short by the watchdog was already recorded; one cut short by shutdown says nothing about the target.
       if (context.signal.aborted) return;
-      this.finish(toRunRecord(result, startedAt, this.labels(context.trigger), redactor), entry);
+      const record = toRunRecord(result, startedAt, this.labels(context.trigger), redactor);
+      const stalled = (result.status === 'failed' || result.status === 'error') && result.attempts.at(-1)?.failure?.runnerStallMs !== undefined;
+      // The runner's own stall is an error of the probe, not a finding about the target.
+      this.finish(stalled ? { ...record, result: 'error' } : record, entry, stalled);
     } finally {
       await resources.closeAll();
     }
@@ -272,12 +293,17 @@ export class ProbeDaemon {
     this.finish(watchdogRecord(job.name, now - job.deadlineMs, job.deadlineMs, this.labels('schedule')), entry);
   }
 
-  private finish(record: RunRecord, entry: ProbeEntry): void {
+  private finish(record: RunRecord, entry: ProbeEntry, runnerStalled = false): void {
     // The journey may have been removed or replaced by a reload while it ran.
     if (this.entries.get(record.journey) !== entry) return;
     this.historyWrites.attempt(`record a run of "${record.journey}"`, this.clock.now(), () => this.history.record(record));
     this.metrics.recordRun(record);
     entry.recent = [...entry.recent, { startedAt: record.startedAt, durationMs: record.durationMs, result: record.result }].slice(-RECENT_RUNS);
+    if (runnerStalled) {
+      // Counted as an error above, but a failure the runner's own stall explains raises no alert and moves no health state.
+      this.options.log(`journey "${record.journey}": ${record.failureCode ?? 'error'} while the runner itself stalled; not counted against the target`);
+      return;
+    }
     const previous = entry.state.health;
     const { state } = applyRun(entry.state, record, this.options.alertPolicy);
     entry.state = state;
@@ -434,6 +460,9 @@ export class ProbeDaemon {
       if (snapshot.keptPrevious.length > 0) this.options.log(`reload: kept the previous version of ${snapshot.keptPrevious.join(', ')}`);
     }
     const wanted = new Map(this.options.select(snapshot.journeys).map((journey) => [journey.name, journey]));
+    // A reload may bring step kinds (or the first browser journey) the daemon has not loaded yet.
+    await this.prepare([...wanted.values()]).catch(() => undefined);
+    if (this.stopping) return;
     let added = 0;
     let removed = 0;
     let changed = 0;
@@ -500,6 +529,8 @@ export class ProbeDaemon {
     this.lock.release();
     if (checkpointError !== undefined) this.options.log(`stopping: the history's final checkpoint failed (${checkpointError}); nothing is lost, the next start replays its log`);
     else this.options.log('stopping: history flushed');
+    this.eventLoop.stop();
+    await this.resources.closeAll();
     await this.closeServer();
     this.options.log('stopped');
     return drained;

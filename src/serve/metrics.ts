@@ -53,6 +53,7 @@ export class ProbeMetrics {
   readonly #reloadErrors: Counter<(typeof PROBE_LABELS)[number]>;
   readonly #alertDeliveries: Counter<(typeof PROBE_LABELS)[number] | 'outcome'>;
   readonly #historyWriteErrors: Counter<(typeof PROBE_LABELS)[number]>;
+  readonly #eventLoopDelay: Gauge<(typeof PROBE_LABELS)[number]>;
 
   constructor(labels: ProbeLabels) {
     this.#probe = { location: labels.location, target: labels.target };
@@ -117,9 +118,17 @@ export class ProbeMetrics {
       registers,
     });
 
+    this.#eventLoopDelay = new Gauge({
+      name: 'ceiling_runner_event_loop_delay_seconds',
+      help: "The longest the runner's own event loop was blocked since the previous scrape. Steps failing on time while this is high may be the runner's fault, not the target's.",
+      labelNames: PROBE_LABELS,
+      registers,
+    });
+
     // Zero-valued from the start, so dashboards and rate() see the series before the first event.
     this.#loaded.set(this.#probe, 0);
     this.#inFlight.set(this.#probe, 0);
+    this.#eventLoopDelay.set(this.#probe, 0);
     this.#reloadErrors.inc(this.#probe, 0);
     this.#historyWriteErrors.inc(this.#probe, 0);
     for (const outcome of ALERT_DELIVERY_OUTCOMES) this.#alertDeliveries.inc({ ...this.#probe, outcome }, 0);
@@ -172,6 +181,10 @@ export class ProbeMetrics {
 
   setInFlight(count: number): void {
     this.#inFlight.set(this.#probe, count);
+  }
+
+  setEventLoopDelay(seconds: number): void {
+    this.#eventLoopDelay.set(this.#probe, seconds);
   }
 
   recordReloadError(): void {

@@ -1,4 +1,4 @@
-import type { Attachment } from '../engine/result.js';
+import type { Attachment, HttpPhases } from '../engine/result.js';
 import type { TeardownStack } from '../engine/teardown.js';
 import type { StepOf } from '../journey/journey.js';
 import type { StepKind } from '../journey/schema.js';
@@ -25,6 +25,16 @@ export class Actors {
     this.byName.delete(name);
   }
 }
+
+/** The key under which the run's one browser host is shared by all its journeys. */
+export const BROWSER_RESOURCE = 'browser';
+
+/**
+ * Resources worth keeping across runs in a long-lived process (serve's
+ * daemon, the gate's rounds): a browser costs over a second to start, a fresh
+ * context in a running one a fraction of that.
+ */
+export const LONG_LIVED_RESOURCES: ReadonlySet<string> = new Set([BROWSER_RESOURCE]);
 
 /** Shared by every journey of one run, closed once at its end (connection pools and the like). */
 export interface RunResources {
@@ -65,6 +75,8 @@ export interface StepContext {
   readonly journey: { readonly name: string; readonly file: string };
   /** Renders {{ templates }} in a value with the journey's current scope. */
   render<T>(value: T): T;
+  /** HTTP steps report where the request's time went, kept in the step's result even when it fails. */
+  recordPhases?(phases: HttpPhases): void;
 }
 
 export interface StepOutcome {

@@ -1,5 +1,5 @@
 import type { StepKind } from '../journey/schema.js';
-import type { Executor } from './executor.js';
+import type { Executor, RunResources, RunSettings } from './executor.js';
 
 /**
  * The closed registry of step executors. Each is loaded on first use, so a run
@@ -47,4 +47,21 @@ export function loadExecutor<K extends StepKind>(kind: K): Promise<Executor<K>> 
     loaded.set(kind, executor);
   }
   return executor as unknown as Promise<Executor<K>>;
+}
+
+/**
+ * Loads every executor the given steps need and starts the browser when one
+ * is needed, before the first journey runs. Loading Playwright blocks the
+ * event loop for half a second on a busy machine; done mid-run, that froze
+ * WebSocket actors until the server's keepalive dropped them. A browser that
+ * cannot start is not an error here: the browser steps report it, and the
+ * next one tries again.
+ */
+export async function prepareSteps(kinds: Iterable<StepKind>, resources: RunResources, settings: RunSettings): Promise<void> {
+  const needed = new Set(kinds);
+  await Promise.all([...needed].map((kind) => loadExecutor(kind)));
+  if (needed.has('browser.open')) {
+    const { browserHost } = await import('./browser/launch.js');
+    await browserHost(resources, settings).browser().catch(() => undefined);
+  }
 }

@@ -26,6 +26,7 @@ import { launchPlan } from '../../src/steps/browser/launch.js';
 import { killLiveChildren, reapLiveChildren, runChild, type ChildResult } from './child.js';
 import { CHILD_TAG_VARIABLE, chromiumNeedles, isMarked, killMarked, leftoverAfter, scanChromium, type Mark } from './chromium.js';
 import { formatKb, formatMs, median, percentile, table } from './stats.js';
+import { measureRunner, renderRunner } from './runner-cases.js';
 
 const CHILD_TIMEOUT_MS = 60_000;
 const BATCH_SIZE = 100;
@@ -45,7 +46,7 @@ function stopIfInterrupted(): void {
 
 // ---------------------------------------------------------------- arguments
 
-const GROUPS = ['startup', 'http', 'ws', 'browser'] as const;
+const GROUPS = ['startup', 'http', 'ws', 'browser', 'runner'] as const;
 type Group = (typeof GROUPS)[number];
 
 const USAGE = `usage: npm run bench -- [--only GROUPS] [--runs N] [--browser-runs N] [--warmups N] [--quick]
@@ -527,7 +528,8 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const wants = (group: Group): boolean => options.only.has(group);
   const root = findRepoRoot();
-  const cli = path.join(root, 'dist', 'cli', 'main.js');
+  // CEILING_BENCH_CLI points the ceiling side at another build (say, the previous commit's) for a before/after comparison.
+  const cli = process.env.CEILING_BENCH_CLI ? path.resolve(process.env.CEILING_BENCH_CLI) : path.join(root, 'dist', 'cli', 'main.js');
   if (!existsSync(cli)) throw new BenchError(`${cli} is missing: run npm run build first (npm run bench does)`);
   const benchDir = path.join(root, 'test', 'bench');
   const httpJourney = path.join(benchDir, 'journeys', 'secret-roundtrip.yaml');
@@ -540,7 +542,7 @@ async function main(): Promise<void> {
   for (const file of [httpJourney, wsJourney, browserJourney, bareHttp, bareWs, bareBrowser, leftoverControl]) {
     if (!existsSync(file)) throw new BenchError(`${file} is missing`);
   }
-  const browser = wants('browser') ? browserSetup() : undefined;
+  const browser = wants('browser') || wants('runner') ? browserSetup() : undefined;
 
   const cpuList = cpus();
   const counts = [
@@ -595,10 +597,12 @@ async function main(): Promise<void> {
       });
     }
 
-    if (wants('http')) {
+    if (wants('http') || wants('runner')) {
       const drop = await startDeadDrop({ host: '127.0.0.1', port: 0 });
       services.push(drop);
       env.DROP_URL = drop.url;
+    }
+    if (wants('http')) {
       const batchDir = path.join(work, 'batch');
       await writeBatch(httpJourney, batchDir, BATCH_SIZE);
       cases.push(
@@ -625,11 +629,13 @@ async function main(): Promise<void> {
       );
     }
 
-    if (wants('ws')) {
+    if (wants('ws') || wants('runner')) {
       const chat = await startChat({ host: '127.0.0.1', port: 0 });
       services.push(chat);
       if (chat.wsUrl === undefined) throw new BenchError('the chat service reported no wsUrl');
       env.CHAT_URL = chat.wsUrl;
+    }
+    if (wants('ws')) {
       cases.push({
         title: 'WS leave journey (2 clients)',
         ceiling: ceilingRun(cli, wsJourney, 1, reports),
@@ -648,6 +654,8 @@ async function main(): Promise<void> {
         BARE_BROWSER_ARGS: JSON.stringify(browser.args),
         BARE_BROWSER_SANDBOX: browser.sandbox ? '1' : '0',
       });
+    }
+    if (browser !== undefined && wants('browser')) {
       const browserBatch = path.join(work, 'browser-batch');
       await writeBatch(browserJourney, browserBatch, BROWSER_BATCH_SIZE);
       const traced = (journeys: number): Extra => ({
@@ -683,8 +691,14 @@ async function main(): Promise<void> {
     stopIfInterrupted();
     const leftoverLine = watch !== undefined ? await checkLeftoverControl(watch, leftoverControl, env, work) : undefined;
 
+    const runner = wants('runner')
+      ? await measureRunner({ cli, benchDir, work, env, runs: options.runs, browserRuns: options.browserRuns, log: (line) => process.stderr.write(`${line}\n`) })
+      : undefined;
+    stopIfInterrupted();
+
     const checks = [playwright?.line, leftoverLine].filter((line) => line !== undefined);
-    process.stdout.write(`\n${render(results)}\n${checks.length === 0 ? '' : `\n${checks.join('\n')}\n`}`);
+    if (results.length > 0) process.stdout.write(`\n${render(results)}\n${checks.length === 0 ? '' : `\n${checks.join('\n')}\n`}`);
+    if (runner !== undefined) process.stdout.write(`\nThe runner's own health\n${renderRunner(runner)}\n`);
     process.stdout.write(`bench took ${formatMs(performance.now() - benchStarted)}\n`);
   } finally {
     const killed = await reapLiveChildren();

@@ -201,6 +201,19 @@ describe('chat fixture', () => {
     expect(await code).toBe(1006);
   });
 
+  it('does not reap a live client because the reaper itself ran late (a frozen process)', async () => {
+    service = await startChat({ keepaliveMs: 100 });
+    const watcher = await join('watcher');
+    await pings(watcher.ws, 1);
+    // Freeze the whole process (server and client share it) for several keepalive rounds.
+    const until = performance.now() + 450;
+    while (performance.now() < until) {
+      // busy
+    }
+    await pings(watcher.ws, 3);
+    expect(watcher.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
   it('with ghost-leave, reaps silently: no left broadcast, health still green', async () => {
     service = await startChat({ keepaliveMs: 150, bugs: ['ghost-leave'] });
     const watcher = await join('watcher');

@@ -154,7 +154,7 @@ export class BrowserActor {
     try {
       const raw = path.join(scratch, 'trace.zip');
       await withTimeout(this.context.tracing.stop({ path: raw }), TRACE_STOP_MS, 'stopping the trace');
-      const scrubbed = scrubTrace(new Uint8Array(await readFile(raw)), redactor);
+      const scrubbed = await scrubTrace(new Uint8Array(await readFile(raw)), redactor);
       const file = path.join(dir, `${this.name}-trace.zip`);
       await writeFile(file, scrubbed.zip);
       return [{ name: `trace ${this.name}`, path: file, contentType: 'application/zip' }];

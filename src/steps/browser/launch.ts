@@ -1,11 +1,10 @@
 import { chromium, type Browser } from 'playwright-core';
 import { StepFailure, configError } from '../../journey/failure.js';
-import type { StepContext } from '../executor.js';
+import { BROWSER_RESOURCE, type RunResources, type RunSettings, type StepContext } from '../executor.js';
 import { findChromium, type DiscoveryOptions, type FoundBrowser } from './discovery.js';
 import { plainMessage, withTimeout } from './bounds.js';
 
-/** The key under which the run's one browser is shared by all its journeys. */
-export const BROWSER_RESOURCE = 'browser';
+export { BROWSER_RESOURCE } from '../executor.js';
 
 /** A cold Chromium starts in well under a second; a slow CI box under load gets generous room before this becomes a finding. */
 const LAUNCH_TIMEOUT_MS = 30_000;
@@ -136,20 +135,105 @@ export async function closeLaunched(launching: Promise<LaunchedBrowser>): Promis
   await withTimeout(launched.browser.close(), CLOSE_LIMIT_MS).catch(() => undefined);
 }
 
+/** Contexts one browser holds at once; more wait for a free slot (a daemon must not open contexts without limit). */
+export const MAX_CONTEXTS_IN_FLIGHT = 16;
+
 /**
- * The run's one browser, launched by the first browser.open that needs it.
- * The launch is not tied to that step's signal: a later journey shares it even
- * when the first one gave up waiting.
+ * The one browser of a run, or of a whole daemon: launched on first need,
+ * launched again when it crashed, was killed or failed to start, so one bad
+ * moment costs one run, not every later one. Contexts in flight are capped.
  */
-export function sharedBrowser(context: StepContext, launch: (options: LaunchOptions) => Promise<LaunchedBrowser> = launchChromium): Promise<LaunchedBrowser> {
-  return context.resources.shared(
+export class BrowserHost {
+  #launching: Promise<LaunchedBrowser> | undefined;
+  #closed = false;
+  #contexts = 0;
+  readonly #waiting: (() => void)[] = [];
+  /** How many launches were started; serve's tests and the bench read it. */
+  launches = 0;
+
+  constructor(
+    private readonly options: LaunchOptions,
+    private readonly launch: (options: LaunchOptions) => Promise<LaunchedBrowser> = launchChromium,
+    readonly maxContexts = MAX_CONTEXTS_IN_FLIGHT,
+  ) {}
+
+  /** The running browser; not tied to any step's signal, so a later journey shares it even when the first gave up waiting. */
+  browser(): Promise<LaunchedBrowser> {
+    if (this.#closed) return Promise.reject(configError('CEIL_BROWSER_CLOSED', 'the browser was closed at the end of the run'));
+    if (this.#launching) return this.#launching;
+    this.launches++;
+    const launching = this.launch(this.options);
+    this.#launching = launching;
+    launching.then(
+      ({ browser }) => {
+        // A crash or a kill: the next caller gets a fresh browser, and this one's contexts fail on their own.
+        browser.once('disconnected', () => {
+          if (this.#launching === launching) this.#launching = undefined;
+        });
+        if (!browser.isConnected() && this.#launching === launching) this.#launching = undefined;
+      },
+      () => {
+        // Every step that awaits this launch reports its failure; the next one tries again.
+        if (this.#launching === launching) this.#launching = undefined;
+      },
+    );
+    return launching;
+  }
+
+  /** Waits for a free context slot (or the signal); the returned function frees it, once. */
+  async acquireContext(signal: AbortSignal): Promise<() => void> {
+    if (this.#contexts >= this.maxContexts) {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          const index = this.#waiting.indexOf(wake);
+          if (index >= 0) this.#waiting.splice(index, 1);
+          reject(signal.reason);
+        };
+        const wake = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.#waiting.push(wake);
+      });
+    } else {
+      this.#contexts++;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiting.shift();
+      // The slot passes straight to the next waiter, so the count stays right.
+      if (next) next();
+      else this.#contexts--;
+    };
+  }
+
+  get contextsInFlight(): number {
+    return this.#contexts;
+  }
+
+  /** Never throws and never waits past its limit. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const launching = this.#launching;
+    this.#launching = undefined;
+    if (launching) await closeLaunched(launching);
+  }
+}
+
+/** The run's browser host (the daemon's, in serve), created by the first step or by the run's preparation. */
+export function browserHost(resources: RunResources, settings: RunSettings, launch?: (options: LaunchOptions) => Promise<LaunchedBrowser>): BrowserHost {
+  return resources.shared(
     BROWSER_RESOURCE,
-    () => {
-      const launching = launch({ ...(context.settings.browserPath !== undefined ? { browserPath: context.settings.browserPath } : {}) });
-      // A failed launch is reported to every step that awaits it; this keeps it from also counting as unhandled.
-      launching.catch(() => undefined);
-      return launching;
-    },
-    closeLaunched,
+    () => new BrowserHost({ ...(settings.browserPath !== undefined ? { browserPath: settings.browserPath } : {}) }, launch),
+    (host) => host.close(),
   );
+}
+
+/** The run's one browser, launched by the first browser.open that needs it (or before the first journey). */
+export function sharedBrowser(context: StepContext, launch?: (options: LaunchOptions) => Promise<LaunchedBrowser>): Promise<LaunchedBrowser> {
+  return browserHost(context.resources, context.settings, launch).browser();
 }

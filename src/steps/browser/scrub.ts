@@ -1,4 +1,5 @@
-import { unzipSync, zipSync, type Zippable } from 'fflate';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { unzip, zip as zipAsync, type Unzipped, type Zippable } from 'fflate';
 import type { Redactor } from '../../secrets/redactor.js';
 
 /**
@@ -85,14 +86,20 @@ function redactDeeper(value: unknown, redactor: Redactor, changes: { count: numb
   return value;
 }
 
-export function scrubTrace(zip: Uint8Array, redactor: Redactor): ScrubResult {
-  const entries = unzipSync(zip);
+/**
+ * Unzipping and zipping run in fflate's worker threads, and the event loop
+ * gets a turn between entries: a trace is scrubbed while other journeys'
+ * WebSocket actors may still be connected, and must not freeze them.
+ */
+export async function scrubTrace(zip: Uint8Array, redactor: Redactor): Promise<ScrubResult> {
+  const entries = await new Promise<Unzipped>((resolve, reject) => unzip(zip, (error, files) => (error ? reject(error) : resolve(files))));
   if (redactor.size === 0) return { zip, redacted: [], dropped: [] };
   const secrets = redactor.secretValues().flatMap((value) => [Buffer.from(value, 'utf8'), Buffer.from(value, 'utf16le')]);
   const kept: Zippable = {};
   const redacted: string[] = [];
   const dropped: string[] = [];
   for (const [name, bytes] of Object.entries(entries)) {
+    await yieldToEventLoop();
     if (redactor.contains(name)) {
       dropped.push(redactor.redact(name));
       continue;
@@ -108,5 +115,6 @@ export function scrubTrace(zip: Uint8Array, redactor: Redactor): ScrubResult {
       kept[name] = bytes;
     }
   }
-  return { zip: zipSync(kept, { level: 6 }), redacted, dropped };
+  const scrubbed = await new Promise<Uint8Array>((resolve, reject) => zipAsync(kept, { level: 6 }, (error, data) => (error ? reject(error) : resolve(data))));
+  return { zip: scrubbed, redacted, dropped };
 }

@@ -13,7 +13,7 @@ import { BROWSER_ACTOR_KIND, BrowserActor } from './actor.js';
 import { isTimeout, lastLogLine, msLeft, plainMessage, stepWindow, withTimeout, type Window } from './bounds.js';
 import { ambiguous, browserFailure, isStrictViolation, noElement } from './failures.js';
 import { describeLocator, locatorFor } from './locate.js';
-import { sharedBrowser } from './launch.js';
+import { browserHost } from './launch.js';
 import { compileRegex, normalizeWhitespace, resolveUrl, textExpectation, urlExpectation, urlPattern, type TextExpectation } from './match.js';
 
 /** The first re-checks come quickly because most pages settle within a few frames; a read is one round trip to the browser. */
@@ -312,20 +312,28 @@ export const browserOpen = browserStep<'browser.open'>(async (step, context) => 
   if (spec.baseUrl !== undefined && !/^https?:$/.test(safeProtocol(spec.baseUrl))) {
     throw configError('CEIL_BROWSER_URL_INVALID', `browser.open: baseUrl "${spec.baseUrl}" is not an http(s) URL`, { hint: 'use a URL such as http://127.0.0.1:8080' });
   }
-  const { browser } = await raceAbort(sharedBrowser(context), context.signal);
-  const actor = await BrowserActor.open(
-    browser,
-    {
-      name: spec.as,
-      insecure: spec.insecure ?? false,
-      trace: context.settings.trace !== 'off',
-      ...(spec.baseUrl !== undefined ? { baseUrl: spec.baseUrl } : {}),
-      ...(spec.viewport !== undefined ? { viewport: spec.viewport } : {}),
-      ...(spec.userAgent !== undefined ? { userAgent: spec.userAgent } : {}),
-      ...(spec.locale !== undefined ? { locale: spec.locale } : {}),
-    },
-    context.signal,
-  );
+  const host = browserHost(context.resources, context.settings);
+  const release = await host.acquireContext(context.signal);
+  let actor: BrowserActor;
+  try {
+    const { browser } = await raceAbort(host.browser(), context.signal);
+    actor = await BrowserActor.open(
+      browser,
+      {
+        name: spec.as,
+        insecure: spec.insecure ?? false,
+        trace: context.settings.trace !== 'off',
+        ...(spec.baseUrl !== undefined ? { baseUrl: spec.baseUrl } : {}),
+        ...(spec.viewport !== undefined ? { viewport: spec.viewport } : {}),
+        ...(spec.userAgent !== undefined ? { userAgent: spec.userAgent } : {}),
+        ...(spec.locale !== undefined ? { locale: spec.locale } : {}),
+      },
+      context.signal,
+    );
+  } catch (error) {
+    release();
+    throw error;
+  }
   context.actors.set(spec.as, BROWSER_ACTOR_KIND, actor);
   const redactor = context.redactor;
   context.evidence.push(
@@ -333,7 +341,11 @@ export const browserOpen = browserStep<'browser.open'>(async (step, context) => 
     (dir) => actor.collectTrace(dir, redactor),
   );
   context.teardown.defer(`browser ${spec.as}`, async () => {
-    await actor.shutdown();
+    try {
+      await actor.shutdown();
+    } finally {
+      release();
+    }
     if (context.actors.get<BrowserActor>(spec.as, BROWSER_ACTOR_KIND) === actor) context.actors.delete(spec.as);
   });
   return { assertions: 0 };

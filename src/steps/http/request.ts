@@ -1,10 +1,15 @@
 import type { Socket } from 'node:net';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
-import { StepFailure } from '../../journey/failure.js';
+import { StepFailure, assertionFailed } from '../../journey/failure.js';
+import { formatMs } from '../../journey/duration.js';
+import { scopedSignal } from '../../engine/deadline.js';
+import type { HttpPhases } from '../../engine/result.js';
+import { VERSION } from '../../version.js';
 import type { StepSpec } from '../../journey/schema.js';
 import type { StepContext } from '../executor.js';
 import { classifyNetworkError } from '../classify.js';
-import { byteLimit, readCappedBody, type HttpResponse } from './response.js';
+import { byteLimit, readBody, type HttpResponse } from './response.js';
+import { HopTimer, sumPhases, timed, watchSocket } from './timing.js';
 
 type HttpSpec = StepSpec<'http'>;
 
@@ -37,6 +42,7 @@ function createPool(insecure: boolean): Pool {
       callback(...args);
     });
     if (socket && !socket.destroyed) {
+      watchSocket(socket);
       connecting.add(socket);
       socket.once('close', () => connecting.delete(socket!));
     }
@@ -67,7 +73,17 @@ function buildUrl(spec: HttpSpec): URL {
   return url;
 }
 
+/** What every browser and most clients send; a journey's own headers win. */
+const DEFAULT_HEADERS = { 'user-agent': `ceiling/${VERSION}`, 'accept-encoding': 'gzip, deflate, br' };
+
 function buildHeadersAndBody(spec: HttpSpec, context: StepContext): { headers: Record<string, string>; body?: string } {
+  const built = buildOwnHeadersAndBody(spec, context);
+  // The journey's own headers go first, in its order; the defaults fill in what it left out.
+  for (const [name, value] of Object.entries(DEFAULT_HEADERS)) built.headers[name] ??= value;
+  return built;
+}
+
+function buildOwnHeadersAndBody(spec: HttpSpec, context: StepContext): { headers: Record<string, string>; body?: string } {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(spec.headers ?? {})) headers[name.toLowerCase()] = String(value);
   if (spec.auth?.basic) {
@@ -99,63 +115,98 @@ function maxRedirects(spec: HttpSpec): number {
   return DEFAULT_MAX_REDIRECTS;
 }
 
+export interface SendOptions {
+  /** expect.latency: the request is abandoned at this bound and fails as an assertion. */
+  latencyLimit?: { ms: number; text: string };
+}
+
 /** Sends the request, following redirects by hand so credentials can be dropped across origins. */
-export async function sendHttp(spec: HttpSpec, context: StepContext): Promise<HttpResponse> {
+export async function sendHttp(spec: HttpSpec, context: StepContext, options: SendOptions = {}): Promise<HttpResponse> {
+  const hops: HttpPhases[] = [];
+  const started = performance.now();
+  const { latencyLimit } = options;
+  const bound = latencyLimit
+    ? scopedSignal(context.signal, latencyLimit.ms, () =>
+        assertionFailed('CEIL_HTTP_LATENCY', `no complete response within the ${latencyLimit.text} latency limit (waited ${formatMs(performance.now() - started)})`, {
+          path: 'latency',
+          expected: `< ${latencyLimit.text}`,
+          actual: `> ${formatMs(performance.now() - started)}`,
+        }),
+      )
+    : undefined;
+  try {
+    return await sendHops(spec, context, bound?.signal ?? context.signal, hops, started);
+  } finally {
+    bound?.dispose();
+    if (hops.length > 0) context.recordPhases?.(sumPhases(hops));
+  }
+}
+
+async function sendHops(spec: HttpSpec, context: StepContext, signal: AbortSignal, hops: HttpPhases[], started: number): Promise<HttpResponse> {
   let url = buildUrl(spec);
   let method = spec.method ?? 'GET';
   let { headers, body } = buildHeadersAndBody(spec, context);
   const limit = byteLimit(spec.maxBody);
   const hopLimit = maxRedirects(spec);
   const dispatcher = dispatcherFor(context, spec.insecure === true);
-  const started = performance.now();
   for (let redirects = 0; ; redirects++) {
     const target = `${url.origin}${url.pathname}`;
+    const hop = new HopTimer();
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(url, { method, headers, body, dispatcher, signal: context.signal });
-    } catch (error) {
-      throw classifyNetworkError(error, context.signal, target);
-    }
-    const location = response.headers.location;
-    if (redirectStatuses.has(response.statusCode) && typeof location === 'string' && hopLimit > 0) {
-      await response.body.dump().catch(() => undefined);
-      if (redirects >= hopLimit) {
-        throw new StepFailure('protocol', 'CEIL_HTTP_TOO_MANY_REDIRECTS', `more than ${hopLimit} redirects starting from ${spec.url} (last: ${target})`, {
-          hint: 'a redirect loop, or raise followRedirects on this step',
-        });
+      try {
+        const requestUrl = url;
+        response = await timed(hop, () => request(requestUrl, { method, headers, body, dispatcher, signal }));
+      } catch (error) {
+        throw classifyNetworkError(error, signal, target);
       }
-      const next = new URL(location, url);
-      if (next.origin !== url.origin) {
-        headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !crossOriginDropped.includes(name)));
+      hop.headersAt = performance.now();
+      const location = response.headers.location;
+      if (redirectStatuses.has(response.statusCode) && typeof location === 'string' && hopLimit > 0) {
+        await response.body.dump().catch(() => undefined);
+        hop.endedAt = performance.now();
+        if (redirects >= hopLimit) {
+          throw new StepFailure('protocol', 'CEIL_HTTP_TOO_MANY_REDIRECTS', `more than ${hopLimit} redirects starting from ${spec.url} (last: ${target})`, {
+            hint: 'a redirect loop, or raise followRedirects on this step',
+          });
+        }
+        const next = new URL(location, url);
+        if (next.origin !== url.origin) {
+          headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !crossOriginDropped.includes(name)));
+        }
+        if (response.statusCode === 303 || ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')) {
+          method = 'GET';
+          body = undefined;
+          headers = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'content-type'));
+        }
+        url = next;
+        continue;
       }
-      if (response.statusCode === 303 || ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')) {
-        method = 'GET';
-        body = undefined;
-        headers = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'content-type'));
+      const encoding = response.headers['content-encoding'];
+      let text: string;
+      try {
+        text = await readBody(response.body, Array.isArray(encoding) ? encoding.join(', ') : encoding, limit, target);
+      } catch (error) {
+        response.body.on('error', () => undefined);
+        response.body.destroy();
+        throw classifyNetworkError(error, signal, target);
       }
-      url = next;
-      continue;
+      hop.endedAt = performance.now();
+      const flatHeaders: Record<string, string> = {};
+      for (const [name, value] of Object.entries(response.headers)) {
+        if (value !== undefined) flatHeaders[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      return {
+        status: response.statusCode,
+        headers: flatHeaders,
+        body: text,
+        contentType: flatHeaders['content-type'] ?? '',
+        latencyMs: performance.now() - started,
+        url: url.toString(),
+        redirects,
+      };
+    } finally {
+      hops.push(hop.phases());
     }
-    let text: string;
-    try {
-      text = await readCappedBody(response.body, limit, target);
-    } catch (error) {
-      response.body.on('error', () => undefined);
-      response.body.destroy();
-      throw classifyNetworkError(error, context.signal, target);
-    }
-    const flatHeaders: Record<string, string> = {};
-    for (const [name, value] of Object.entries(response.headers)) {
-      if (value !== undefined) flatHeaders[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    return {
-      status: response.statusCode,
-      headers: flatHeaders,
-      body: text,
-      contentType: flatHeaders['content-type'] ?? '',
-      latencyMs: performance.now() - started,
-      url: url.toString(),
-      redirects,
-    };
   }
 }

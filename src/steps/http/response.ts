@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable, type Transform } from 'node:stream';
+import zlib from 'node:zlib';
 import { StepFailure } from '../../journey/failure.js';
 import { parseByteSize } from '../../journey/byte-size.js';
 
@@ -72,6 +73,60 @@ export function readCappedBody(body: Readable, limit: number, url: string): Prom
     body.once('end', onEnd);
     body.once('error', onError);
   });
+}
+
+/** The decoders for a Content-Encoding header, in the order they apply (the reverse of the header's). */
+function decodersFor(header: string | undefined): { name: string; make: () => Transform }[] {
+  const names = (header ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== '' && name !== 'identity');
+  return names.reverse().map((name) => {
+    if (name === 'gzip' || name === 'x-gzip') return { name, make: () => zlib.createGunzip() };
+    // zlib's Unzip takes a zlib-wrapped deflate stream (what the standard means) as well as gzip.
+    if (name === 'deflate') return { name, make: () => zlib.createUnzip() };
+    if (name === 'br') return { name, make: () => zlib.createBrotliDecompress() };
+    throw new StepFailure('protocol', 'CEIL_HTTP_BAD_ENCODING', `the response uses content-encoding "${name}", which ceiling cannot decode`, {
+      hint: 'ceiling decodes gzip, deflate and br; set an Accept-Encoding header on this step that leaves the others out',
+    });
+  });
+}
+
+/**
+ * Reads a body, decoding its Content-Encoding on the way, with `limit`
+ * capping the decoded size: a small compressed body that inflates to
+ * gigabytes (a compression bomb) stops at the cap with bounded memory.
+ */
+export async function readBody(body: Readable, contentEncoding: string | undefined, limit: number, url: string): Promise<string> {
+  const decoders = decodersFor(contentEncoding);
+  if (decoders.length === 0) return readCappedBody(body, limit, url);
+  const stages = decoders.map((decoder) => ({ ...decoder, stream: decoder.make() }));
+  let badEncoding: StepFailure | undefined;
+  for (const stage of stages) {
+    stage.stream.once('error', (error: Error & { code?: string }) => {
+      // A transport error reaches the decoders too, and is not the body's fault.
+      if (!/^(Z_|ERR_BROTLI|ERR__?ZLIB)/.test(error.code ?? '') && !/incorrect header|invalid|unexpected end/i.test(error.message)) return;
+      badEncoding ??= new StepFailure('protocol', 'CEIL_HTTP_BAD_ENCODING', `the body from ${url} declares content-encoding ${stage.name} but is not valid ${stage.name} (${error.message})`, {
+        hint: 'the server labels the body with an encoding it does not have',
+      });
+    });
+  }
+  const streams = stages.map((stage) => stage.stream);
+  let sawBytes = false;
+  body.once('data', () => (sawBytes = true));
+  const decoded = pipeline([body, ...streams], () => undefined) as unknown as Readable;
+  try {
+    return await readCappedBody(decoded, limit, url);
+  } catch (error) {
+    // An empty body (HEAD, 204, 304) may still carry the header of the entity it stands for.
+    if (!sawBytes && badEncoding) return '';
+    throw badEncoding ?? error;
+  } finally {
+    for (const stream of [body, ...streams]) {
+      stream.on('error', () => undefined);
+      stream.destroy();
+    }
+  }
 }
 
 export function parseJsonBody(response: HttpResponse, redact: Redact = keepText): unknown {

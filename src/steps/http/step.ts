@@ -1,3 +1,4 @@
+import { durationMs } from '../../journey/duration.js';
 import type { Executor } from '../executor.js';
 import { captureFromResponse, checkHttpExpect } from './expect.js';
 import { sendHttp } from './request.js';
@@ -5,7 +6,8 @@ import { sendHttp } from './request.js';
 export const httpStep: Executor<'http'> = async (step, context) => {
   const spec = context.render(step.spec);
   const expect = step.expect ? context.render(step.expect) : undefined;
-  const response = await sendHttp(spec, context);
+  const latencyMs = expect?.latency !== undefined ? durationMs(expect.latency) : undefined;
+  const response = await sendHttp(spec, context, latencyMs !== undefined ? { latencyLimit: { ms: latencyMs, text: String(expect!.latency) } } : {});
   const redact = (text: string) => context.redactor.redact(text);
   const assertions = expect ? checkHttpExpect(expect, response, redact) : 0;
   const captured = step.capture ? captureFromResponse(step.capture, response, redact) : undefined;

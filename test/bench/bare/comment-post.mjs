@@ -7,6 +7,9 @@
 //   BARE_BROWSER_ARGS='["--flag", ...]' BARE_BROWSER_SANDBOX=0|1 \
 //   node comment-post.mjs [journeys] [trace]
 //
+// With BARE_PRINT_TIMES=1 it prints each journey's wall time in ms, one a line
+// ("journey N MS"), for the bench's per-run comparison with ceiling serve.
+//
 // The bench passes the executable and the launch flags Ceiling itself would
 // use, so both sides start the same Chromium the same way. With "trace" every
 // context records a Playwright trace the way Ceiling's browser actors do
@@ -75,7 +78,11 @@ try {
     chromiumSandbox: process.env.BARE_BROWSER_SANDBOX === '1',
     timeout: 30_000,
   });
-  for (let n = 1; n <= journeys; n++) await journey(browser, n);
+  for (let n = 1; n <= journeys; n++) {
+    const started = performance.now();
+    await journey(browser, n);
+    if (process.env.BARE_PRINT_TIMES === '1') process.stdout.write(`journey ${n} ${(performance.now() - started).toFixed(1)}\n`);
+  }
 } catch (error) {
   process.stderr.write(`bare comment-post: ${error.message}\n`);
   process.exitCode = 1;
