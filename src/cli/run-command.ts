@@ -6,6 +6,7 @@ import { EXIT } from '../engine/exit-codes.js';
 import { runJourneys } from '../engine/run.js';
 import { createReporter, parseReporterSpec, ReporterMultiplexer, ReporterSpecError } from '../report/index.js';
 import { Redactor } from '../secrets/redactor.js';
+import { logSafe } from '../report/terminal-text.js';
 import { secretLookup } from '../secrets/sources.js';
 import { readFileFlag, selectJourneys } from './journey-inputs.js';
 import { VERSION } from '../version.js';
@@ -75,7 +76,7 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
   const reporter = new ReporterMultiplexer({ reporters, redactor });
 
   const loaded = await loadJourneys(paths, { extraVars: Object.keys(vars.vars) });
-  for (const diagnostic of loaded.diagnostics) process.stderr.write(`${redactor.redact(formatDiagnostic(diagnostic))}\n`);
+  for (const diagnostic of loaded.diagnostics) process.stderr.write(`${logSafe(redactor.redact(formatDiagnostic(diagnostic)))}\n`);
   if (hasErrors(loaded.diagnostics)) {
     process.stderr.write('\nno journey was run: fix the errors above (ceiling validate shows them too)\n');
     return EXIT.invalid;

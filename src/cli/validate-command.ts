@@ -1,6 +1,7 @@
 import { formatDiagnostic, hasErrors } from '../journey/diagnostics.js';
 import { loadJourneys } from '../journey/load.js';
 import { EXIT } from '../engine/exit-codes.js';
+import { logSafe } from '../report/terminal-text.js';
 import { parseVarFlags } from './var-flags.js';
 
 export async function validateCommand(paths: string[], flags: { var: string[] }): Promise<number> {
@@ -10,14 +11,14 @@ export async function validateCommand(paths: string[], flags: { var: string[] })
     return EXIT.invalid;
   }
   const loaded = await loadJourneys(paths, { extraVars: Object.keys(vars.vars) });
-  for (const diagnostic of loaded.diagnostics) process.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
+  for (const diagnostic of loaded.diagnostics) process.stderr.write(`${logSafe(formatDiagnostic(diagnostic))}\n`);
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error').length;
   if (hasErrors(loaded.diagnostics)) {
     process.stderr.write(`\n${errors} error(s) in ${loaded.files.length} file(s); fix them and run ceiling validate again\n`);
     return EXIT.invalid;
   }
   if (loaded.journeys.length === 0) {
-    process.stderr.write(`no journey files found in ${paths.join(', ')}; journeys are .yaml or .yml files\n`);
+    process.stderr.write(`no journey files found in ${logSafe(paths.join(', '))}; journeys are .yaml or .yml files\n`);
     return EXIT.nothingTested;
   }
   process.stdout.write(`${loaded.journeys.length} journey(s) valid\n`);
