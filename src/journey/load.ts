@@ -30,7 +30,7 @@ export interface LoadResult {
 
 function describeStep(kind: StepKind, spec: unknown): string {
   const record = (spec ?? {}) as Record<string, unknown>;
-  if (kind === 'http') return `${String(record.method ?? 'GET')} ${String(record.url)}`;
+  if (kind === 'http') return `${String(record.method ?? 'GET')} ${withoutPassword(String(record.url))}`;
   if (kind.startsWith('ws.')) return `${kind} ${String(record.as)}`;
   if (kind.startsWith('browser.')) {
     const target = isRecord(record.target) ? ` ${describeTarget(record.target)}` : '';
@@ -39,6 +39,11 @@ function describeStep(kind: StepKind, spec: unknown): string {
   }
   if (kind === 'wait') return `wait ${String(spec)}`;
   return kind;
+}
+
+/** A URL for people to read: a password in it (http://user:pw@host/) masked, since step names reach every report. */
+function withoutPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, '$1:***@');
 }
 
 /** A locator as a person would say it: `button "Post"`, `label "Email"`, `css #save`. */

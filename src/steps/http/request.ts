@@ -5,6 +5,7 @@ import type { StepSpec } from '../../journey/schema.js';
 import type { StepContext } from '../executor.js';
 import { classifyNetworkError } from '../classify.js';
 import { byteLimit, readCappedBody, type HttpResponse } from './response.js';
+import { takeUrlCredentials } from './url-credentials.js';
 
 type HttpSpec = StepSpec<'http'>;
 
@@ -104,6 +105,7 @@ export async function sendHttp(spec: HttpSpec, context: StepContext): Promise<Ht
   let url = buildUrl(spec);
   let method = spec.method ?? 'GET';
   let { headers, body } = buildHeadersAndBody(spec, context);
+  takeUrlCredentials(url, headers, context.redactor);
   const limit = byteLimit(spec.maxBody);
   const hopLimit = maxRedirects(spec);
   const dispatcher = dispatcherFor(context, spec.insecure === true);
