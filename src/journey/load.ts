@@ -239,7 +239,6 @@ async function unreadableReason(file: string, error: NodeJS.ErrnoException): Pro
   const link = await lstat(file).then((info) => (info.isSymbolicLink() ? readlink(file) : undefined)).catch(() => undefined);
   if (link !== undefined && error.code === 'ENOENT') return `a symbolic link to ${link}, which does not exist; fix or remove the link`;
   if (error.code === 'ELOOP') return `a symbolic link that points back to itself${link !== undefined ? ` (via ${link})` : ''}; fix or remove the link`;
-  if (error.code === 'EISDIR') return 'a folder named like a journey file; rename it or point at the files inside';
   if (error.code === 'EACCES' || error.code === 'EPERM') return 'cannot be read (permission denied); check its permissions';
   return `cannot be read (${error.code ?? error.message})`;
 }
@@ -254,7 +253,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 async function readJourneyFile(file: string, limits: LoadLimits): Promise<{ text: string } | { problem: Diagnostic }> {
   try {
     const info = await stat(file);
-    if (info.isDirectory()) return { problem: fileDiagnostic('CEIL_FILE_UNREADABLE', file, await unreadableReason(file, Object.assign(new Error('EISDIR'), { code: 'EISDIR' }))) };
+    if (info.isDirectory()) return { problem: fileDiagnostic('CEIL_FILE_UNREADABLE', file, 'a folder named like a journey file; rename it or point at the files inside') };
+    // A device or a pipe has no size to check, and reading /dev/zero or a FIFO would never end.
+    if (!info.isFile()) return { problem: fileDiagnostic('CEIL_FILE_UNREADABLE', file, 'not a regular file (a device or a pipe?); journey files are YAML text files') };
     if (info.size > limits.maxFileBytes) {
       return {
         problem: fileDiagnostic(

@@ -111,6 +111,13 @@ describe('files a folder scan cannot read', () => {
     expect(byFile).toEqual({ 'blob.yaml': 'CEIL_FILE_NOT_TEXT', 'dangling.yaml': 'CEIL_FILE_UNREADABLE', 'self.yaml': 'CEIL_FILE_UNREADABLE' });
   });
 
+  it('a *.yaml link to a device is refused unread (reading /dev/zero would never end)', async () => {
+    const dir = await folder({});
+    await symlink('/dev/zero', path.join(dir, 'zero.yaml'));
+    const loaded = await loadJourneys([dir]);
+    expect(loaded.diagnostics.map(formatDiagnostic)).toEqual([`${path.join(dir, 'zero.yaml')}:1:1: not a regular file (a device or a pipe?); journey files are YAML text files`]);
+  });
+
   it('a file with NUL bytes is not text even when it is valid UTF-8', async () => {
     const dir = await folder({ 'nul.yaml': 'name: nul\u0000\nsteps:\n  - wait: 1s\n' });
     const loaded = await loadJourneys([dir]);
