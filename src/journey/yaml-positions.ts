@@ -41,7 +41,6 @@ function pathAtOffset(node: unknown, offset: number, base: Path = []): Path {
   return base;
 }
 
-
 /**
  * Counts the values aliases add when the document is unfolded, in one pass
  * with each anchor's size remembered, so a bomb is measured without being
