@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultServer, type FaultServer } from '../../fixtures/faults.js';
 import type { JourneyView } from '../../src/serve/model.js';
 import { runCli } from './cli.js';
-import { Cleanup, outcomeOf, runWithJson, show, startEchoServer, startServer, type TestServer } from './helpers.js';
+import { Cleanup, closedPort, outcomeOf, runWithJson, show, startEchoServer, startServer, type TestServer } from './helpers.js';
 import { eventually, getJson, startServe } from './serve-process.js';
 
 const cleanup = new Cleanup();
@@ -196,6 +196,20 @@ describe('credentials in a URL', () => {
     const outputs = [run.stdout, run.stderr, await readFile(path.join(dir, 'out.xml'), 'utf8'), JSON.stringify(run.json)].join('\n');
     expect(outputs).not.toContain(password);
     expect(outputs).not.toContain(Buffer.from(`robot:${password}`).toString('base64'));
+  });
+});
+
+describe('credentials in a WebSocket URL', () => {
+  it('are redacted from the failure that names the URL', async () => {
+    const port = await closedPort();
+    const password = 'ws-pw-Secret-9931';
+    const dir = await cleanup.dir({
+      'ws-creds.yaml': `name: ws url credentials\nsteps:\n  - ws.connect: { as: a, url: "ws://robot:${password}@127.0.0.1:${port}/" }\n  - ws.expect: { as: a, text: hi }\n`,
+    });
+    const run = await runWithJson(cleanup, ['run', dir]);
+    expect(run.code, show(run)).toBe(1);
+    expect(outcomeOf(run.json, 'ws url credentials').failure?.code).toBe('CEIL_CONNECT_REFUSED');
+    expect(`${run.stdout}${run.stderr}${JSON.stringify(run.json)}`).not.toContain(password);
   });
 });
 

@@ -16,7 +16,7 @@ import { DEFAULT_ALIAS_BUDGET, loadLimitsFrom } from '../../src/journey/load-lim
 import { parseWithPositions } from '../../src/journey/yaml-positions.js';
 import { logSafe, terminalSafe, terminalSafeDeep } from '../../src/report/terminal-text.js';
 import { Redactor } from '../../src/secrets/redactor.js';
-import { takeUrlCredentials } from '../../src/steps/http/url-credentials.js';
+import { takeUrlCredentials } from '../../src/steps/url-credentials.js';
 
 const dirs: string[] = [];
 afterEach(async () => {

@@ -5,7 +5,7 @@ import type { StepSpec } from '../../journey/schema.js';
 import type { StepContext } from '../executor.js';
 import { classifyNetworkError } from '../classify.js';
 import { byteLimit, readCappedBody, type HttpResponse } from './response.js';
-import { takeUrlCredentials } from './url-credentials.js';
+import { takeUrlCredentials } from '../url-credentials.js';
 
 type HttpSpec = StepSpec<'http'>;
 
