@@ -3,6 +3,7 @@ import { EXIT } from '../engine/exit-codes.js';
 import { runDrill, type DrillReport } from '../gate/drill.js';
 import { runRollback } from '../gate/rollback.js';
 import { writeToFile } from '../report/output.js';
+import { terminalSafe } from '../report/terminal-text.js';
 import { splitCommand } from './command-line.js';
 import { durationFlag, InputError } from './flag-values.js';
 import { abortOnSignals, loadFleet, type FleetFlags } from './gate-inputs.js';
@@ -36,7 +37,7 @@ function renderDrill(report: DrillReport): string {
 }
 
 export async function drillCommand(paths: string[], flags: DrillFlags): Promise<number> {
-  const write = (line: string) => process.stderr.write(`${line}\n`);
+  const write = (line: string) => process.stderr.write(`${terminalSafe(line)}\n`);
   let fleet;
   let deploy: string[];
   let rollback: string[];

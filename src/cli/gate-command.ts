@@ -13,6 +13,7 @@ import { renderGateJUnit } from '../gate/render-junit.js';
 import { runRollback } from '../gate/rollback.js';
 import { writeVerdictFile } from '../gate/verdict-file.js';
 import { writeToFile } from '../report/output.js';
+import { terminalSafe } from '../report/terminal-text.js';
 import { VERSION } from '../version.js';
 import { splitCommand } from './command-line.js';
 import { wantsColor } from './terminal.js';
@@ -154,7 +155,7 @@ function rollbackEnv(result: GateResult, verdictFile: string): Record<string, st
 }
 
 export async function gateCommand(paths: string[], flags: GateFlags): Promise<number> {
-  const write = (line: string) => process.stderr.write(`${line}\n`);
+  const write = (line: string) => process.stderr.write(`${terminalSafe(line)}\n`);
   let fleet: FleetInputs;
   let policy: GatePolicy;
   let baseline: GateBaseline;

@@ -11,6 +11,7 @@ import { inShard, parseShard } from '../serve/shard.js';
 import { durationFlag, InputError } from './flag-values.js';
 import { readRunSources, selectJourneys } from './journey-inputs.js';
 import { loadOptionalProjectConfig, pickTargets } from './project-config.js';
+import { logSafe } from '../report/terminal-text.js';
 import { VERSION } from '../version.js';
 import type { RunFlags } from './program.js';
 import { isLiveTerminal, wantsColor } from './terminal.js';
@@ -110,7 +111,7 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
 
   const journeyPaths = paths.length > 0 ? paths : (config?.journeys ?? DEFAULT_JOURNEY_PATHS);
   const loaded = await loadJourneys(journeyPaths, { extraVars: Object.keys(runVars) });
-  for (const diagnostic of loaded.diagnostics) write(redactor.redact(formatDiagnostic(diagnostic)));
+  for (const diagnostic of loaded.diagnostics) write(logSafe(redactor.redact(formatDiagnostic(diagnostic))));
   if (hasErrors(loaded.diagnostics)) throw new InputError('\nno journey was run: fix the errors above (ceiling validate shows them too)');
   const chosen = selectJourneys(loaded.journeys, flags.tag, flags.grep);
   if (typeof chosen === 'string') throw new InputError(chosen);

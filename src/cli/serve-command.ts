@@ -4,6 +4,7 @@ import type { Journey } from '../journey/journey.js';
 import { MIN_INTERVAL_MS } from '../journey/schedule.js';
 import { EXIT } from '../engine/exit-codes.js';
 import type { Redactor } from '../secrets/redactor.js';
+import { logSafe } from '../report/terminal-text.js';
 import { DaemonConfigError, NothingToServeError, ProbeDaemon, type DaemonOptions } from '../serve/daemon.js';
 import { isLoopbackHostname } from '../serve/http-api.js';
 import { HistoryError } from '../history/store.js';
@@ -156,7 +157,8 @@ function waitForStop(daemon: ProbeDaemon): { stopped: Promise<NodeJS.Signals>; d
 
 export async function serveCommand(paths: string[], flags: ServeFlags): Promise<number> {
   let redactor: Redactor | undefined;
-  const log = (line: string) => process.stderr.write(`ceiling serve: ${redactor ? redactor.redact(line) : line}\n`);
+  // Log lines carry target text (failure messages, journey names): one line each, never raw control bytes.
+  const log = (line: string) => process.stderr.write(`ceiling serve: ${logSafe(redactor ? redactor.redact(line) : line)}\n`);
   let daemon: ProbeDaemon;
   try {
     const options = await buildOptions(paths, flags, log);
@@ -168,7 +170,7 @@ export async function serveCommand(paths: string[], flags: ServeFlags): Promise<
       return EXIT.invalid;
     }
     if (error instanceof DaemonConfigError) {
-      for (const diagnostic of error.diagnostics) process.stderr.write(`${redactor?.redact(formatDiagnostic(diagnostic)) ?? formatDiagnostic(diagnostic)}\n`);
+      for (const diagnostic of error.diagnostics) process.stderr.write(`${logSafe(redactor?.redact(formatDiagnostic(diagnostic)) ?? formatDiagnostic(diagnostic))}\n`);
       process.stderr.write('\nceiling serve did not start: fix the errors above (ceiling validate shows them too)\n');
       return EXIT.invalid;
     }

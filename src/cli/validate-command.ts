@@ -2,6 +2,7 @@ import { formatDiagnostic, hasErrors } from '../journey/diagnostics.js';
 import { loadJourneys } from '../journey/load.js';
 import { EXIT } from '../engine/exit-codes.js';
 import { annotation, workspacePath } from '../report/github-text.js';
+import { logSafe } from '../report/terminal-text.js';
 import { parseVarFlags } from './var-flags.js';
 
 export async function validateCommand(paths: string[], flags: { var: string[] }): Promise<number> {
@@ -11,7 +12,7 @@ export async function validateCommand(paths: string[], flags: { var: string[] })
     return EXIT.invalid;
   }
   const loaded = await loadJourneys(paths, { extraVars: Object.keys(vars.vars) });
-  for (const diagnostic of loaded.diagnostics) process.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
+  for (const diagnostic of loaded.diagnostics) process.stderr.write(`${logSafe(formatDiagnostic(diagnostic))}\n`);
   // Under GitHub Actions each problem is also pinned to its line in the pull request.
   if (process.env.GITHUB_ACTIONS) {
     const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
@@ -26,7 +27,7 @@ export async function validateCommand(paths: string[], flags: { var: string[] })
     return EXIT.invalid;
   }
   if (loaded.journeys.length === 0) {
-    process.stderr.write(`no journey files found in ${paths.join(', ')}; journeys are .yaml or .yml files\n`);
+    process.stderr.write(`no journey files found in ${logSafe(paths.join(', '))}; journeys are .yaml or .yml files\n`);
     return EXIT.nothingTested;
   }
   process.stdout.write(`${loaded.journeys.length} journey(s) valid\n`);

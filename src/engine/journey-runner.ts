@@ -132,10 +132,11 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
   let failedStep: number | undefined;
   try {
     try {
+      // Target vars and --var are in scope first, so a journey var may build on them ("{{ vars.base_url }}/api"); they still win over a journey var of the same name.
+      Object.assign(vars, options.vars);
       for (const [name, value] of Object.entries(journey.vars)) {
-        vars[name] = Object.hasOwn(options.vars, name) ? options.vars[name] : render(value, scope);
+        if (!Object.hasOwn(options.vars, name)) vars[name] = render(value, scope);
       }
-      for (const [name, value] of Object.entries(options.vars)) vars[name] ??= value;
     } catch (error) {
       failure = failureInfo(error);
     }

@@ -17,6 +17,9 @@ export interface FastParsed {
 
 /** Returns null when the text is not plain, valid YAML; the caller then takes the exact path. */
 export function fastParse(text: string): FastParsed | null {
+  // Tabs and anchors are where the two parsers could disagree; leave those files to the exact path,
+  // before parsing, so an alias bomb never reaches a parser without an alias budget.
+  if (text.includes('\t') || /(^|[\s[{,])[&*][^\s]|<<\s*:/m.test(text)) return null;
   const starts = new WeakMap<object, Position>();
   const open: Position[] = [];
   let raw: unknown;
@@ -37,8 +40,6 @@ export function fastParse(text: string): FastParsed | null {
   } catch {
     return null;
   }
-  // Tabs and anchors are where the two parsers could disagree; leave those files to the exact path.
-  if (text.includes('\t') || /(^|[\s[{,])[&*][^\s]|<<\s*:/m.test(text)) return null;
   const positions: PositionIndex = {
     locate(target: Path) {
       let node: unknown = raw;

@@ -1,8 +1,9 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { lstat, readFile, readdir, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { didYouMean } from './did-you-mean.js';
 import { formatField, type Diagnostic } from './diagnostics.js';
 import { fastParse } from './fast-yaml.js';
+import { formatBytes, LIMIT_VARIABLES, loadLimitsFrom, type LoadLimits } from './load-limits.js';
 import { FileReport } from './file-report.js';
 import type { Path } from './positions.js';
 import { durationMs } from './duration.js';
@@ -16,6 +17,8 @@ import { reportZodIssues, type ZodIssueLike } from './zod-issues.js';
 export interface LoadOptions {
   /** Names given with --var; templates may use them without a definition in the file. */
   extraVars?: readonly string[];
+  /** Size and alias bounds per file; by default from CEILING_MAX_FILE_SIZE and CEILING_YAML_ALIAS_BUDGET. */
+  limits?: LoadLimits;
 }
 
 export interface LoadResult {
@@ -27,7 +30,7 @@ export interface LoadResult {
 
 function describeStep(kind: StepKind, spec: unknown): string {
   const record = (spec ?? {}) as Record<string, unknown>;
-  if (kind === 'http') return `${String(record.method ?? 'GET')} ${String(record.url)}`;
+  if (kind === 'http') return `${String(record.method ?? 'GET')} ${withoutPassword(String(record.url))}`;
   if (kind.startsWith('ws.')) return `${kind} ${String(record.as)}`;
   if (kind.startsWith('browser.')) {
     const target = isRecord(record.target) ? ` ${describeTarget(record.target)}` : '';
@@ -36,6 +39,11 @@ function describeStep(kind: StepKind, spec: unknown): string {
   }
   if (kind === 'wait') return `wait ${String(spec)}`;
   return kind;
+}
+
+/** A URL for people to read: a password in it (http://user:pw@host/) masked, since step names reach every report. */
+function withoutPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, '$1:***@');
 }
 
 /** A locator as a person would say it: `button "Post"`, `label "Email"`, `css #save`. */
@@ -133,7 +141,7 @@ export async function loadJourneyText(file: string, text: string, options: LoadO
     if (result.diagnostics.length === 0) return result;
   }
   const { parseWithPositions } = await import('./yaml-positions.js');
-  const exact = parseWithPositions(text);
+  const exact = parseWithPositions(text, options.limits ? { aliasBudget: options.limits.aliasBudget } : {});
   const report = new FileReport(file, exact.positions);
   for (const error of exact.errors) {
     const friendly =
@@ -197,7 +205,13 @@ export async function findJourneyFiles(inputs: readonly string[]): Promise<{ fil
   const files: string[] = [];
   const diagnostics: Diagnostic[] = [];
   const walk = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      diagnostics.push(fileDiagnostic('CEIL_FILE_UNREADABLE', dir, `cannot read this folder (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check its permissions`));
+      return;
+    }
     entries.sort((a, b) => a.name.localeCompare(b.name));
     for (const entry of entries) {
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
@@ -218,13 +232,70 @@ export async function findJourneyFiles(inputs: readonly string[]): Promise<{ fil
   return { files: [...new Set(files)], diagnostics };
 }
 
+function fileDiagnostic(code: string, file: string, message: string): Diagnostic {
+  return { severity: 'error', code, file, line: 1, column: 1, field: '', message };
+}
+
+/** Why a path in a journeys folder cannot be read, said the way a person would fix it. */
+async function unreadableReason(file: string, error: NodeJS.ErrnoException): Promise<string> {
+  const link = await lstat(file).then((info) => (info.isSymbolicLink() ? readlink(file) : undefined)).catch(() => undefined);
+  if (link !== undefined && error.code === 'ENOENT') return `a symbolic link to ${link}, which does not exist; fix or remove the link`;
+  if (error.code === 'ELOOP') return `a symbolic link that points back to itself${link !== undefined ? ` (via ${link})` : ''}; fix or remove the link`;
+  if (error.code === 'EACCES' || error.code === 'EPERM') return 'cannot be read (permission denied); check its permissions';
+  return `cannot be read (${error.code ?? error.message})`;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads one journey file within the size cap. A file that cannot be read
+ * (a dangling or looping symlink) or is not text becomes a diagnostic for
+ * that file alone, so one bad file never stops the others from loading.
+ */
+async function readJourneyFile(file: string, limits: LoadLimits): Promise<{ text: string } | { problem: Diagnostic }> {
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) return { problem: fileDiagnostic('CEIL_FILE_UNREADABLE', file, 'a folder named like a journey file; rename it or point at the files inside') };
+    // A device or a pipe has no size to check, and reading /dev/zero or a FIFO would never end.
+    if (!info.isFile()) return { problem: fileDiagnostic('CEIL_FILE_UNREADABLE', file, 'not a regular file (a device or a pipe?); journey files are YAML text files') };
+    if (info.size > limits.maxFileBytes) {
+      return {
+        problem: fileDiagnostic(
+          'CEIL_FILE_TOO_BIG',
+          file,
+          `the file is ${formatBytes(info.size)}, over the ${formatBytes(limits.maxFileBytes)} limit for a journey file; split it, or raise ${LIMIT_VARIABLES.maxFileBytes} (e.g. ${LIMIT_VARIABLES.maxFileBytes}=4MiB)`,
+        ),
+      };
+    }
+    const bytes = await readFile(file);
+    let text: string;
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      return { problem: fileDiagnostic('CEIL_FILE_NOT_TEXT', file, 'not UTF-8 text (a binary file?); journey files are YAML text, remove it from the journeys folder') };
+    }
+    if (text.includes('\u0000')) return { problem: fileDiagnostic('CEIL_FILE_NOT_TEXT', file, 'holds NUL bytes, so it is not a text file; journey files are YAML text, remove it from the journeys folder') };
+    return { text };
+  } catch (error) {
+    return { problem: fileDiagnostic('CEIL_FILE_UNREADABLE', file, await unreadableReason(file, error as NodeJS.ErrnoException)) };
+  }
+}
+
 export async function loadJourneys(inputs: readonly string[], options: LoadOptions = {}): Promise<LoadResult> {
+  const limits = options.limits ?? loadLimitsFrom(process.env);
+  if (typeof limits === 'string') {
+    return { journeys: [], files: [], diagnostics: [{ severity: 'error', code: 'CEIL_LIMIT_INVALID', file: '(environment)', line: 1, column: 1, field: '', message: limits }] };
+  }
   const found = await findJourneyFiles(inputs);
   const diagnostics = [...found.diagnostics];
   const journeys: Journey[] = [];
-  const texts = await Promise.all(found.files.map(async (file) => ({ file, text: await readFile(file, 'utf8') })));
-  for (const { file, text } of texts) {
-    const loaded = await loadJourneyText(file, text, options);
+  const texts = await Promise.all(found.files.map(async (file) => ({ file, read: await readJourneyFile(file, limits) })));
+  for (const { file, read } of texts) {
+    if ('problem' in read) {
+      diagnostics.push(read.problem);
+      continue;
+    }
+    const loaded = await loadJourneyText(file, read.text, { ...options, limits });
     diagnostics.push(...loaded.diagnostics);
     if (loaded.journey) journeys.push(loaded.journey);
   }

@@ -1,3 +1,4 @@
+import { captureFamily, captureFromProblem, captureSourceProblem } from './capture-sources.js';
 import { didYouMean } from './did-you-mean.js';
 import type { FileReport } from './file-report.js';
 import type { CompiledStep } from './journey.js';
@@ -68,6 +69,37 @@ function regexProblems(step: CompiledStep): { path: Path; pattern: string; reaso
   });
 }
 
+/** Capture sources the step's executor would refuse, and capture regexes that do not compile, found before anything is sent. */
+function captureProblems(step: CompiledStep): { path: Path; message: string }[] {
+  const family = captureFamily(step.kind);
+  if (!family) return [];
+  const inSpec = step.kind === 'ws.expect';
+  const map = (inSpec ? (step.spec as { capture?: unknown }).capture : step.capture) as Record<string, unknown> | undefined;
+  if (!map) return [];
+  const base: Path = inSpec ? ['steps', step.index, step.kind, 'capture'] : ['steps', step.index, 'capture'];
+  const problems: { path: Path; message: string }[] = [];
+  for (const [name, source] of Object.entries(map)) {
+    if (typeof source === 'string') {
+      const problem = captureSourceProblem(family, source);
+      if (problem) problems.push({ path: [...base, name], message: problem });
+      continue;
+    }
+    if (!isRecord(source)) continue;
+    if (typeof source.from === 'string') {
+      const problem = captureFromProblem(family, source.from);
+      if (problem) problems.push({ path: [...base, name, 'from'], message: problem });
+    }
+    if (typeof source.regex === 'string') {
+      try {
+        new RegExp(source.regex);
+      } catch (error) {
+        problems.push({ path: [...base, name, 'regex'], message: `invalid regular expression /${source.regex}/: ${(error as Error).message.split(': ').pop() ?? ''}` });
+      }
+    }
+  }
+  return problems;
+}
+
 /** Actors are WebSocket clients or browser pages; each family has the one step that creates its actors. */
 const actorCreators = { ws: 'ws.connect', browser: 'browser.open' } as const;
 type ActorFamily = keyof typeof actorCreators;
@@ -125,6 +157,7 @@ export function checkSemantics(report: FileReport, steps: readonly (CompiledStep
       }
     }
     for (const bad of regexProblems(step)) report.add('error', 'CEIL_REGEX', bad.path, `invalid regular expression /${bad.pattern}/: ${bad.reason}`);
+    for (const bad of captureProblems(step)) report.add('error', bad.message.startsWith('invalid regular') ? 'CEIL_REGEX' : 'CEIL_CAPTURE_SOURCE', bad.path, bad.message);
     const family = actorFamily(step.kind);
     if (family) {
       const actor = (step.spec as { as: string }).as;

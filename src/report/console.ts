@@ -86,10 +86,13 @@ const verdicts: Record<RunStatus, { text: string; hue: Hue }> = {
   invalid: { text: 'invalid: fix the reported problems and run again', hue: 'red' },
 };
 
+/** With no journey at all, "no journey made a single check" would blame journeys that were never selected. */
+const noJourneyRan: { text: string; hue: Hue } = { text: 'nothing tested: no journey was run (none found, or none matched --tag/--grep)', hue: 'yellow' };
+
 export function renderRunStatus(result: RunResult, options: TextOptions): string {
   const colors = paletteFor(options);
   // An interrupt wins: whatever else the result says, the run did not finish.
-  const verdict = verdicts[result.interrupted ? 'interrupted' : result.status];
+  const verdict = result.status === 'nothing-tested' && result.journeys.length === 0 && !result.interrupted ? noJourneyRan : verdicts[result.interrupted ? 'interrupted' : result.status];
   return `${colors[verdict.hue](verdict.text)} ${colors.dim(`(exit code ${result.exitCode})`)}`;
 }
 

@@ -9,6 +9,7 @@
 import type { JourneyResult, RunResult, StepResult } from '../engine/result.js';
 import type { Redactor } from '../secrets/redactor.js';
 import type { JourneyRef, Reporter, RunStartInfo } from './reporter.js';
+import { logSafe } from './terminal-text.js';
 
 export type ReporterHook = 'onRunStart' | 'onJourneyStart' | 'onStepEnd' | 'onJourneyEnd' | 'onRunEnd';
 
@@ -29,7 +30,7 @@ export interface ReporterMultiplexerOptions {
 }
 
 const writeToStderr = (text: string): void => {
-  process.stderr.write(`${text}\n`);
+  process.stderr.write(`${logSafe(text)}\n`);
 };
 
 function describe(error: unknown): string {

@@ -2,7 +2,13 @@
  * Secret values, and the forms they take on the wire (base64, URL-encoded,
  * JSON-escaped, Basic auth), are replaced before any text leaves the process.
  * Every output boundary (console, JSON, JUnit, files) passes through here.
+ *
+ * Matching ignores case: a URL parser lowercases a hostname (and DNS errors
+ * repeat it lowercased), and percent-escapes may come back in either case.
+ * Redacting a harmless text that equals a secret but for case is the safe
+ * side of that trade.
  */
+import { domainToASCII } from 'node:url';
 
 export const MIN_SECRET_LENGTH = 4;
 
@@ -23,6 +29,19 @@ function derivedForms(value: string): string[] {
   forms.add(url.pathname.slice(1));
   url.search = `?${value}`;
   forms.add(url.search.slice(1));
+  url.hash = `#${value}`;
+  forms.add(url.hash.slice(1));
+  // In user info (http://user:SECRET@host/) the parser escapes its own set of characters.
+  url.password = value;
+  forms.add(url.password);
+  // In a hostname: percent-decoded, lowercased and, for non-ASCII, punycode (xn--…).
+  const host = domainToASCII(value);
+  if (host !== '') forms.add(host);
+  try {
+    forms.add(decodeURIComponent(value));
+  } catch {
+    // Not percent-encoded text; nothing to decode.
+  }
   // Page snapshots in browser traces store text HTML-escaped.
   forms.add(value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;'));
   // An Authorization value ("Basic dXNlcjpwYXNz", "Bearer …") also leaks through its bare token.
@@ -86,7 +105,7 @@ export class Redactor {
     if (!this.pattern) {
       // Longest first, so a secret's base64 is not half-replaced by a shorter secret inside it.
       const alternatives = [...this.forms.keys()].sort((a, b) => b.length - a.length).map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-      this.pattern = new RegExp(alternatives.join('|'), 'g');
+      this.pattern = new RegExp(alternatives.join('|'), 'gi');
     }
     return this.pattern;
   }
@@ -94,7 +113,13 @@ export class Redactor {
   redact(text: string): string {
     const pattern = this.compiled();
     if (!pattern) return text;
-    return text.replace(pattern, (match) => `[REDACTED:${this.forms.get(match) ?? 'secret'}]`);
+    return text.replace(pattern, (match) => `[REDACTED:${this.forms.get(match) ?? this.labelIgnoringCase(match)}]`);
+  }
+
+  private labelIgnoringCase(match: string): string {
+    const lower = match.toLowerCase();
+    for (const [form, label] of this.forms) if (form.toLowerCase() === lower) return label;
+    return 'secret';
   }
 
   /** A copy of a JSON-like value with every string (keys included) redacted. */

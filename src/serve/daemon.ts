@@ -216,6 +216,7 @@ export class ProbeDaemon {
       },
       ...(token !== undefined ? { token } : {}),
       allowAnonymousTrigger: token === undefined && isLoopbackHostname(this.options.listen.host),
+      log: this.options.log,
     });
     const server = http.createServer(handler);
     // A scraper that opens a connection and goes quiet must not hold a socket for ever.

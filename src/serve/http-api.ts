@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { deliveryRoutes, type DeliveryOptions } from './delivery-routes.js';
 import type { JourneyView, RunRecord } from './model.js';
+import { logSafe } from '../report/terminal-text.js';
 
 /**
  * The daemon's HTTP surface: the status page, /metrics, /healthz and a small
@@ -82,7 +83,7 @@ const triggerBody = z.strictObject({
 });
 
 export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, res: ServerResponse) => void {
-  const log = deps.log ?? ((message: string) => process.stderr.write(`${message}\n`));
+  const log = deps.log ?? ((message: string) => process.stderr.write(`${logSafe(message)}\n`));
   const tokenDigest = deps.token !== undefined ? digest(deps.token) : undefined;
 
   const routes: { match: (path: string) => string[] | undefined; methods: Partial<Record<Method, (exchange: Exchange, params: string[]) => Promise<void> | void>> }[] = [

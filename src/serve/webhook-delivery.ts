@@ -4,6 +4,7 @@ import { classifyNetworkError } from '../steps/classify.js';
 import { VERSION } from '../version.js';
 import { genericPayload, slackPayload, type AlertEvent } from './alert-payloads.js';
 import { retryAfterMs } from '../report/webhook-text.js';
+import { logSafe } from '../report/terminal-text.js';
 
 /**
  * Delivers alerts to webhooks without ever holding up the probes: send() only
@@ -143,7 +144,7 @@ export class AlertDispatcher {
     this.maxQueue = Math.max(1, options.maxQueue ?? DEFAULTS.maxQueue);
     this.sleep = options.sleep ?? unrefSleep;
     this.random = options.random ?? Math.random;
-    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const log = options.log ?? ((line: string) => process.stderr.write(`${logSafe(line)}\n`));
     this.log = (line) => log(this.redactor.redact(line));
 
     this.lanes = options.targets.map((target, index) => {

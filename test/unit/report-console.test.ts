@@ -131,9 +131,14 @@ describe('plain console output', () => {
 });
 
 describe('summary', () => {
-  test('says when nothing was tested', () => {
+  test('says when nothing was tested because no journey was selected', () => {
     const summary = renderSummary(runResult([], { status: 'nothing-tested', exitCode: 3, durationMs: 5 }), plain);
-    expect(summary).toBe('0 journeys: 0 passed, 0 failed, 0 errored, 0 flaky (5ms)\nnothing tested: no journey made a single check (exit code 3)');
+    expect(summary).toBe('0 journeys: 0 passed, 0 failed, 0 errored, 0 flaky (5ms)\nnothing tested: no journey was run (none found, or none matched --tag/--grep) (exit code 3)');
+  });
+
+  test('says when journeys ran but none made a check', () => {
+    const summary = renderSummary(runResult([passedJourney()], { status: 'nothing-tested', exitCode: 3 }), plain);
+    expect(summary).toContain('nothing tested: no journey made a single check (exit code 3)');
   });
 
   test('says when the run was interrupted', () => {

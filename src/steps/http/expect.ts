@@ -99,8 +99,10 @@ function captureOne(name: string, source: CaptureMap[string], response: HttpResp
   if (source === 'status') return response.status;
   if (source === 'body') return response.body;
   if (source === 'json') return parseJsonBody(response, redact);
-  if (source.startsWith('json.')) {
-    const found = readValuePath(parseJsonBody(response, redact), source.slice(5));
+  // json.items[0].id, and json[0].id for a body that is a list (as ws.expect reads it too).
+  const jsonPath = /^json(?:\.(.+)|(\[.+))$/.exec(source);
+  if (jsonPath) {
+    const found = readValuePath(parseJsonBody(response, redact), jsonPath[1] ?? jsonPath[2]!);
     if (!found.found) throw assertionFailed('CEIL_CAPTURE_MISSING', `capture ${name}: the response has no ${source}`, { path: source });
     return found.value;
   }
@@ -111,7 +113,7 @@ function captureOne(name: string, source: CaptureMap[string], response: HttpResp
     return value;
   }
   throw new StepFailure('config', 'CEIL_CAPTURE_SOURCE', `capture ${name}: unknown source "${source}"`, {
-    hint: 'use status, body, json, json.<path>, header.<name> or { regex, group }',
+    hint: 'use status, body, json, json.<path>, json[0].<path>, header.<name> or { regex, group }',
   });
 }
 

@@ -10,6 +10,7 @@ import type { StepContext } from '../executor.js';
 import { classifyNetworkError } from '../classify.js';
 import { byteLimit, readBody, type HttpResponse } from './response.js';
 import { HopTimer, sumPhases, timed, watchSocket } from './timing.js';
+import { takeUrlCredentials } from '../url-credentials.js';
 
 type HttpSpec = StepSpec<'http'>;
 
@@ -146,6 +147,7 @@ async function sendHops(spec: HttpSpec, context: StepContext, signal: AbortSigna
   let url = buildUrl(spec);
   let method = spec.method ?? 'GET';
   let { headers, body } = buildHeadersAndBody(spec, context);
+  takeUrlCredentials(url, headers, context.redactor);
   const limit = byteLimit(spec.maxBody);
   const hopLimit = maxRedirects(spec);
   const dispatcher = dispatcherFor(context, spec.insecure === true);

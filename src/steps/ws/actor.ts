@@ -67,7 +67,7 @@ export class WsActor {
         // Pongs are sent by hand so that a ghosted actor provably never answers a ping (see ghost()).
         autoPong: false,
         // One frame may not take more memory than this; ws closes with 1009 past it.
-        maxPayload: 16 * 1024 * 1024,
+        maxPayload: MAX_MESSAGE_BYTES,
         ...(Number.isFinite(boundMs) ? { handshakeTimeout: Math.max(1, Math.ceil(boundMs)) } : {}),
       });
     } catch (error) {
@@ -214,7 +214,11 @@ export class WsActor {
   };
 
   readonly #onClose = (event: WebSocket.CloseEvent): void => {
-    this.inbox.recordClose({ code: event.code, reason: event.reason, wasClean: event.wasClean, at: Date.now() });
+    // When Ceiling itself closed the connection over a protocol problem (a message over maxPayload is 1009),
+    // the peer's answer is usually lost with the socket (1006); the reason Ceiling closed is what explains it.
+    const own = ownCloseReason(this.inbox.errors);
+    const close = own && !event.wasClean ? { code: own.code, reason: own.reason } : { code: event.code, reason: event.reason };
+    this.inbox.recordClose({ ...close, wasClean: event.wasClean, at: Date.now() });
   };
 
   #detach(): void {
@@ -223,6 +227,23 @@ export class WsActor {
     this.socket.removeEventListener('close', this.#onClose);
     // The error listener stays: a late error from a dying socket must not become an uncaught exception.
   }
+}
+
+/** The largest message accepted; ws closes the connection with 1009 past it. */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** ws's error codes for frames it refuses, and the close code it sends for each. */
+const refusedFrames: Record<string, { code: number; reason: string }> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: { code: 1009, reason: `message too big: the server sent a message over Ceiling's ${MAX_MESSAGE_BYTES / (1024 * 1024)} MiB limit` },
+  WS_ERR_INVALID_UTF8: { code: 1007, reason: 'invalid UTF-8 in a text message from the server' },
+};
+
+function ownCloseReason(errors: readonly { code?: string }[]): { code: number; reason: string } | undefined {
+  for (const error of errors) {
+    const refused = error.code !== undefined ? refusedFrames[error.code] : undefined;
+    if (refused) return refused;
+  }
+  return undefined;
 }
 
 function handshakeTimedOut(url: string, boundMs: number): StepFailure {

@@ -1,6 +1,7 @@
 import { StepFailure, assertionFailed, configError } from '../../journey/failure.js';
 import { durationMs, formatMs } from '../../journey/duration.js';
 import type { Executor, StepContext } from '../executor.js';
+import { registerUrlCredentials } from '../url-credentials.js';
 import { WsActor } from './actor.js';
 import type { CloseRecord, InboxMessage } from './inbox.js';
 import { captureFrom, compileAutoReplies, messagePattern, type MessageCriteria, type MessagePattern } from './match.js';
@@ -67,6 +68,8 @@ export const wsConnect: Executor<'ws.connect'> = async (step, context) => {
       hint: `close or drop ${name} before connecting it again, or give the new connection another name`,
     });
   }
+  // ws sends user:password@ in the URL as Basic auth; the URL itself shows up in messages, so its credentials are secrets.
+  if (URL.canParse(spec.url)) registerUrlCredentials(new URL(spec.url), context.redactor);
   const actor = await WsActor.connect(
     {
       name,
