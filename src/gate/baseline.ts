@@ -138,7 +138,9 @@ export function baselineFromHistory(dbFile: string, journeys: readonly string[],
       for (const run of recentCleanRuns(store, journey, { ...options, cutoff: now - options.sinceMs, maxRuns })) {
         const labels = stepLabels(run.steps.map((step) => step.name));
         run.steps.forEach((step, index) => {
-          if (step.status === 'passed' && isDuration(step.durationMs)) addSample(samples, stepKey(journey, labels[index]!), step.durationMs);
+          // An HTTP step is judged by its whole request, as the gate's fresh samples are.
+          const ms = step.requestMs ?? step.durationMs;
+          if (step.status === 'passed' && isDuration(ms)) addSample(samples, stepKey(journey, labels[index]!), ms);
         });
       }
     }

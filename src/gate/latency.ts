@@ -62,8 +62,11 @@ export function samplesFromResults(results: readonly JourneyResult[], options: S
     steps.forEach((step, index) => {
       // A failed step's time measures the failure (a timeout, a refused
       // connection), not the service's speed.
-      if (step.status !== 'passed' || !isDuration(step.durationMs)) return;
-      addSample(samples, stepKey(journey, labels[index]!), step.durationMs);
+      // An HTTP step is judged by its whole request on the wire, not by the
+      // checks and captures around it.
+      const ms = step.phases?.totalMs ?? step.durationMs;
+      if (step.status !== 'passed' || !isDuration(ms)) return;
+      addSample(samples, stepKey(journey, labels[index]!), ms);
     });
   }
   return samples;

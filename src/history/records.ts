@@ -1,4 +1,4 @@
-import type { StepStatus } from '../engine/result.js';
+import type { HttpPhases, StepStatus } from '../engine/result.js';
 
 /**
  * The records of probe runs and journey state. They are plain JSON, so the
@@ -16,6 +16,10 @@ export interface StepTiming {
   name: string;
   status: StepStatus;
   durationMs: number;
+  /** An HTTP step's whole request (its phases' total, redirects included): what latency baselines compare. Stored. */
+  requestMs?: number;
+  /** An HTTP step's phases, for the daemon's metrics; kept in memory only, the history stores `requestMs`. */
+  phases?: HttpPhases;
 }
 
 export interface RunRecord {

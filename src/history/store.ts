@@ -117,15 +117,16 @@ const migrations: readonly string[] = [
   `,
 ];
 
-// Steps are stored as [name, status, durationMs] tuples: a run has many steps,
-// and repeating three key names in every one nearly doubles the bytes per run.
+// Steps are stored as [name, status, durationMs] tuples, with requestMs fourth
+// for HTTP steps: a run has many steps, and repeating the key names in every
+// one nearly doubles the bytes per run.
 const stepStatus = z.enum({
   passed: 'passed',
   failed: 'failed',
   error: 'error',
   skipped: 'skipped',
 } as const satisfies { [S in StepStatus]: S });
-const storedSteps = z.array(z.tuple([z.string(), stepStatus, z.number()]));
+const storedSteps = z.array(z.tuple([z.string(), stepStatus, z.number()], z.number()));
 const storedLastFailure = z.object({
   at: z.number(),
   step: z.string().optional(),
@@ -349,7 +350,7 @@ export class HistoryStore {
     });
     return rows.map(({ id, steps, ...row }) => ({
       ...withoutNulls<Omit<RunRecord, 'steps'>>(row),
-      steps: this.decode(storedSteps, steps, `run ${id}`).map(([name, status, durationMs]) => ({ name, status, durationMs })),
+      steps: this.decode(storedSteps, steps, `run ${id}`).map(([name, status, durationMs, requestMs]) => ({ name, status, durationMs, ...(requestMs !== undefined ? { requestMs } : {}) })),
     }));
   }
 
@@ -430,7 +431,7 @@ export class HistoryStore {
 }
 
 function encodeSteps(steps: StepTiming[]): string {
-  return JSON.stringify(steps.map((step) => [step.name, step.status, step.durationMs]));
+  return JSON.stringify(steps.map((step) => (step.requestMs !== undefined ? [step.name, step.status, step.durationMs, step.requestMs] : [step.name, step.status, step.durationMs])));
 }
 
 function encodeLastFailure(failure: LastFailure): string {

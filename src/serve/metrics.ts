@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { HttpPhases } from '../engine/result.js';
 import type { RunOutcome, RunRecord } from './model.js';
 
 /**
@@ -29,6 +30,15 @@ const JOURNEY_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 6
 const STEP_DURATION_BUCKETS = [0.01, 0.05, 0.25, 1, 5, 30];
 
 const JOURNEY_LABELS = ['journey', 'location', 'target'] as const;
+
+/** The `phase` label's values, as blackbox_exporter names them, and the HttpPhases field each reads. */
+const HTTP_PHASES = [
+  ['resolve', 'dnsMs'],
+  ['connect', 'connectMs'],
+  ['tls', 'tlsMs'],
+  ['processing', 'firstByteMs'],
+  ['transfer', 'bodyMs'],
+] as const satisfies readonly (readonly [string, keyof HttpPhases])[];
 const PROBE_LABELS = ['location', 'target'] as const;
 
 export interface ProbeLabels {
@@ -45,6 +55,7 @@ export class ProbeMetrics {
   readonly #up: Gauge<(typeof JOURNEY_LABELS)[number]>;
   readonly #journeyDuration: Histogram<(typeof JOURNEY_LABELS)[number]>;
   readonly #stepDuration: Histogram<(typeof JOURNEY_LABELS)[number] | 'step'>;
+  readonly #httpPhase: Gauge<(typeof JOURNEY_LABELS)[number] | 'step' | 'phase'>;
   readonly #runs: Counter<(typeof JOURNEY_LABELS)[number] | 'result'>;
   readonly #lastRun: Gauge<(typeof JOURNEY_LABELS)[number]>;
   readonly #skipped: Counter<(typeof JOURNEY_LABELS)[number]>;
@@ -77,6 +88,14 @@ export class ProbeMetrics {
       help: 'How long each step that ran took; `step` is the step\'s name from the journey file. Skipped steps are not observed.',
       labelNames: [...JOURNEY_LABELS, 'step'],
       buckets: STEP_DURATION_BUCKETS,
+      registers,
+    });
+    // A gauge of the last run, as blackbox_exporter's probe_http_duration_seconds:
+    // a histogram per phase would multiply the step buckets, the bulk of a scrape, by five.
+    this.#httpPhase = new Gauge({
+      name: 'ceiling_step_http_phase_seconds',
+      help: "Where an HTTP step's time went in the journey's last run: phase = resolve, connect, tls (0 on a reused connection), processing (request written to response headers) or transfer (the body), summed over redirects.",
+      labelNames: [...JOURNEY_LABELS, 'step', 'phase'],
       registers,
     });
     this.#runs = new Counter({
@@ -167,6 +186,8 @@ export class ProbeMetrics {
       if (step.status === 'skipped') continue;
       stepNames?.add(step.name);
       this.#stepDuration.observe({ ...labels, step: step.name }, step.durationMs / 1000);
+      const phases = step.phases;
+      if (phases) for (const [phase, field] of HTTP_PHASES) this.#httpPhase.set({ ...labels, step: step.name, phase }, phases[field] / 1000);
     }
   }
 
@@ -212,7 +233,10 @@ export class ProbeMetrics {
     this.#skipped.remove(labels);
     for (const result of RUN_RESULTS) this.#runs.remove({ ...labels, result });
     const steps = new Set([...stepNames, ...(this.#journeys.get(journey) ?? [])]);
-    for (const step of steps) this.#stepDuration.remove({ ...labels, step });
+    for (const step of steps) {
+      this.#stepDuration.remove({ ...labels, step });
+      for (const [phase] of HTTP_PHASES) this.#httpPhase.remove({ ...labels, step, phase });
+    }
     this.#journeys.delete(journey);
   }
 

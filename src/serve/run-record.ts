@@ -25,7 +25,12 @@ export function toRunRecord(result: JourneyResult, startedAt: number, labels: Ru
     startedAt,
     durationMs: result.durationMs,
     result: result.status,
-    steps: (attempt?.steps ?? []).map((step) => ({ name: redactor.redact(step.name), status: step.status, durationMs: step.durationMs })),
+    steps: (attempt?.steps ?? []).map((step) => ({
+      name: redactor.redact(step.name),
+      status: step.status,
+      durationMs: step.durationMs,
+      ...(step.phases ? { requestMs: step.phases.totalMs, phases: step.phases } : {}),
+    })),
   };
   if (result.status === 'failed' || result.status === 'error') {
     if (failedStep) record.failedStep = redactor.redact(failedStep.name);

@@ -230,6 +230,12 @@ describe('baselineFromHistory', () => {
     });
   });
 
+  test("an HTTP step recorded with its whole-request time is sampled by it, as the gate's fresh runs are", () => {
+    fill([run({ steps: [{ name: 'create', status: 'passed', durationMs: 60, requestMs: 41 }, { name: 'connect alice', status: 'passed', durationMs: 12 }] })]);
+    const baseline = baselineFromHistory(dbFile(), ['chat announces who left'], { sinceMs: 6 * hour, now });
+    expect(baseline.steps).toEqual({ 'chat announces who left': { create: [41], 'connect alice': [12] } });
+  });
+
   test('takes the newest runs up to the cap, and can keep to one location and target', () => {
     fill([
       ...Array.from({ length: 5 }, (_, index) =>

@@ -110,6 +110,25 @@ describe('recording and reading runs', () => {
     expect(Object.values(oldest!)).not.toContain(null);
   });
 
+  test("stores an HTTP step's whole-request time but not its phases, and reads rows written before requestMs existed", () => {
+    const store = open();
+    const phases = { dnsMs: 1, connectMs: 2, tlsMs: 0, firstByteMs: 30, bodyMs: 4, totalMs: 37 };
+    store.record(run({ steps: [{ name: 'create', status: 'passed', durationMs: 45, requestMs: 37, phases }, { name: 'expect left', status: 'passed', durationMs: 800 }] }));
+    const [read] = store.runs('chat announces who left');
+    expect(read!.steps).toStrictEqual([
+      { name: 'create', status: 'passed', durationMs: 45, requestMs: 37 },
+      { name: 'expect left', status: 'passed', durationMs: 800 },
+    ]);
+    store.close();
+    openStores.splice(openStores.indexOf(store), 1);
+
+    // A row in the three-element form every earlier version wrote.
+    const db = new Database(dbFile());
+    db.prepare("UPDATE runs SET steps = ?").run(JSON.stringify([['create', 'passed', 45]]));
+    db.close();
+    expect(open().runs('chat announces who left')[0]!.steps).toStrictEqual([{ name: 'create', status: 'passed', durationMs: 45 }]);
+  });
+
   test('keeps fractional durations and empty step lists exactly', () => {
     const store = open();
     const stored = run({ durationMs: 0.1 + 0.2, steps: [] });

@@ -277,6 +277,32 @@ describe('ProbeMetrics', () => {
     expect(back.map((sample) => sample.value)).toEqual([0, 0, 0, 0]);
   });
 
+  it("exports an HTTP step's phases from its last run as gauges, and drops them with the journey", async () => {
+    const metrics = new ProbeMetrics(probe);
+    const phases = { dnsMs: 2, connectMs: 3, tlsMs: 0, firstByteMs: 40, bodyMs: 5, totalMs: 50 };
+    const httpRun = (journey: string, firstByteMs: number): RunRecord =>
+      run({ journey, steps: [{ name: 'create secret', status: 'passed', durationMs: 60, requestMs: 50, phases: { ...phases, firstByteMs } }, { name: 'connect alice', status: 'passed', durationMs: 40 }] });
+    metrics.recordRun(httpRun('leaving', 400));
+    metrics.recordRun(httpRun('leaving', 40));
+    metrics.recordRun(httpRun('staying', 40));
+
+    const parsed = await exposition(metrics);
+    const leaving = samplesOf(parsed, 'ceiling_step_http_phase_seconds').filter((sample) => sample.labels.journey === 'leaving');
+    expect(leaving.map((sample) => [sample.labels.step, sample.labels.phase, sample.value])).toEqual([
+      ['create secret', 'resolve', 0.002],
+      ['create secret', 'connect', 0.003],
+      ['create secret', 'tls', 0],
+      ['create secret', 'processing', 0.04],
+      ['create secret', 'transfer', 0.005],
+    ]);
+    expect(Object.keys(leaving[0]!.labels).sort()).toEqual(['journey', 'location', 'phase', 'step', 'target']);
+
+    metrics.removeJourney('leaving', []);
+    const after = samplesOf(await exposition(metrics), 'ceiling_step_http_phase_seconds');
+    expect(new Set(after.map((sample) => sample.labels.journey))).toEqual(new Set(['staying']));
+    expect(after).toHaveLength(5);
+  });
+
   it('escapes quotes, backslashes and newlines in journey and step names', async () => {
     const metrics = new ProbeMetrics({ location: 'lab "b"', target: 'C:\\prod' });
     const awkward = 'say "hi"\\then\nleave';
