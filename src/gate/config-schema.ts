@@ -202,7 +202,7 @@ export const projectConfigSchema = z
     defaults: z
       .strictObject({
         concurrency: z.number().int('concurrency is a whole number').min(1, 'concurrency needs at least 1').optional(),
-        timeout: duration.optional().meta({ description: 'Each journey\'s deadline, overriding the files.' }),
+        timeout: duration.optional().meta({ description: 'Each journey attempt\'s deadline (a retry gets its own), overriding the files.' }),
         retries: z.number().int('retries is a whole number').min(0, 'retries cannot be negative').max(10, 'at most 10 retries').optional(),
       })
       .optional()
