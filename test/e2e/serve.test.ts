@@ -123,6 +123,14 @@ describe('ceiling serve against the demo services', () => {
     expect(metrics).toContain(`ceiling_journey_up{journey="${names[0]}",location="e2e-lab",target="default"} 1`);
     expect(metrics).toMatch(/ceiling_journey_runs_total\{journey="chat announces who left",location="e2e-lab",target="default",result="passed"\} [1-9]/);
     expect(metrics).not.toContain('127.0.0.1');
+    // HTTP steps export where their time went; the history keeps the whole request.
+    for (const phase of ['resolve', 'connect', 'tls', 'processing', 'transfer']) {
+      expect(metrics).toMatch(new RegExp(`ceiling_step_http_phase_seconds\\{journey="${names[0]}",location="e2e-lab",target="default",step="create",phase="${phase}"\\} \\d`));
+    }
+    expect(metrics).not.toMatch(/ceiling_step_http_phase_seconds\{journey="chat announces who left"/);
+    const create = runs.body.runs[0]!.steps[0]!;
+    expect(create.requestMs).toBeGreaterThan(0);
+    expect(create.requestMs).toBeLessThanOrEqual(create.durationMs + 1);
 
     const page = await fetch(`${daemon.url}/`);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
