@@ -8,24 +8,25 @@
  */
 
 /**
- * The first eight are the classes of step failures (see src/journey/failure.ts);
- * the rest say where a code that is not a step failure comes from.
+ * The first eight are the classes of step failures (FailureClass in
+ * src/journey/failure.ts); the rest say where a code that is not a step
+ * failure comes from. Each says, for the generated document, what it means.
  */
-export const codeClasses = [
-  'assertion',
-  'timeout',
-  'connect',
-  'dns',
-  'tls',
-  'protocol',
-  'config',
-  'interrupted',
-  'load',
-  'gate',
-  'history',
-  'serve',
-] as const;
-export type CodeClass = (typeof codeClasses)[number];
+export const CODE_CLASSES = {
+  assertion: 'A check ran and the service answered something other than expected (a failure, not an error).',
+  timeout: 'Something did not happen within its time limit.',
+  connect: 'A connection could not be made or was lost.',
+  dns: 'A host name did not resolve.',
+  tls: 'A TLS handshake or certificate check failed.',
+  protocol: 'The target answered in a way Ceiling cannot use, or something unexpected broke.',
+  config: 'The journey, project config or command line asks for something invalid; fix the input.',
+  interrupted: 'The run was stopped before the step could finish.',
+  load: 'Journey files could not be found or read.',
+  gate: 'A finding of `ceiling gate` or `ceiling drill` about a target as a whole.',
+  history: 'The run history database of serve and gate cannot be used.',
+  serve: 'The probe daemon (`ceiling serve`) itself.',
+} as const;
+export type CodeClass = keyof typeof CODE_CLASSES;
 
 export interface FailureCodeEntry {
   class: CodeClass;
@@ -249,5 +250,8 @@ export const FAILURE_CODES = {
 } as const satisfies Record<`CEIL_${string}`, FailureCodeEntry>;
 
 export type FailureCode = keyof typeof FAILURE_CODES;
+
+/** Names a subset of codes, e.g. one module's error codes; a code missing from the table fails to compile. */
+export type CodeSubset<Codes extends FailureCode> = Codes;
 
 export const isFailureCode = (code: string): code is FailureCode => Object.hasOwn(FAILURE_CODES, code);

@@ -128,7 +128,7 @@ function yamlErrorMessage(code: string, message: string, at: Path): string {
   return message;
 }
 
-/** zod-issues.ts speaks journey codes (the CEIL_SCHEMA family); config problems carry their own family. */
+/** zod-issues.ts speaks journey codes (CEIL_SCHEMA_INVALID and kin); config problems carry their own family. */
 const configCodeFor: Partial<Record<FailureCode, FailureCode>> = {
   CEIL_SCHEMA_INVALID: 'CEIL_CONFIG_INVALID',
   CEIL_SCHEMA_MISSING: 'CEIL_CONFIG_MISSING',
