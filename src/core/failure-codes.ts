@@ -176,7 +176,7 @@ export const FAILURE_CODES = {
 
   // Reporters named on the command line or in the project config.
   CEIL_REPORTER_UNKNOWN: { class: 'config', meaning: 'A reporter name is not known.' },
-  CEIL_REPORTER_PATH: { class: 'config', meaning: 'A reporter output path is missing or not usable.' },
+  CEIL_REPORTER_PATH: { class: 'config', meaning: 'A reporter is given a path it does not take, or an empty one after "=".' },
 
   // Project config (ceiling.yaml) for gate, drill and serve.
   CEIL_CONFIG_NOT_FOUND: { class: 'config', meaning: 'The project config file does not exist.' },
@@ -239,7 +239,7 @@ export const FAILURE_CODES = {
 
   // Serve daemon and run history.
   CEIL_WATCHDOG: { class: 'serve', meaning: 'A probe run did not end at its deadline and was stopped by the watchdog.' },
-  CEIL_WEBHOOK_URL: { class: 'serve', meaning: 'A webhook URL cannot be used (malformed, or not http or https).' },
+  CEIL_WEBHOOK_URL: { class: 'serve', meaning: 'A webhook URL is not absolute, or not http or https.' },
   CEIL_HISTORY_OPTIONS: { class: 'history', meaning: 'A history retention option is out of range.' },
   CEIL_HISTORY_NOT_A_DATABASE: { class: 'history', meaning: 'The history file is not a Ceiling SQLite database.' },
   CEIL_HISTORY_NEWER_SCHEMA: { class: 'history', meaning: 'The history database was written by a newer Ceiling.' },
