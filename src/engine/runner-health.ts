@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { FailureCode } from '../core/failure-codes.js';
 
 /**
  * The runner's own health: how late Ceiling's event loop ran while a step or a
@@ -92,7 +93,8 @@ export const runnerStalls = new StallSampler();
  * while Ceiling could not act, a latency bound, a WebSocket the server reaped
  * because its pings went unanswered. An assertion on content is never one.
  */
-const timeSensitiveCodes = new Set([
+// Checked against the catalogue, so a misspelt code fails to compile rather than never matching.
+const timeSensitiveCodes = new Set<string>([
   'CEIL_TIMEOUT_STEP',
   'CEIL_TIMEOUT_JOURNEY',
   'CEIL_HTTP_LATENCY',
@@ -101,7 +103,7 @@ const timeSensitiveCodes = new Set([
   'CEIL_WS_EXPECT_TIMEOUT',
   'CEIL_WS_HANDSHAKE_TIMEOUT',
   'CEIL_CONNECT_RESET',
-]);
+] satisfies FailureCode[]);
 
 /** A stall this long, and at least this share of the step, is the runner's doing rather than noise. */
 export const STALL_MIN_MS = 100;

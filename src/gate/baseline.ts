@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import type { FailureCode } from '../core/failure-codes.js';
 import type { JourneyResult } from '../engine/result.js';
 import { writeToFile } from '../report/output.js';
 import { HistoryError, HistoryStore, maxRunsLimit } from '../history/store.js';
@@ -24,7 +25,7 @@ export interface BaselineFile {
 }
 
 export class BaselineError extends Error {
-  readonly code = 'CEIL_GATE_BASELINE';
+  readonly code = 'CEIL_GATE_BASELINE' satisfies FailureCode;
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

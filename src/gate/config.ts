@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { FailureCode } from '../core/failure-codes.js';
 import { nearestName } from '../journey/did-you-mean.js';
 import { formatField, type Diagnostic } from '../journey/diagnostics.js';
 import { durationMs } from '../journey/duration.js';
@@ -127,9 +128,17 @@ function yamlErrorMessage(code: string, message: string, at: Path): string {
   return message;
 }
 
-/** zod-issues.ts speaks journey codes (CEIL_SCHEMA_*); config problems carry their own family. */
-const asConfigCode = (diagnostic: Diagnostic): Diagnostic =>
-  diagnostic.code.startsWith('CEIL_SCHEMA_') ? { ...diagnostic, code: diagnostic.code.replace('CEIL_SCHEMA_', 'CEIL_CONFIG_') } : diagnostic;
+/** zod-issues.ts speaks journey codes (CEIL_SCHEMA_INVALID and kin); config problems carry their own family. */
+const configCodeFor: Partial<Record<FailureCode, FailureCode>> = {
+  CEIL_SCHEMA_INVALID: 'CEIL_CONFIG_INVALID',
+  CEIL_SCHEMA_MISSING: 'CEIL_CONFIG_MISSING',
+  CEIL_SCHEMA_UNKNOWN_KEY: 'CEIL_CONFIG_UNKNOWN_KEY',
+};
+
+const asConfigCode = (diagnostic: Diagnostic): Diagnostic => {
+  const code = configCodeFor[diagnostic.code];
+  return code ? { ...diagnostic, code } : diagnostic;
+};
 
 function compileProjectConfig(report: FileReport, raw: unknown, options: ProjectConfigOptions): ProjectConfigLoad {
   const finish = (config?: ProjectConfig): ProjectConfigLoad => ({ ...(config ? { config } : {}), diagnostics: report.sorted().map(asConfigCode) });

@@ -1,3 +1,4 @@
+import type { FailureCode } from '../core/failure-codes.js';
 import type { FailureClass } from '../journey/failure.js';
 
 /**
@@ -17,7 +18,7 @@ export interface GateFinding {
   journey?: string;
   step?: string;
   /** A stable code, e.g. CEIL_HTTP_STATUS, CEIL_GATE_VERSION, CEIL_GATE_LATENCY. */
-  code: string;
+  code: FailureCode;
   message: string;
   failureClass?: FailureClass;
   /** The journey is tagged critical: one hard failure fails the gate at once. */

@@ -1,3 +1,4 @@
+import { isFailureCode } from '../core/failure-codes.js';
 import type { Journey } from '../journey/journey.js';
 import { lastAttempt, type JourneyResult } from '../engine/result.js';
 import type { GateFinding } from './model.js';
@@ -56,7 +57,8 @@ function journeyFinding(target: string, result: JourneyResult, journey: Journey 
     ...base,
     ...stepLine,
     kind: 'journey',
-    code: failure?.code ?? 'CEIL_FAILED',
+    // The result model carries codes as plain strings (it is JSON); a finding names only catalogued ones.
+    code: failure && isFailureCode(failure.code) ? failure.code : 'CEIL_FAILED',
     message: failure?.message ?? 'the journey failed',
     ...(failure ? { failureClass: failure.class } : {}),
     ...(step ? { step: step.name } : {}),

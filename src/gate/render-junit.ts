@@ -9,8 +9,8 @@
  * Test cases are built as plain data first and serialized afterwards, which
  * keeps the counts in the suite attributes honest.
  */
-import { create } from 'xmlbuilder2';
-import { xmlSafeAttribute, xmlSafeText } from '../report/xml-text.js';
+import { serializeXmlDocument, type XmlElement } from '../report/xml.js';
+import { junitAttribute, junitText } from '../report/xml-text.js';
 import type { GateFinding, GateResult, TargetOutcome } from './model.js';
 import {
   describeLatency,
@@ -23,8 +23,6 @@ import {
   groupFindings,
   type FindingGroup,
 } from './render-common.js';
-
-type XMLBuilder = ReturnType<typeof create>;
 
 interface CaseOutcome {
   element: 'failure' | 'error' | 'flakyFailure';
@@ -180,19 +178,34 @@ function tally(cases: readonly CaseSpec[]): Tally {
   };
 }
 
-function addCase(suite: XMLBuilder, spec: CaseSpec): void {
-  const testcase = suite.ele('testcase', {
-    name: xmlSafeAttribute(spec.name),
-    classname: xmlSafeAttribute(spec.classname),
-    time: seconds(spec.timeMs ?? 0),
-  });
-  for (const outcome of spec.outcomes) {
-    const node = testcase.ele(outcome.element, { message: xmlSafeAttribute(outcome.message), type: xmlSafeAttribute(outcome.type) });
+function testcase(spec: CaseSpec): XmlElement {
+  const children: XmlElement[] = spec.outcomes.map((outcome) => {
+    const attributes = { message: junitAttribute(outcome.message), type: junitAttribute(outcome.type) };
+    const body = { text: junitText(outcome.body) };
     // Surefire keeps a flaky attempt's detail in <stackTrace>; failure and error carry it as their text.
-    if (outcome.element === 'flakyFailure') node.ele('stackTrace').txt(xmlSafeText(outcome.body));
-    else node.txt(xmlSafeText(outcome.body));
-  }
-  if (spec.systemOut) testcase.ele('system-out').txt(xmlSafeText(spec.systemOut));
+    if (outcome.element === 'flakyFailure') return { name: outcome.element, attributes, children: [{ name: 'stackTrace', children: [body] }] };
+    return { name: outcome.element, attributes, children: [body] };
+  });
+  if (spec.systemOut) children.push({ name: 'system-out', children: [{ text: junitText(spec.systemOut) }] });
+  return { name: 'testcase', attributes: { name: junitAttribute(spec.name), classname: junitAttribute(spec.classname), time: seconds(spec.timeMs ?? 0) }, children };
+}
+
+function testsuite(spec: SuiteSpec): XmlElement {
+  const counts = tally(spec.cases);
+  const properties: XmlElement = { name: 'properties', children: spec.properties.map(([name, value]) => ({ name: 'property', attributes: { name, value: junitAttribute(value) } })) };
+  return {
+    name: 'testsuite',
+    attributes: {
+      name: junitAttribute(spec.name),
+      tests: counts.tests,
+      failures: counts.failures,
+      errors: counts.errors,
+      skipped: 0,
+      time: seconds(spec.cases.reduce((sum, testcase) => sum + (testcase.timeMs ?? 0), 0)),
+      timestamp: spec.timestamp,
+    },
+    children: [properties, ...spec.cases.map(testcase)],
+  };
 }
 
 export function renderGateJUnit(result: GateResult): string {
@@ -202,28 +215,17 @@ export function renderGateJUnit(result: GateResult): string {
   if (extra) suites.push(extra);
 
   const total = tally(suites.flatMap((suite) => suite.cases));
-  const root = create({ version: '1.0', encoding: 'UTF-8' }).ele('testsuites', {
-    name: `ceiling ${result.command}`,
-    tests: String(total.tests),
-    failures: String(total.failures),
-    errors: String(total.errors),
-    time: durationSeconds(result).toFixed(3),
-    timestamp: result.startedAt,
-  });
-  for (const spec of suites) {
-    const counts = tally(spec.cases);
-    const suite = root.ele('testsuite', {
-      name: xmlSafeAttribute(spec.name),
-      tests: String(counts.tests),
-      failures: String(counts.failures),
-      errors: String(counts.errors),
-      skipped: '0',
-      time: seconds(spec.cases.reduce((sum, testcase) => sum + (testcase.timeMs ?? 0), 0)),
-      timestamp: spec.timestamp,
-    });
-    const properties = suite.ele('properties');
-    for (const [name, value] of spec.properties) properties.ele('property', { name, value: xmlSafeAttribute(value) });
-    for (const testcase of spec.cases) addCase(suite, testcase);
-  }
-  return `${root.end({ prettyPrint: true })}\n`;
+  const root: XmlElement = {
+    name: 'testsuites',
+    attributes: {
+      name: `ceiling ${result.command}`,
+      tests: total.tests,
+      failures: total.failures,
+      errors: total.errors,
+      time: durationSeconds(result).toFixed(3),
+      timestamp: result.startedAt,
+    },
+    children: suites.map(testsuite),
+  };
+  return `${serializeXmlDocument(root)}\n`;
 }

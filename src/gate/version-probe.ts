@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import type { FailureCode } from '../core/failure-codes.js';
 import type { FailureClass } from '../journey/failure.js';
 import { render, type TemplateScope } from '../journey/template.js';
 import { readValuePath } from '../journey/value-path.js';
@@ -14,7 +15,7 @@ import type { VersionProbe } from './config.js';
 
 const VERSION_BODY_LIMIT = 64 * 1024;
 
-export type VersionReading = { ok: true; version: string } | { ok: false; code: string; message: string; failureClass?: FailureClass };
+export type VersionReading = { ok: true; version: string } | { ok: false; code: FailureCode; message: string; failureClass?: FailureClass };
 
 export async function readTargetVersion(probe: VersionProbe, scope: TemplateScope, agent: Agent): Promise<VersionReading> {
   let url: string;

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { z } from 'zod';
+import type { CodeSubset } from '../core/failure-codes.js';
 import type { StepStatus } from '../engine/result.js';
 import { createParentFolders } from './parent-folder.js';
 import type { LastFailure, PersistedState, RunRecord, StepTiming } from './records.js';
@@ -30,14 +31,15 @@ export interface HistoryOptions {
   now?: () => number;
 }
 
-export type HistoryErrorCode =
+export type HistoryErrorCode = CodeSubset<
   | 'CEIL_HISTORY_OPTIONS'
   | 'CEIL_HISTORY_NOT_A_DATABASE'
   | 'CEIL_HISTORY_NEWER_SCHEMA'
   | 'CEIL_HISTORY_LOCKED'
   | 'CEIL_HISTORY_NO_ACCESS'
   | 'CEIL_HISTORY_OPEN'
-  | 'CEIL_HISTORY_CORRUPT';
+  | 'CEIL_HISTORY_CORRUPT'
+>;
 
 /** The page cache per connection, in KiB. */
 const PAGE_CACHE_KIB = 2048;

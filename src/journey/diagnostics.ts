@@ -2,11 +2,13 @@
  * Problems found in journey files. All of them are collected, each with a
  * severity and a position, and the caller fails on the fatal ones.
  */
+import type { FailureCode } from '../core/failure-codes.js';
+
 export type Severity = 'error' | 'warning';
 
 export interface Diagnostic {
   severity: Severity;
-  code: string;
+  code: FailureCode;
   file: string;
   line: number;
   column: number;

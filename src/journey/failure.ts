@@ -2,6 +2,8 @@
  * Every way a step can go wrong has a class and a stable code, so reports,
  * exit codes and alerts can branch on them without parsing messages.
  */
+import type { FailureCode } from '../core/failure-codes.js';
+
 export const failureClasses = [
   'assertion',
   'timeout',
@@ -25,10 +27,10 @@ export interface FailureDetails {
 
 export class StepFailure extends Error {
   readonly failureClass: FailureClass;
-  readonly code: string;
+  readonly code: FailureCode;
   readonly details: FailureDetails;
 
-  constructor(failureClass: FailureClass, code: string, message: string, details: FailureDetails = {}) {
+  constructor(failureClass: FailureClass, code: FailureCode, message: string, details: FailureDetails = {}) {
     super(message);
     this.name = 'StepFailure';
     this.failureClass = failureClass;
@@ -42,8 +44,8 @@ export function isAssertion(failureClass: FailureClass): boolean {
   return failureClass === 'assertion';
 }
 
-export const assertionFailed = (code: string, message: string, details: FailureDetails = {}): StepFailure =>
+export const assertionFailed = (code: FailureCode, message: string, details: FailureDetails = {}): StepFailure =>
   new StepFailure('assertion', code, message, details);
 
-export const configError = (code: string, message: string, details: FailureDetails = {}): StepFailure =>
+export const configError = (code: FailureCode, message: string, details: FailureDetails = {}): StepFailure =>
   new StepFailure('config', code, message, details);

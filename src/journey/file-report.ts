@@ -1,3 +1,4 @@
+import type { FailureCode } from '../core/failure-codes.js';
 import { formatField, type Diagnostic, type Severity } from './diagnostics.js';
 import type { SourceLocation } from './journey.js';
 import type { Path, PositionIndex } from './positions.js';
@@ -15,7 +16,7 @@ export class FileReport {
     return { file: this.file, line: position.line, column: position.column };
   }
 
-  add(severity: Severity, code: string, target: Path, message: string, preferKey = false): void {
+  add(severity: Severity, code: FailureCode, target: Path, message: string, preferKey = false): void {
     const at = this.locate(target, preferKey);
     this.diagnostics.push({ severity, code, file: this.file, line: at.line, column: at.column, field: formatField(target), message });
   }
@@ -25,7 +26,7 @@ export class FileReport {
     return [...this.diagnostics].sort((a, b) => a.line - b.line || a.column - b.column);
   }
 
-  addAt(severity: Severity, code: string, line: number, column: number, message: string, field = ''): void {
+  addAt(severity: Severity, code: FailureCode, line: number, column: number, message: string, field = ''): void {
     this.diagnostics.push({ severity, code, file: this.file, line, column, field, message });
   }
 }

@@ -1,5 +1,6 @@
 import { lstat, readFile, readdir, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { FailureCode } from '../core/failure-codes.js';
 import { didYouMean } from './did-you-mean.js';
 import { formatField, type Diagnostic } from './diagnostics.js';
 import { fastParse } from './fast-yaml.js';
@@ -232,7 +233,7 @@ export async function findJourneyFiles(inputs: readonly string[]): Promise<{ fil
   return { files: [...new Set(files)], diagnostics };
 }
 
-function fileDiagnostic(code: string, file: string, message: string): Diagnostic {
+function fileDiagnostic(code: FailureCode, file: string, message: string): Diagnostic {
   return { severity: 'error', code, file, line: 1, column: 1, field: '', message };
 }
 

@@ -1,4 +1,4 @@
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type ErrorCode, type Node as YamlNode } from 'yaml';
 import { DEFAULT_ALIAS_BUDGET } from './load-limits.js';
 import type { Path, Position, PositionIndex } from './positions.js';
 
@@ -8,8 +8,11 @@ import type { Path, Position, PositionIndex } from './positions.js';
  * that have something to report.
  */
 
+/** The yaml library's own problem codes plus the two alias checks made here; each has a CEIL_YAML_ code. */
+export type YamlProblemCode = ErrorCode | 'ALIAS_BUDGET' | 'ALIAS_CYCLE';
+
 export interface YamlSyntaxError {
-  code: string;
+  code: YamlProblemCode;
   message: string;
   position: Position;
   /** The path of the key or value the error sits in, when known. */

@@ -13,6 +13,7 @@
  * a CI job that silently lost its JUnit file would look green.
  */
 import path from 'node:path';
+import type { CodeSubset } from '../core/failure-codes.js';
 import { didYouMean } from '../journey/did-you-mean.js';
 import type { OutputStream, OutputTarget } from './output.js';
 import type { Reporter } from './reporter.js';
@@ -78,7 +79,7 @@ export const reporterFactories = {
 // Exactly the reporters that write a file take a path.
 const takesPath = (name: ReporterName): boolean => name in defaultOutputFiles;
 
-export type ReporterSpecErrorCode = 'CEIL_REPORTER_UNKNOWN' | 'CEIL_REPORTER_PATH';
+export type ReporterSpecErrorCode = CodeSubset<'CEIL_REPORTER_UNKNOWN' | 'CEIL_REPORTER_PATH'>;
 
 export class ReporterSpecError extends Error {
   readonly code: ReporterSpecErrorCode;

@@ -10,19 +10,21 @@
  *   carries <failure>/<error> for its last attempt and <rerunFailure> or
  *   <rerunError> for the earlier ones.
  */
-import { create } from 'xmlbuilder2';
 import { lastAttempt, type AttemptResult, type JourneyResult, type RunResult } from '../engine/result.js';
 import type { Reporter } from './reporter.js';
 import { writeOutput, type OutputTarget } from './output.js';
 import { attemptLabel, failedStepOf, indent, renderFailureDetails, renderStepLine } from './text.js';
-import { xmlSafeAttribute, xmlSafeText } from './xml-text.js';
-
-// xmlbuilder2's index does not re-export its builder interface.
-type XMLBuilder = ReturnType<typeof create>;
+import { serializeXmlDocument, type XmlAttributes, type XmlElement, type XmlNode } from './xml.js';
+import { junitAttribute, junitText } from './xml-text.js';
 
 const plain = { color: false } as const;
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(3);
+
+const element = (name: string, attributes: XmlAttributes = {}, children: XmlNode[] = []): XmlElement => ({ name, attributes, children });
+
+/** An element holding one text; it closes itself when the text is empty. */
+const textElement = (name: string, text: string, attributes: XmlAttributes = {}): XmlElement => element(name, attributes, [{ text: junitText(text) }]);
 
 type Outcome = 'Failure' | 'Error';
 
@@ -40,20 +42,20 @@ function stepLines(attempt: AttemptResult): string {
   return attempt.steps.map((step) => renderStepLine(step, plain)).join('\n');
 }
 
-function addOutcome(testcase: XMLBuilder, element: string, attempt: AttemptResult): XMLBuilder {
+function outcomeAttributes(attempt: AttemptResult): XmlAttributes {
   const failure = attempt.failure ?? failedStepOf(attempt)?.failure;
-  return testcase.ele(element, {
-    message: xmlSafeAttribute(failure?.message ?? `attempt ${attempt.attempt} ${attempt.status}`),
-    type: xmlSafeAttribute(failure?.code ?? attempt.status),
-  });
+  return {
+    message: junitAttribute(failure?.message ?? `attempt ${attempt.attempt} ${attempt.status}`),
+    type: junitAttribute(failure?.code ?? attempt.status),
+  };
 }
 
 /** Surefire puts a retried attempt's detail in <stackTrace> and its output beside it. */
-function addRetriedAttempt(testcase: XMLBuilder, element: string, journey: JourneyResult, attempt: AttemptResult): void {
-  const node = addOutcome(testcase, element, attempt);
-  node.ele('stackTrace').txt(xmlSafeText(failureBody(journey, attempt)));
+function retriedAttempt(name: string, journey: JourneyResult, attempt: AttemptResult): XmlElement {
+  const children = [textElement('stackTrace', failureBody(journey, attempt))];
   const steps = stepLines(attempt);
-  if (steps) node.ele('system-out').txt(xmlSafeText(steps));
+  if (steps) children.push(textElement('system-out', steps));
+  return element(name, outcomeAttributes(attempt), children);
 }
 
 function systemOut(journey: JourneyResult): string {
@@ -67,30 +69,27 @@ function systemOut(journey: JourneyResult): string {
     .join('\n');
 }
 
-function addTestcase(suite: XMLBuilder, journey: JourneyResult): void {
-  const testcase = suite.ele('testcase', {
-    name: xmlSafeAttribute(journey.name),
-    classname: xmlSafeAttribute(journey.file),
-    time: seconds(journey.durationMs),
-  });
+function testcase(journey: JourneyResult): XmlElement {
+  const children: XmlElement[] = [];
   const last = lastAttempt(journey);
   const earlier = journey.attempts.filter((attempt) => attempt !== last && attempt.status !== 'passed');
 
   if (journey.status === 'failed' || journey.status === 'error') {
-    const element = journey.status === 'failed' ? 'failure' : 'error';
-    if (last) addOutcome(testcase, element, last).txt(xmlSafeText(failureBody(journey, last)));
-    else testcase.ele(element, { message: 'no attempt was recorded', type: journey.status });
-    for (const attempt of earlier) addRetriedAttempt(testcase, `rerun${outcomeOf(attempt)}`, journey, attempt);
+    const name = journey.status === 'failed' ? 'failure' : 'error';
+    if (last) children.push(textElement(name, failureBody(journey, last), outcomeAttributes(last)));
+    else children.push(element(name, { message: 'no attempt was recorded', type: journey.status }));
+    for (const attempt of earlier) children.push(retriedAttempt(`rerun${outcomeOf(attempt)}`, journey, attempt));
   } else if (journey.status === 'flaky') {
-    for (const attempt of earlier) addRetriedAttempt(testcase, `flaky${outcomeOf(attempt)}`, journey, attempt);
+    for (const attempt of earlier) children.push(retriedAttempt(`flaky${outcomeOf(attempt)}`, journey, attempt));
   }
 
   // Jenkins and GitLab pick up attachments from this line form in system-out.
   const attachments = journey.attempts.flatMap((attempt) => attempt.attachments ?? []).map((file) => `[[ATTACHMENT|${file.path}]]`);
   const out = [systemOut(journey), ...attachments].filter(Boolean).join('\n');
-  if (out) testcase.ele('system-out').txt(xmlSafeText(out));
+  if (out) children.push(textElement('system-out', out));
   const cleanupErrors = journey.attempts.flatMap((attempt) => attempt.cleanupErrors);
-  if (cleanupErrors.length > 0) testcase.ele('system-err').txt(xmlSafeText(cleanupErrors.join('\n')));
+  if (cleanupErrors.length > 0) children.push(textElement('system-err', cleanupErrors.join('\n')));
+  return element('testcase', { name: junitAttribute(journey.name), classname: junitAttribute(journey.file), time: seconds(journey.durationMs) }, children);
 }
 
 interface Tally {
@@ -119,27 +118,24 @@ function byFile(journeys: readonly JourneyResult[]): Map<string, JourneyResult[]
 
 export function renderJunit(result: RunResult): string {
   const total = tally(result.journeys);
-  const root = create({ version: '1.0', encoding: 'UTF-8' }).ele('testsuites', {
-    name: 'ceiling',
-    tests: String(total.tests),
-    failures: String(total.failures),
-    errors: String(total.errors),
-    time: seconds(result.durationMs),
-  });
-  for (const [file, journeys] of byFile(result.journeys)) {
+  const suites = [...byFile(result.journeys)].map(([file, journeys]) => {
     const counts = tally(journeys);
-    const suite = root.ele('testsuite', {
-      name: xmlSafeAttribute(file),
-      tests: String(counts.tests),
-      failures: String(counts.failures),
-      errors: String(counts.errors),
-      skipped: '0',
-      time: seconds(journeys.reduce((sum, journey) => sum + journey.durationMs, 0)),
-      timestamp: journeys.map((journey) => journey.startedAt).sort()[0] ?? result.startedAt,
-    });
-    for (const journey of journeys) addTestcase(suite, journey);
-  }
-  return `${root.end({ prettyPrint: true })}\n`;
+    return element(
+      'testsuite',
+      {
+        name: junitAttribute(file),
+        tests: counts.tests,
+        failures: counts.failures,
+        errors: counts.errors,
+        skipped: 0,
+        time: seconds(journeys.reduce((sum, journey) => sum + journey.durationMs, 0)),
+        timestamp: journeys.map((journey) => journey.startedAt).sort()[0] ?? result.startedAt,
+      },
+      journeys.map(testcase),
+    );
+  });
+  const root = element('testsuites', { name: 'ceiling', tests: total.tests, failures: total.failures, errors: total.errors, time: seconds(result.durationMs) }, suites);
+  return `${serializeXmlDocument(root)}\n`;
 }
 
 export class JunitReporter implements Reporter {

@@ -67,7 +67,7 @@ export const bobLeavesFinding = (round: number): GateFinding => ({
   target: 'chat-2',
   journey: 'chat announces who left',
   step: 'bob leaves',
-  code: 'CEIL_WS_EXPECT',
+  code: 'CEIL_WS_EXPECT_TIMEOUT',
   message: 'no message matched within 2s: expected {"type":"left","nick":"bob"}',
   failureClass: 'assertion',
   critical: true,

@@ -33,7 +33,7 @@ describe('renderStepSummary', () => {
   it('lists findings once per distinct problem, with the rounds it was seen in', () => {
     const rows = rowsOf(renderStepSummary(failResult()), '| Target | Where | Code | Message | Seen |');
     expect(rows).toHaveLength(2);
-    expect(rows[1]).toBe('| chat-2 | chat announces who left › bob leaves (critical) | `CEIL_WS_EXPECT` | no message matched within 2s: expected \\{"type":"left","nick":"bob"\\} | rounds 1, 2 |');
+    expect(rows[1]).toBe('| chat-2 | chat announces who left › bob leaves (critical) | `CEIL_WS_EXPECT_TIMEOUT` | no message matched within 2s: expected \\{"type":"left","nick":"bob"\\} | rounds 1, 2 |');
   });
 
   it('has a latency table with the regressions first', () => {
@@ -107,7 +107,7 @@ describe('renderAnnotations', () => {
   it('pins each distinct finding to its journey file and line', () => {
     expect(renderAnnotations(failResult())).toEqual([
       '::error title=chat-2 › version::CEIL_GATE_VERSION: target chat-2 runs 1.4.1, expected 1.4.2',
-      '::error file=journeys/chat-leave.yaml,line=11,title=chat-2 › chat announces who left › bob leaves::CEIL_WS_EXPECT: no message matched within 2s: expected {"type":"left","nick":"bob"} (rounds 1, 2)',
+      '::error file=journeys/chat-leave.yaml,line=11,title=chat-2 › chat announces who left › bob leaves::CEIL_WS_EXPECT_TIMEOUT: no message matched within 2s: expected {"type":"left","nick":"bob"} (rounds 1, 2)',
     ]);
   });
 
@@ -124,7 +124,7 @@ describe('renderAnnotations', () => {
     result.findings = [{ ...bobLeavesFinding(1), target: 'eu:1,a', step: 'a: b, c', message: '100% broken\r\nsecond line', file: 'journeys/odd,name:x.yaml' }];
     const [line] = renderAnnotations(result);
     expect(line).toBe(
-      '::error file=journeys/odd%2Cname%3Ax.yaml,line=11,title=eu%3A1%2Ca › chat announces who left › a%3A b%2C c::CEIL_WS_EXPECT: 100%25 broken%0D%0Asecond line (round 1)',
+      '::error file=journeys/odd%2Cname%3Ax.yaml,line=11,title=eu%3A1%2Ca › chat announces who left › a%3A b%2C c::CEIL_WS_EXPECT_TIMEOUT: 100%25 broken%0D%0Asecond line (round 1)',
     );
     // Exactly one `::` separates the command from its message, so nothing in the user text can end it early.
     expect(line!.split('::')).toHaveLength(3);

@@ -66,7 +66,7 @@ describe('gateNotification', () => {
     expect(body.text).toMatch(/^:rotating_light: URGENT <!channel> deploy gate FAILED: target chat-2/);
     const text = slackText(body);
     expect(text).toContain('• *chat-2* `1.4.1 (expected 1.4.2)` failed (0 clean rounds)');
-    expect(text).toContain('• *chat-2* › chat announces who left › bob leaves: `CEIL_WS_EXPECT` no message matched within 2s');
+    expect(text).toContain('• *chat-2* › chat announces who left › bob leaves: `CEIL_WS_EXPECT_TIMEOUT` no message matched within 2s');
     expect(text).toContain('detected in 12.3s');
     expect(gateNotification(passResult(), 'slack').text).toMatch(/^:white_check_mark: deploy gate passed: /);
     expect(JSON.stringify(gateNotification(passResult(), 'slack'))).not.toContain('URGENT');

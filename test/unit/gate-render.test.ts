@@ -41,7 +41,7 @@ describe('renderGateSummary', () => {
         'findings',
         '  chat-2',
         '    version [critical]: CEIL_GATE_VERSION target chat-2 runs 1.4.1, expected 1.4.2',
-        '    chat announces who left › bob leaves [critical]: CEIL_WS_EXPECT no message matched within 2s: expected {"type":"left","nick":"bob"} (rounds 1, 2)',
+        '    chat announces who left › bob leaves [critical]: CEIL_WS_EXPECT_TIMEOUT no message matched within 2s: expected {"type":"left","nick":"bob"} (rounds 1, 2)',
         '',
         'latency: 1 step compared, baseline from baseline.json (30 samples); none slower',
         '',
@@ -173,8 +173,8 @@ describe('renderGateJUnit', () => {
     const chat2 = suiteNamed(parseJUnit(renderGateJUnit(failResult())), 'target chat-2');
     const journey = caseNamed(chat2, 'chat announces who left');
     expect(journey.classname).toBe('chat-2.chat announces who left');
-    expect(journey.failure?.type).toBe('CEIL_WS_EXPECT');
-    expect(journey.failure?.['#text']).toContain('rounds 1, 2: chat announces who left › bob leaves: CEIL_WS_EXPECT');
+    expect(journey.failure?.type).toBe('CEIL_WS_EXPECT_TIMEOUT');
+    expect(journey.failure?.['#text']).toContain('rounds 1, 2: chat announces who left › bob leaves: CEIL_WS_EXPECT_TIMEOUT');
     expect(caseNamed(chat2, 'a dropped secret reads back once').failure).toBeUndefined();
     const version = caseNamed(chat2, 'version');
     expect(version.failure?.message).toBe('target chat-2 runs 1.4.1, expected 1.4.2');

@@ -6,7 +6,7 @@ import { formatDiagnostic, formatField, hasErrors, type Diagnostic } from '../..
 import { didYouMean } from '../../src/journey/did-you-mean.js';
 import { findJourneyFiles, loadJourneys } from '../../src/journey/load.js';
 
-const base: Diagnostic = { severity: 'error', code: 'CEIL_X', file: 'journeys/x.yaml', line: 12, column: 5, field: 'steps[2].http.url', message: 'reason' };
+const base: Diagnostic = { severity: 'error', code: 'CEIL_SCHEMA_INVALID', file: 'journeys/x.yaml', line: 12, column: 5, field: 'steps[2].http.url', message: 'reason' };
 
 describe('formatDiagnostic', () => {
   it('prints file:line:col › field: message', () => {

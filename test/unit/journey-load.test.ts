@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { FailureCode } from '../../src/core/failure-codes.js';
 import { formatDiagnostic, type Diagnostic } from '../../src/journey/diagnostics.js';
 import { loadJourneyText, type LoadOptions } from '../../src/journey/load.js';
 
@@ -27,7 +28,7 @@ async function loads(text: string, options: LoadOptions = {}) {
   return loaded.journey!;
 }
 
-const error = (code: string, line: number, column: number, field: string, message: string): Diagnostic => ({
+const error = (code: FailureCode, line: number, column: number, field: string, message: string): Diagnostic => ({
   severity: 'error',
   code,
   file: FILE,

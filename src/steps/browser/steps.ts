@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Locator } from 'playwright-core';
+import type { FailureCode } from '../../core/failure-codes.js';
 import { abortFailure, raceAbort, sleep } from '../../engine/deadline.js';
 import type { BrowserTarget } from '../../journey/browser-schema.js';
 import { durationMs, formatMs } from '../../journey/duration.js';
@@ -236,7 +237,7 @@ async function waitForState(context: StepContext, actor: BrowserActor, element: 
 }
 
 /** Fails with "expected X, got Y" once a poll of a text ran out. */
-function mismatch(code: string, subject: string, expectation: TextExpectation, actual: string, window: Window): StepFailure {
+function mismatch(code: FailureCode, subject: string, expectation: TextExpectation, actual: string, window: Window): StepFailure {
   const shown = shorten(actual, SHOWN_TEXT);
   return assertionFailed(code, `${subject} is "${shown}", expected ${expectation.wording} (waited ${formatMs(Date.now() - window.started)})`, {
     expected: expectation.expected,
