@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { VERSION } from '../version.js';
-import { EXIT } from '../engine/exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import type { DrillFlags } from './drill-command.js';
 import type { GateFlags } from './gate-command.js';
 

@@ -2,7 +2,7 @@ import { formatDiagnostic } from '../journey/diagnostics.js';
 import { parseByteSize } from '../journey/byte-size.js';
 import type { Journey } from '../journey/journey.js';
 import { MIN_INTERVAL_MS } from '../journey/schedule.js';
-import { EXIT } from '../engine/exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import type { Redactor } from '../secrets/redactor.js';
 import { logSafe } from '../report/terminal-text.js';
 import { DaemonConfigError, NothingToServeError, ProbeDaemon, type DaemonOptions } from '../serve/daemon.js';

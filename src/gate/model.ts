@@ -1,4 +1,4 @@
-import type { FailureClass } from '../journey/failure.js';
+import type { FailureClass } from '../core/failure.js';
 
 /**
  * The gate's verdict: what `ceiling gate` writes as JSON, renders for the

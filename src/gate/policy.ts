@@ -1,5 +1,5 @@
 import type { Journey } from '../journey/journey.js';
-import { lastAttempt, type JourneyResult } from '../engine/result.js';
+import { lastAttempt, type JourneyResult } from '../core/result.js';
 import type { GateFinding } from './model.js';
 import type { RoundResult, TargetRound } from './rounds.js';
 

@@ -11,7 +11,7 @@
  *   <rerunError> for the earlier ones.
  */
 import { create } from 'xmlbuilder2';
-import { lastAttempt, type AttemptResult, type JourneyResult, type RunResult } from '../engine/result.js';
+import { lastAttempt, type AttemptResult, type JourneyResult, type RunResult } from '../core/result.js';
 import type { Reporter } from './reporter.js';
 import { writeOutput, type OutputTarget } from './output.js';
 import { attemptLabel, failedStepOf, indent, renderFailureDetails, renderStepLine } from './text.js';

@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Locator } from 'playwright-core';
-import { abortFailure, raceAbort, sleep } from '../../engine/deadline.js';
+import { abortFailure, raceAbort, sleep } from '../../core/deadline.js';
 import type { BrowserTarget } from '../../journey/browser-schema.js';
 import { durationMs, formatMs } from '../../journey/duration.js';
-import { StepFailure, assertionFailed, configError } from '../../journey/failure.js';
+import { StepFailure, assertionFailed, configError } from '../../core/failure.js';
 import type { CaptureMap, StepKind } from '../../journey/schema.js';
 import { journeyFolderName, type StepOf } from '../../journey/journey.js';
 import type { Redactor } from '../../secrets/redactor.js';
