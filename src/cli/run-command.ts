@@ -13,7 +13,7 @@ import { readRunSources, selectJourneys } from './journey-inputs.js';
 import { loadOptionalProjectConfig, pickTargets } from './project-config.js';
 import { logSafe } from '../report/terminal-text.js';
 import { VERSION } from '../version.js';
-import type { RunFlags } from './program.js';
+import type { RunFlags } from './run-flags.js';
 import { isLiveTerminal, wantsColor } from './terminal.js';
 import { parseVarFlags } from './var-flags.js';
 

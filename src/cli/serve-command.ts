@@ -13,7 +13,7 @@ import type { WebhookTarget } from '../serve/webhook-delivery.js';
 import { VERSION } from '../version.js';
 import { durationFlag, InputError } from './flag-values.js';
 import { readRunSources, selectJourneys } from './journey-inputs.js';
-import type { ServeFlags } from './program.js';
+import type { ServeFlags } from './serve-flags.js';
 import { parseVarFlags } from './var-flags.js';
 
 /** host:port, with [::1]:port for IPv6; port 0 picks a free one. */
