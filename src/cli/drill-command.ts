@@ -1,5 +1,5 @@
 import { formatMs } from '../journey/duration.js';
-import { EXIT } from '../engine/exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import { runDrill, type DrillReport } from '../gate/drill.js';
 import { runRollback } from '../gate/rollback.js';
 import { writeToFile } from '../report/output.js';

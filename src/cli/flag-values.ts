@@ -1,5 +1,5 @@
 import { parseDuration } from '../journey/duration.js';
-import { EXIT } from '../engine/exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 
 /** Bad input on the command line or in a file it names: the message says what to write instead. */
 export class InputError extends Error {

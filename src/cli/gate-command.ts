@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { EXIT } from '../engine/exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import { baselineFromHistory, baselineFromResults, baselineSamples, BaselineError, readBaseline, sampleCount, writeBaseline } from '../gate/baseline.js';
 import { minEffect, minEffectFraction, PROMETHEUS_LABEL_NAME } from '../gate/config-schema.js';
 import { runGate, type GateBaseline } from '../gate/gate.js';

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { formatDiagnostic, hasErrors } from '../journey/diagnostics.js';
 import type { Journey } from '../journey/journey.js';
 import { loadJourneys } from '../journey/load.js';
-import { EXIT } from '../engine/exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import { loadProjectConfig, type ProjectConfig, type TargetConfig } from '../gate/config.js';
 import type { RoundOptions } from '../gate/rounds.js';
 import type { Redactor } from '../secrets/redactor.js';

@@ -1,6 +1,6 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EXIT } from '../engine/exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import { exampleJourneyText, projectConfigText, workflowText, type InitOptions } from './init-files.js';
 import { schemaDocument } from './schema-command.js';
 

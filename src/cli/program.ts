@@ -1,8 +1,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { VERSION } from '../version.js';
-import { EXIT } from '../engine/exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import type { DrillFlags } from './drill-command.js';
 import type { GateFlags } from './gate-command.js';
+import type { RunFlags } from './run-flags.js';
+import type { ServeFlags } from './serve-flags.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -12,57 +14,6 @@ function positiveInt(name: string) {
     if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}"`);
     return parsed;
   };
-}
-
-export interface RunFlags {
-  config?: string;
-  target?: string;
-  list: boolean;
-  shard?: string;
-  quiet: boolean;
-  tag: string[];
-  grep?: string;
-  concurrency?: number;
-  retries?: number;
-  timeout?: string;
-  var: string[];
-  envFile?: string;
-  secretsFile?: string;
-  reporter: string[];
-  out: string;
-  failOnFlaky: boolean;
-  browserPath?: string;
-  trace: 'retain-on-failure' | 'off';
-}
-
-export interface ServeFlags {
-  tag: string[];
-  grep?: string;
-  listen: string;
-  every: string;
-  concurrency: number;
-  db: string;
-  retention: string;
-  retentionRuns: number;
-  retentionSize: string;
-  location: string;
-  target: string;
-  shard?: string;
-  alertAfter: number;
-  webhook: string[];
-  slackWebhook: string[];
-  tokenEnv: string;
-  publicUrl?: string;
-  grace: string;
-  reloadInterval: string;
-  retries?: number;
-  timeout?: string;
-  var: string[];
-  envFile?: string;
-  secretsFile?: string;
-  out: string;
-  browserPath?: string;
-  trace: 'retain-on-failure' | 'off';
 }
 
 /** The options gate and drill share: the project config, its targets, and how journeys run against them. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { formatDiagnostic, hasErrors } from '../journey/diagnostics.js';
 import type { Journey } from '../journey/journey.js';
 import { loadJourneys } from '../journey/load.js';
-import { EXIT } from '../engine/exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import { runJourneys } from '../engine/run.js';
 import type { ProjectConfig } from '../gate/config.js';
 import { createReporter, parseReporterSpec, ReporterMultiplexer, ReporterSpecError, type ReporterFactoryOptions, type ReporterSpec } from '../report/index.js';
@@ -13,7 +13,7 @@ import { readRunSources, selectJourneys } from './journey-inputs.js';
 import { loadOptionalProjectConfig, pickTargets } from './project-config.js';
 import { logSafe } from '../report/terminal-text.js';
 import { VERSION } from '../version.js';
-import type { RunFlags } from './program.js';
+import type { RunFlags } from './run-flags.js';
 import { isLiveTerminal, wantsColor } from './terminal.js';
 import { parseVarFlags } from './var-flags.js';
 

@@ -1,5 +1,5 @@
 import { journeyJsonSchema } from '../journey/schema.js';
-import { EXIT } from '../engine/exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 
 export function schemaDocument(): Record<string, unknown> {
   return { title: 'Ceiling journey', ...(journeyJsonSchema() as object) };

@@ -2,7 +2,7 @@ import { formatDiagnostic } from '../journey/diagnostics.js';
 import { parseByteSize } from '../journey/byte-size.js';
 import type { Journey } from '../journey/journey.js';
 import { MIN_INTERVAL_MS } from '../journey/schedule.js';
-import { EXIT } from '../engine/exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import type { Redactor } from '../secrets/redactor.js';
 import { logSafe } from '../report/terminal-text.js';
 import { DaemonConfigError, NothingToServeError, ProbeDaemon, type DaemonOptions } from '../serve/daemon.js';
@@ -13,7 +13,7 @@ import type { WebhookTarget } from '../serve/webhook-delivery.js';
 import { VERSION } from '../version.js';
 import { durationFlag, InputError } from './flag-values.js';
 import { readRunSources, selectJourneys } from './journey-inputs.js';
-import type { ServeFlags } from './program.js';
+import type { ServeFlags } from './serve-flags.js';
 import { parseVarFlags } from './var-flags.js';
 
 /** host:port, with [::1]:port for IPv6; port 0 picks a free one. */

@@ -1,6 +1,6 @@
 import { formatDiagnostic, hasErrors } from '../journey/diagnostics.js';
 import { loadJourneys } from '../journey/load.js';
-import { EXIT } from '../engine/exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import { annotation, workspacePath } from '../report/github-text.js';
 import { logSafe } from '../report/terminal-text.js';
 import { parseVarFlags } from './var-flags.js';

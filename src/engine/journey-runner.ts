@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { formatMs } from '../journey/duration.js';
-import { StepFailure } from '../journey/failure.js';
+import { StepFailure } from '../core/failure.js';
 import { journeyFolderName, type CompiledStep, type Journey } from '../journey/journey.js';
 import { render, type TemplateScope } from '../journey/template.js';
 import type { JourneyRef } from '../report/reporter.js';
@@ -9,10 +9,10 @@ import type { Redactor } from '../secrets/redactor.js';
 import { Actors, type EvidenceCollector, type Executor, type RunResources, type StepContext, type StepOutcome } from '../steps/executor.js';
 import type { StepKind } from '../journey/schema.js';
 import { loadExecutor } from '../steps/registry.js';
-import { abortFailure, raceAbort, scopedSignal, type ScopedSignal } from './deadline.js';
-import type { Attachment, AttemptResult, FailureInfo, HttpPhases, JourneyResult, JourneyStatus, StepResult } from './result.js';
+import { abortFailure, raceAbort, scopedSignal, type ScopedSignal } from '../core/deadline.js';
+import type { Attachment, AttemptResult, FailureInfo, HttpPhases, JourneyResult, JourneyStatus, StepResult } from '../core/result.js';
 import { runnerStalls, stallExplains } from './runner-health.js';
-import { TeardownStack } from './teardown.js';
+import { TeardownStack } from '../core/teardown.js';
 
 export interface JourneyRunOptions {
   /** Overrides every journey's own retries when set (--retries). */

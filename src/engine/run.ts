@@ -1,13 +1,13 @@
 import type { Journey } from '../journey/journey.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import type { Reporter } from '../report/reporter.js';
 import { runJourney, type JourneyRunOptions } from './journey-runner.js';
 import { SharedResources } from './shared-resources.js';
 import { EventLoopDelayMonitor } from './runner-health.js';
-import { raceAbort } from './deadline.js';
+import { raceAbort } from '../core/deadline.js';
 import { prepareSteps } from '../steps/registry.js';
 import type { RunResources } from '../steps/executor.js';
-import { totalsOf, type JourneyResult, type RunResult, type RunStatus } from './result.js';
+import { totalsOf, type JourneyResult, type RunResult, type RunStatus } from '../core/result.js';
 
 
 export interface RunOptions extends Omit<JourneyRunOptions, 'resources' | 'onJourneyStart' | 'onStepEnd'> {

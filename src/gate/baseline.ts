@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { FailureCode } from '../core/failure-codes.js';
-import type { JourneyResult } from '../engine/result.js';
+import type { JourneyResult } from '../core/result.js';
 import { writeToFile } from '../report/output.js';
 import { HistoryError, HistoryStore, maxRunsLimit } from '../history/store.js';
 import type { RunRecord } from '../history/records.js';

@@ -1,6 +1,6 @@
 import type { Journey } from '../journey/journey.js';
 import { formatMs } from '../journey/duration.js';
-import { sleep } from '../engine/deadline.js';
+import { sleep } from '../core/deadline.js';
 import type { Redactor } from '../secrets/redactor.js';
 import type { TargetConfig } from './config.js';
 import type { RollbackOutcome } from './model.js';

@@ -1,8 +1,8 @@
 import type { Journey } from '../journey/journey.js';
 import { formatMs } from '../journey/duration.js';
-import { raceAbort, sleep } from '../engine/deadline.js';
-import type { JourneyResult } from '../engine/result.js';
-import { EXIT } from '../engine/exit-codes.js';
+import { raceAbort, sleep } from '../core/deadline.js';
+import type { JourneyResult } from '../core/result.js';
+import { EXIT } from '../core/exit-codes.js';
 import type { Redactor } from '../secrets/redactor.js';
 import type { TargetConfig } from './config.js';
 import { compareLatency, samplesFromResults, type StepKey } from './latency.js';

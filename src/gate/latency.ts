@@ -1,4 +1,4 @@
-import { lastAttempt, type JourneyResult } from '../engine/result.js';
+import { lastAttempt, type JourneyResult } from '../core/result.js';
 import { mannWhitneyGreater } from './mann-whitney.js';
 import type { LatencyComparison } from './model.js';
 

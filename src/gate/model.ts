@@ -1,5 +1,5 @@
 import type { FailureCode } from '../core/failure-codes.js';
-import type { FailureClass } from '../journey/failure.js';
+import type { FailureClass } from '../core/failure.js';
 
 /**
  * The gate's verdict: what `ceiling gate` writes as JSON, renders for the

@@ -14,7 +14,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { formatMs } from '../journey/duration.js';
 import type { Redactor } from '../secrets/redactor.js';
-import { classifyNetworkError } from '../steps/classify.js';
+import { classifyNetworkError } from '../core/network-errors.js';
 import { VERSION } from '../version.js';
 import type { GateResult, Verdict } from './model.js';
 import {

@@ -1,6 +1,6 @@
 import { isFailureCode } from '../core/failure-codes.js';
 import type { Journey } from '../journey/journey.js';
-import { lastAttempt, type JourneyResult } from '../engine/result.js';
+import { lastAttempt, type JourneyResult } from '../core/result.js';
 import type { GateFinding } from './model.js';
 import type { RoundResult, TargetRound } from './rounds.js';
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Agent } from 'undici';
 import type { Journey } from '../journey/journey.js';
 import { runJourney, type JourneyRunOptions } from '../engine/journey-runner.js';
-import type { JourneyResult } from '../engine/result.js';
+import type { JourneyResult } from '../core/result.js';
 import { SharedResources } from '../engine/shared-resources.js';
 import type { RunResources } from '../steps/executor.js';
 import type { Redactor } from '../secrets/redactor.js';

@@ -1,9 +1,9 @@
 import { Agent, request } from 'undici';
 import type { FailureCode } from '../core/failure-codes.js';
-import type { FailureClass } from '../journey/failure.js';
+import type { FailureClass } from '../core/failure.js';
 import { render, type TemplateScope } from '../journey/template.js';
 import { readValuePath } from '../journey/value-path.js';
-import { classifyNetworkError } from '../steps/classify.js';
+import { classifyNetworkError } from '../core/network-errors.js';
 import { readCappedBody } from '../steps/http/response.js';
 import type { VersionProbe } from './config.js';
 

@@ -1,4 +1,4 @@
-import type { HttpPhases, StepStatus } from '../engine/result.js';
+import type { HttpPhases, StepStatus } from '../core/result.js';
 
 /**
  * The records of probe runs and journey state. They are plain JSON, so the

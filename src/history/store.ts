@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import type { CodeSubset } from '../core/failure-codes.js';
-import type { StepStatus } from '../engine/result.js';
+import type { StepStatus } from '../core/result.js';
 import { createParentFolders } from './parent-folder.js';
 import type { LastFailure, PersistedState, RunRecord, StepTiming } from './records.js';
 

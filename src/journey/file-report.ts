@@ -1,6 +1,6 @@
 import type { FailureCode } from '../core/failure-codes.js';
 import { formatField, type Diagnostic, type Severity } from './diagnostics.js';
-import type { SourceLocation } from './journey.js';
+import type { SourceLocation } from '../core/source-location.js';
 import type { Path, PositionIndex } from './positions.js';
 
 /** The diagnostics of one journey file, each placed at the line and column of the field it is about. */

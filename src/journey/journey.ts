@@ -1,11 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CaptureMap, HttpExpect, StepKind, StepSpec } from './schema.js';
-
-export interface SourceLocation {
-  file: string;
-  line: number;
-  column: number;
-}
+import type { SourceLocation } from '../core/source-location.js';
 
 /** A validated step: the tagged union the engine and executors work with. */
 export type CompiledStep = {

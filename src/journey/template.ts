@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { configError } from './failure.js';
+import { configError } from '../core/failure.js';
 
 /**
  * `{{ … }}` templates. The expression language is deliberately tiny: dotted

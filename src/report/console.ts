@@ -8,7 +8,7 @@
  * of every journey that did not pass come after the progress lines, next to
  * the summary, where a reader looks first.
  */
-import { lastAttempt, type JourneyResult, type JourneyStatus, type RunResult, type RunStatus, type StepResult } from '../engine/result.js';
+import { lastAttempt, type JourneyResult, type JourneyStatus, type RunResult, type RunStatus, type StepResult } from '../core/result.js';
 import { formatMs } from '../journey/duration.js';
 import type { JourneyRef, Reporter, RunStartInfo } from './reporter.js';
 import { writeToStream, type OutputStream } from './output.js';

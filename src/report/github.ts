@@ -5,7 +5,7 @@
  * journey file and line relative to the workspace. The escaping, the
  * annotation line and the append are the gate's (github-text.ts).
  */
-import type { AttemptResult, JourneyResult, JourneyStatus, RunResult, RunStatus, StepResult } from '../engine/result.js';
+import type { AttemptResult, JourneyResult, JourneyStatus, RunResult, RunStatus, StepResult } from '../core/result.js';
 import { formatMs } from '../journey/duration.js';
 import {
   annotation,

@@ -2,7 +2,7 @@
  * The JSON report is the result model itself: the engine builds it from plain
  * objects in a fixed key order, so the file diffs cleanly between runs.
  */
-import type { RunResult } from '../engine/result.js';
+import type { RunResult } from '../core/result.js';
 import type { Reporter } from './reporter.js';
 import { writeOutput, type OutputTarget } from './output.js';
 

@@ -10,7 +10,7 @@
  *   carries <failure>/<error> for its last attempt and <rerunFailure> or
  *   <rerunError> for the earlier ones.
  */
-import { lastAttempt, type AttemptResult, type JourneyResult, type RunResult } from '../engine/result.js';
+import { lastAttempt, type AttemptResult, type JourneyResult, type RunResult } from '../core/result.js';
 import type { Reporter } from './reporter.js';
 import { writeOutput, type OutputTarget } from './output.js';
 import { attemptLabel, failedStepOf, indent, renderFailureDetails, renderStepLine } from './text.js';

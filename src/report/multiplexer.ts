@@ -6,7 +6,7 @@
  * - isolation: a reporter that throws or rejects is recorded and reported
  *   on the warning sink, and the run and the other reporters carry on.
  */
-import type { JourneyResult, RunResult, StepResult } from '../engine/result.js';
+import type { JourneyResult, RunResult, StepResult } from '../core/result.js';
 import type { Redactor } from '../secrets/redactor.js';
 import type { JourneyRef, Reporter, RunStartInfo } from './reporter.js';
 import { logSafe } from './terminal-text.js';

@@ -1,4 +1,4 @@
-import type { JourneyResult, RunResult, StepResult } from '../engine/result.js';
+import type { JourneyResult, RunResult, StepResult } from '../core/result.js';
 
 /**
  * A reporter has small, optional live hooks and one required end hook. Live

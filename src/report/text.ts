@@ -4,9 +4,9 @@
  * picocolors hands back identity functions and the text is plain.
  */
 import pc from 'picocolors';
-import type { AttemptResult, StepResult, StepStatus } from '../engine/result.js';
+import type { AttemptResult, StepResult, StepStatus } from '../core/result.js';
 import { formatMs } from '../journey/duration.js';
-import type { SourceLocation } from '../journey/journey.js';
+import type { SourceLocation } from '../core/source-location.js';
 
 export interface TextOptions {
   color: boolean;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseEnv } from 'node:util';
 import { MIN_SECRET_LENGTH, type Redactor } from './redactor.js';
-import { configError } from '../journey/failure.js';
+import { configError } from '../core/failure.js';
 
 /** Reads a dotenv-style file (KEY=value lines), as used by --env-file and --secrets-file. */
 export async function readDotenvFile(file: string): Promise<Record<string, string>> {

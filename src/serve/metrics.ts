@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { HttpPhases } from '../engine/result.js';
+import type { HttpPhases } from '../core/result.js';
 import type { RunOutcome, RunRecord } from './model.js';
 
 /**

@@ -1,4 +1,4 @@
-import { lastAttempt, type JourneyResult } from '../engine/result.js';
+import { lastAttempt, type JourneyResult } from '../core/result.js';
 import type { Redactor } from '../secrets/redactor.js';
 import type { RunRecord, RunTrigger } from './model.js';
 

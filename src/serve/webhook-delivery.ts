@@ -1,6 +1,6 @@
 import { Agent, request } from 'undici';
 import type { Redactor } from '../secrets/redactor.js';
-import { classifyNetworkError } from '../steps/classify.js';
+import { classifyNetworkError } from '../core/network-errors.js';
 import { VERSION } from '../version.js';
 import { genericPayload, slackPayload, type AlertEvent } from './alert-payloads.js';
 import { retryAfterMs } from '../report/webhook-text.js';

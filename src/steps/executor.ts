@@ -1,5 +1,5 @@
-import type { Attachment, HttpPhases } from '../engine/result.js';
-import type { TeardownStack } from '../engine/teardown.js';
+import type { Attachment, HttpPhases } from '../core/result.js';
+import type { TeardownStack } from '../core/teardown.js';
 import type { StepOf } from '../journey/journey.js';
 import type { StepKind } from '../journey/schema.js';
 import type { Redactor } from '../secrets/redactor.js';

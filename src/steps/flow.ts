@@ -1,7 +1,7 @@
 import { durationMs } from '../journey/duration.js';
-import { assertionFailed } from '../journey/failure.js';
+import { assertionFailed } from '../core/failure.js';
 import { deepEqual, matchJson } from '../journey/matchers.js';
-import { sleep } from '../engine/deadline.js';
+import { sleep } from '../core/deadline.js';
 import type { Executor } from './executor.js';
 
 export const waitStep: Executor<'wait'> = async (step, context) => {

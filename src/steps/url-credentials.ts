@@ -1,4 +1,4 @@
-import { StepFailure } from '../journey/failure.js';
+import { StepFailure } from '../core/failure.js';
 import type { Redactor } from '../secrets/redactor.js';
 
 /**

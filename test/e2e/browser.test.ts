@@ -14,7 +14,7 @@ import { unzipSync } from 'fflate';
 import { PNG } from 'pngjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultServer, type FaultServer } from '../../fixtures/faults.js';
-import type { Attachment, RunResult } from '../../src/engine/result.js';
+import type { Attachment, RunResult } from '../../src/core/result.js';
 import { findChromium } from '../../src/steps/browser/discovery.js';
 import { root, runCli, type CliOptions, type CliResult } from './cli.js';
 import { Cleanup, closedPort, outcomeOf, show, startServer, type TestServer } from './helpers.js';

@@ -7,7 +7,7 @@ import { startChat } from '../../fixtures/chat.js';
 import { startComments } from '../../fixtures/comments.js';
 import { startDeadDrop } from '../../fixtures/dead-drop.js';
 import type { RunningService } from '../../fixtures/service.js';
-import type { RunResult } from '../../src/engine/result.js';
+import type { RunResult } from '../../src/core/result.js';
 import { runCli, scratch } from './cli.js';
 
 /**

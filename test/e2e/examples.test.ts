@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunResult } from '../../src/engine/result.js';
+import type { RunResult } from '../../src/core/result.js';
 import { root, runCli, scratch } from './cli.js';
 import { healthOf, startDemoServices, type DemoServices } from './services.js';
 

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { FailureInfo, JourneyResult, RunResult, StepResult } from '../../src/engine/result.js';
+import type { FailureInfo, JourneyResult, RunResult, StepResult } from '../../src/core/result.js';
 import { runCli, scratch, type CliOptions, type CliResult } from './cli.js';
 
 /** A host glibc rejects locally (first label of 64+ characters): a DNS failure without any packet. */

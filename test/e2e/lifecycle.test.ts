@@ -8,7 +8,7 @@ import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultServer, type FaultServer } from '../../fixtures/faults.js';
-import type { RunResult } from '../../src/engine/result.js';
+import type { RunResult } from '../../src/core/result.js';
 import { runCli, type CliOptions } from './cli.js';
 import { Cleanup, outcomeOf, runWithJson, show, startServer } from './helpers.js';
 

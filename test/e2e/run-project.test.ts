@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDeadDrop } from '../../fixtures/dead-drop.js';
-import type { RunResult } from '../../src/engine/result.js';
+import type { RunResult } from '../../src/core/result.js';
 import { root, runCli } from './cli.js';
 import { Cleanup, show, startFlakyServer, startServer } from './helpers.js';
 

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultServer, type FaultServer } from '../../fixtures/faults.js';
 import { runCli } from './cli.js';
 import { Cleanup, closedPort, outcomeOf, show, startServer } from './helpers.js';
-import type { RunResult } from '../../src/engine/result.js';
+import type { RunResult } from '../../src/core/result.js';
 
 /** From --secrets-file. A space, a slash and a plus make every encoding differ from the raw value. */
 const FILE_SECRET = 's3cr3t-PLANTED qz/9137+ok';

@@ -7,7 +7,7 @@ import { runJourney, type JourneyRunOptions } from '../../src/engine/journey-run
 import { formatDiagnostic } from '../../src/journey/diagnostics.js';
 import type { Journey } from '../../src/journey/journey.js';
 import { loadJourneyText } from '../../src/journey/load.js';
-import { StepFailure } from '../../src/journey/failure.js';
+import { StepFailure } from '../../src/core/failure.js';
 import { Redactor } from '../../src/secrets/redactor.js';
 import { BrowserActor } from '../../src/steps/browser/actor.js';
 import { findChromium, SYSTEM_BROWSER_CANDIDATES } from '../../src/steps/browser/discovery.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JourneyResult } from '../../src/engine/result.js';
+import type { JourneyResult } from '../../src/core/result.js';
 import { runJourney } from '../../src/engine/journey-runner.js';
 import { formatDiagnostic } from '../../src/journey/diagnostics.js';
 import { loadJourneyText } from '../../src/journey/load.js';

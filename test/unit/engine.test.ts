@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { JourneyResult, RunResult } from '../../src/engine/result.js';
+import type { JourneyResult, RunResult } from '../../src/core/result.js';
 import { collectEvidence, evidenceDir } from '../../src/engine/journey-runner.js';
 import { decideStatus, runJourneys, type RunOptions } from '../../src/engine/run.js';
 import type { Journey } from '../../src/journey/journey.js';

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { renderFailureCodesDoc } from '../../src/core/failure-codes-doc.js';
 import { CODE_CLASSES, FAILURE_CODES, isFailureCode, type CodeClass, type FailureCode } from '../../src/core/failure-codes.js';
-import type { FailureClass } from '../../src/journey/failure.js';
-import { failureClasses } from '../../src/journey/failure.js';
+import type { FailureClass } from '../../src/core/failure.js';
+import { failureClasses } from '../../src/core/failure.js';
 import type { YamlProblemCode } from '../../src/journey/yaml-positions.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

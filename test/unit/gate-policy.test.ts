@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { FailureClass } from '../../src/journey/failure.js';
+import type { FailureClass } from '../../src/core/failure.js';
 import type { Journey } from '../../src/journey/journey.js';
-import type { AttemptResult, JourneyResult } from '../../src/engine/result.js';
+import type { AttemptResult, JourneyResult } from '../../src/core/result.js';
 import { describeFinding, judgeRound } from '../../src/gate/policy.js';
 import type { RoundResult, TargetRound } from '../../src/gate/rounds.js';
 

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JourneyResult } from '../../src/engine/result.js';
+import type { JourneyResult } from '../../src/core/result.js';
 import { runJourneys, type RunOptions } from '../../src/engine/run.js';
 import { loadJourneyText } from '../../src/journey/load.js';
 import { Redactor } from '../../src/secrets/redactor.js';

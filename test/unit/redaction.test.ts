@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StepFailure } from '../../src/journey/failure.js';
+import { StepFailure } from '../../src/core/failure.js';
 import { render } from '../../src/journey/template.js';
 import { MIN_SECRET_LENGTH, Redactor } from '../../src/secrets/redactor.js';
 import { readDotenvFile, secretLookup } from '../../src/secrets/sources.js';

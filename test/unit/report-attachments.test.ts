@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderJourneyDetails } from '../../src/report/console.js';
 import { renderJson } from '../../src/report/json.js';
 import { renderJunit } from '../../src/report/junit.js';
-import type { RunResult } from '../../src/engine/result.js';
+import type { RunResult } from '../../src/core/result.js';
 import { brokenAttempt, journeyResult, mismatch, STARTED_AT } from './report-fixture.js';
 
 const screenshot = { name: 'screenshot alice', path: 'ceiling-out/artifacts/j-1/attempt-1/alice.png', contentType: 'image/png' };

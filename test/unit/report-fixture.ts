@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { totalsOf, type AttemptResult, type FailureInfo, type JourneyResult, type RunResult, type StepResult } from '../../src/engine/result.js';
+import { totalsOf, type AttemptResult, type FailureInfo, type JourneyResult, type RunResult, type StepResult } from '../../src/core/result.js';
 
 /** Hand-made results with fixed timestamps, so rendered output can be compared line by line. */
 

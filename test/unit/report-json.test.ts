@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import type { RunResult } from '../../src/engine/result.js';
+import type { RunResult } from '../../src/core/result.js';
 import { JsonReporter, renderJson } from '../../src/report/json.js';
 import { captureStream, failedEveryRetry, failedJourney, flakyJourney, passedJourney, runResult } from './report-fixture.js';
 

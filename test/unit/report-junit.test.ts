@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, test } from 'vitest';
-import type { FailureInfo } from '../../src/engine/result.js';
+import type { FailureInfo } from '../../src/core/result.js';
 import { JunitReporter, renderJunit } from '../../src/report/junit.js';
 import {
   brokenAttempt,

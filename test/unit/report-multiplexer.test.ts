@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import type { JourneyResult, RunResult, StepResult } from '../../src/engine/result.js';
+import type { JourneyResult, RunResult, StepResult } from '../../src/core/result.js';
 import { ConsoleReporter } from '../../src/report/console.js';
 import { JsonReporter } from '../../src/report/json.js';
 import { JunitReporter } from '../../src/report/junit.js';

@@ -1,6 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, test } from 'vitest';
-import type { FailureInfo } from '../../src/engine/result.js';
+import type { FailureInfo } from '../../src/core/result.js';
 import { renderGateJUnit } from '../../src/gate/render-junit.js';
 import { JunitReporter } from '../../src/report/junit.js';
 import { ReporterMultiplexer } from '../../src/report/multiplexer.js';

@@ -1,7 +1,7 @@
-import { raceAbort, scopedSignal } from '../../src/engine/deadline.js';
-import { TeardownStack } from '../../src/engine/teardown.js';
+import { raceAbort, scopedSignal } from '../../src/core/deadline.js';
+import { TeardownStack } from '../../src/core/teardown.js';
 import { formatDiagnostic } from '../../src/journey/diagnostics.js';
-import { StepFailure } from '../../src/journey/failure.js';
+import { StepFailure } from '../../src/core/failure.js';
 import type { CompiledStep } from '../../src/journey/journey.js';
 import { loadJourneyText } from '../../src/journey/load.js';
 import { render } from '../../src/journey/template.js';

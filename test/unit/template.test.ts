@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StepFailure } from '../../src/journey/failure.js';
+import { StepFailure } from '../../src/core/failure.js';
 import { checkTemplate, generatorNames, parseTemplate, render, stringsIn, type TemplateScope } from '../../src/journey/template.js';
 
 interface ScopeOptions {

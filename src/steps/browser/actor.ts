@@ -2,10 +2,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page, Response } from 'playwright-core';
-import type { Attachment } from '../../engine/result.js';
+import type { Attachment } from '../../core/result.js';
 import type { Redactor } from '../../secrets/redactor.js';
 import { withTimeout } from './bounds.js';
-import { raceAbort } from '../../engine/deadline.js';
+import { raceAbort } from '../../core/deadline.js';
 import { scrubTrace } from './scrub.js';
 
 /** The kind under which browser pages are registered in Actors, so a ws step never picks one up. */

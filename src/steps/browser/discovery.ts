@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { configError } from '../../journey/failure.js';
+import { configError } from '../../core/failure.js';
 
 /**
  * Where the Chromium for browser steps comes from, in a fixed order: the one

@@ -1,6 +1,6 @@
-import { abortFailure } from '../../engine/deadline.js';
+import { abortFailure } from '../../core/deadline.js';
 import { formatMs } from '../../journey/duration.js';
-import { StepFailure, assertionFailed, configError } from '../../journey/failure.js';
+import { StepFailure, assertionFailed, configError } from '../../core/failure.js';
 import { plainMessage } from './bounds.js';
 
 /**

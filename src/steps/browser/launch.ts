@@ -1,5 +1,5 @@
 import { chromium, type Browser } from 'playwright-core';
-import { StepFailure, configError } from '../../journey/failure.js';
+import { StepFailure, configError } from '../../core/failure.js';
 import { BROWSER_RESOURCE, type RunResources, type RunSettings, type StepContext } from '../executor.js';
 import { findChromium, type DiscoveryOptions, type FoundBrowser } from './discovery.js';
 import { plainMessage, withTimeout } from './bounds.js';

@@ -1,4 +1,4 @@
-import { configError } from '../../journey/failure.js';
+import { configError } from '../../core/failure.js';
 
 /**
  * What an expectation wants of a text (an element's text, the title, the

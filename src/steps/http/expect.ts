@@ -1,5 +1,5 @@
 import { durationMs, formatMs } from '../../journey/duration.js';
-import { StepFailure, assertionFailed } from '../../journey/failure.js';
+import { StepFailure, assertionFailed } from '../../core/failure.js';
 import { matchJson } from '../../journey/matchers.js';
 import type { CaptureMap, HttpExpect } from '../../journey/schema.js';
 import { readValuePath } from '../../journey/value-path.js';

@@ -1,13 +1,13 @@
 import type { Socket } from 'node:net';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
-import { StepFailure, assertionFailed } from '../../journey/failure.js';
+import { StepFailure, assertionFailed } from '../../core/failure.js';
 import { formatMs } from '../../journey/duration.js';
-import { scopedSignal } from '../../engine/deadline.js';
-import type { HttpPhases } from '../../engine/result.js';
+import { scopedSignal } from '../../core/deadline.js';
+import type { HttpPhases } from '../../core/result.js';
 import { VERSION } from '../../version.js';
 import type { StepSpec } from '../../journey/schema.js';
 import type { StepContext } from '../executor.js';
-import { classifyNetworkError } from '../classify.js';
+import { classifyNetworkError } from '../../core/network-errors.js';
 import { byteLimit, readBody, type HttpResponse } from './response.js';
 import { HopTimer, sumPhases, timed, watchSocket } from './timing.js';
 import { takeUrlCredentials } from '../url-credentials.js';

@@ -1,6 +1,6 @@
 import { pipeline, type Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
-import { StepFailure } from '../../journey/failure.js';
+import { StepFailure } from '../../core/failure.js';
 import { parseByteSize } from '../../journey/byte-size.js';
 
 /** What the http step keeps of a response: enough to assert and capture, bounded in size. */

@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
-import type { HttpPhases } from '../../engine/result.js';
+import type { HttpPhases } from '../../core/result.js';
 
 /**
  * Where an HTTP request's time goes, split as blackbox_exporter splits it:

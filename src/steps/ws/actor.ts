@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData } from 'ws';
-import { abortFailure } from '../../engine/deadline.js';
-import { configError, StepFailure } from '../../journey/failure.js';
+import { abortFailure } from '../../core/deadline.js';
+import { configError, StepFailure } from '../../core/failure.js';
 import { formatMs } from '../../journey/duration.js';
-import { classifyNetworkError } from '../classify.js';
+import { classifyNetworkError } from '../../core/network-errors.js';
 import { Inbox, InboxMessage } from './inbox.js';
 import type { AutoReplyRule } from './match.js';
 import { EXPIRED, waitUntil, windowEnd } from './wait.js';

@@ -1,4 +1,4 @@
-import { assertionFailed, configError } from '../../journey/failure.js';
+import { assertionFailed, configError } from '../../core/failure.js';
 import { matchJson } from '../../journey/matchers.js';
 import type { CaptureMap, StepSpec } from '../../journey/schema.js';
 import { readValuePath } from '../../journey/value-path.js';

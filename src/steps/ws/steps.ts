@@ -1,4 +1,4 @@
-import { StepFailure, assertionFailed, configError } from '../../journey/failure.js';
+import { StepFailure, assertionFailed, configError } from '../../core/failure.js';
 import { durationMs, formatMs } from '../../journey/duration.js';
 import type { Executor, StepContext } from '../executor.js';
 import { registerUrlCredentials } from '../url-credentials.js';

@@ -1,4 +1,4 @@
-import { abortFailure } from '../../engine/deadline.js';
+import { abortFailure } from '../../core/deadline.js';
 
 /** What a bounded wait resolves to when its window ran out before the probe found anything. */
 export const EXPIRED: unique symbol = Symbol('expired');

@@ -2,7 +2,7 @@
  * Every way a step can go wrong has a class and a stable code, so reports,
  * exit codes and alerts can branch on them without parsing messages.
  */
-import type { FailureCode } from '../core/failure-codes.js';
+import type { FailureCode } from './failure-codes.js';
 
 export const failureClasses = [
   'assertion',

@@ -1,5 +1,5 @@
-import type { FailureClass } from '../journey/failure.js';
-import type { SourceLocation } from '../journey/journey.js';
+import type { FailureClass } from './failure.js';
+import type { SourceLocation } from './source-location.js';
 
 /**
  * The result model: what every reporter renders. It is plain JSON (no class

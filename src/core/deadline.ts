@@ -1,4 +1,4 @@
-import { StepFailure } from '../journey/failure.js';
+import { StepFailure } from './failure.js';
 
 /**
  * A child AbortSignal that aborts when its parent does or when its own time

@@ -1,5 +1,5 @@
-import { StepFailure } from '../journey/failure.js';
-import { abortFailure } from '../engine/deadline.js';
+import { StepFailure } from './failure.js';
+import { abortFailure } from './deadline.js';
 
 /**
  * Turns the errors thrown by sockets, undici and ws into classified failures
