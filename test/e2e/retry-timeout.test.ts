@@ -22,7 +22,9 @@ describe('timeout and retries', () => {
     const { journey } = outcomeOf(run.json, 'hangs every time');
     expect(journey.attempts).toHaveLength(3);
     journey.attempts.forEach((attempt, index) => {
-      expect(attempt.failure).toMatchObject({ class: 'timeout', code: 'CEIL_TIMEOUT_JOURNEY', message: `attempt ${index + 1} of 3 did not finish within its 1.00s deadline` });
+      expect(attempt.failure).toMatchObject({ class: 'timeout', code: 'CEIL_TIMEOUT_JOURNEY' });
+      // On a busy machine the runner may add how long it stalled meanwhile; the attempt's own words come first.
+      expect(attempt.failure?.message).toMatch(new RegExp(`^attempt ${index + 1} of 3 did not finish within its 1\\.00s deadline($| \\(the runner stalled)`));
       // A deadline never fires early: each attempt had its whole second.
       expect(attempt.durationMs).toBeGreaterThanOrEqual(990);
     });
