@@ -23,6 +23,8 @@ export function retryAfterMs(header: string | string[] | undefined, nowMs: numbe
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1_000;
+  // An HTTP date names its day and month; without the letters, Date.parse would read "-1" or "2026" as a year.
+  if (!/[a-z]/i.test(trimmed)) return undefined;
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
