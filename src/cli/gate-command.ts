@@ -5,6 +5,7 @@ import { minEffect, minEffectFraction, PROMETHEUS_LABEL_NAME } from '../gate/con
 import { runGate, type GateBaseline } from '../gate/gate.js';
 import type { GatePolicy, GateResult, RollbackOutcome } from '../gate/model.js';
 import { sendGateNotifications } from '../gate/notify.js';
+import { registerWebhookUrlSecrets } from '../webhook/url.js';
 import { pushVerdict } from '../gate/pushgateway.js';
 import { renderGateSummary } from '../gate/render-console.js';
 import { renderAnnotations, renderStepSummary } from '../gate/render-github.js';
@@ -180,8 +181,9 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
   const { redactor } = fleet;
   const webhooks = [...fleet.config.notify.webhooks, ...flags.webhook];
   const slack = [...fleet.config.notify.slack, ...flags.slackWebhook];
-  for (const url of [...webhooks, ...slack, ...(push ? [push.url] : [])]) {
-    const parsed = new URL(url);
+  for (const url of [...webhooks, ...slack]) registerWebhookUrlSecrets(redactor, new URL(url));
+  if (push) {
+    const parsed = new URL(push.url);
     if (parsed.pathname.length > 16) redactor.add(parsed.pathname + parsed.search, 'webhook');
     if (parsed.password) redactor.add(parsed.password, 'password');
   }

@@ -10,6 +10,7 @@ import { isLoopbackHostname } from '../serve/http-api.js';
 import { HistoryError } from '../history/store.js';
 import { inShard, parseShard } from '../serve/shard.js';
 import type { WebhookTarget } from '../serve/webhook-delivery.js';
+import { registerWebhookUrlSecrets } from '../webhook/url.js';
 import { VERSION } from '../version.js';
 import { durationFlag, InputError } from './flag-values.js';
 import { readRunSources, selectJourneys } from './journey-inputs.js';
@@ -37,8 +38,8 @@ function webhookTargets(flags: ServeFlags, redactor: Redactor): WebhookTarget[] 
       throw new InputError(`--${target.format === 'slack' ? 'slack-webhook' : 'webhook'}: "${target.url}" is not a URL; write e.g. https://hooks.example.com/ceiling`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`webhook ${url.protocol} URLs are not supported; use http or https`);
-    // A Slack webhook's path is its credential: treat it like a secret everywhere.
-    if (url.pathname.length > 1) redactor.add(url.pathname + url.search, 'webhook');
+    // Registered here, before anything runs, as well as by the dispatcher: a webhook URL is a credential everywhere.
+    registerWebhookUrlSecrets(redactor, url);
   }
   return targets;
 }

@@ -6,16 +6,16 @@
  * Unlike `ceiling serve`, whose alert lanes run in the background, the gate
  * exits right after notifying, so delivery is awaited here and bounded: each
  * endpoint gets a fixed number of attempts, each with its own timeout, and
- * all endpoints are tried at once. Webhook URLs carry their credentials (a
- * Slack hook's path is its token), so logs name an endpoint by scheme and
- * host only.
+ * all endpoints are tried at once. Posting, the retry rules and which URL
+ * parts are secret live in src/webhook/, shared with serve's alerts.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import { formatMs } from '../journey/duration.js';
 import type { Redactor } from '../secrets/redactor.js';
-import { classifyNetworkError } from '../core/network-errors.js';
-import { VERSION } from '../version.js';
+import { createWebhookAgent, postWebhook } from '../webhook/post.js';
+import { escapeSlack } from '../webhook/slack-text.js';
+import { registerWebhookUrlSecrets, webhookDisplayName } from '../webhook/url.js';
 import type { GateResult, Verdict } from './model.js';
 import {
   commandLine,
@@ -30,7 +30,6 @@ import {
   rollbackEnding,
   tailLines,
 } from './render-common.js';
-import { escapeSlack, retryAfterMs } from '../report/webhook-text.js';
 
 export type NotificationFormat = 'json' | 'slack';
 
@@ -45,9 +44,6 @@ const SLACK_OUTPUT_LINES = 15;
 const DEFAULTS = { attempts: 3, timeoutMs: 5_000, retryDelayMs: 500 };
 /** A Retry-After beyond this is not waited for in full: the gate has a deploy to report back to. */
 const MAX_RETRY_WAIT_MS = 5_000;
-/** A receiver's reply is read only to free the connection. */
-const RESPONSE_READ_LIMIT = 64 * 1024;
-const USER_AGENT = `ceiling/${VERSION}`;
 
 /** Only a failed gate pages: a pass is news, an inconclusive run is a question for whoever runs the gate. */
 export const isUrgent = (result: GateResult): boolean => result.verdict === 'fail';
@@ -181,10 +177,6 @@ interface Endpoint {
   body: string;
 }
 
-type AttemptOutcome = { outcome: 'delivered' } | { outcome: 'retry'; reason: string; retryAfterMs?: number } | { outcome: 'rejected'; reason: string };
-
-const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500;
-
 function parseEndpoint(text: string): URL | undefined {
   try {
     const url = new URL(text);
@@ -207,8 +199,7 @@ class GateNotifier {
     this.attempts = Math.max(1, options.attempts ?? DEFAULTS.attempts);
     this.timeoutMs = Math.max(1, options.timeoutMs ?? DEFAULTS.timeoutMs);
     this.retryDelayMs = Math.max(0, options.retryDelayMs ?? DEFAULTS.retryDelayMs);
-    // A connect that never completes must not outlive the attempt it belongs to.
-    this.agent = new Agent({ connections: Math.max(1, connections), connect: { timeout: this.timeoutMs } });
+    this.agent = createWebhookAgent({ connections, timeoutMs: this.timeoutMs });
   }
 
   log(line: string): void {
@@ -222,7 +213,14 @@ class GateNotifier {
   async deliver(endpoint: Endpoint): Promise<boolean> {
     const where = `gate notification to ${endpoint.displayName}`;
     for (let attempt = 1; ; attempt++) {
-      const result = await this.attempt(endpoint);
+      const result = await postWebhook({
+        url: endpoint.url,
+        body: endpoint.body,
+        timeoutMs: this.timeoutMs,
+        ...(this.options.signal ? { signal: this.options.signal } : {}),
+        maxRetryAfterMs: MAX_RETRY_WAIT_MS,
+        dispatcher: this.agent,
+      });
       if (result.outcome === 'delivered') return true;
       if (result.outcome === 'rejected') {
         this.log(`notify: ${where} was rejected (${result.reason}); not retried: check the webhook URL and its token`);
@@ -242,41 +240,6 @@ class GateNotifier {
       }
     }
   }
-
-  private async attempt(endpoint: Endpoint): Promise<AttemptOutcome> {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.timeoutMs);
-    const outer = this.options.signal;
-    const onAbort = (): void => controller.abort();
-    outer?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const response = await request(endpoint.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
-        body: endpoint.body,
-        dispatcher: this.agent,
-        signal: controller.signal,
-      });
-      // The status is the answer; a reply body that stalls or breaks does not undo it.
-      await response.body.dump({ limit: RESPONSE_READ_LIMIT, signal: controller.signal }).catch(() => undefined);
-      const status = response.statusCode;
-      if (status >= 200 && status < 300) return { outcome: 'delivered' };
-      if (!isRetryableStatus(status)) return { outcome: 'rejected', reason: `HTTP ${status}` };
-      const retryAfter = status === 429 || status === 503 ? retryAfterMs(response.headers['retry-after'], Date.now()) : undefined;
-      return retryAfter !== undefined ? { outcome: 'retry', reason: `HTTP ${status}`, retryAfterMs: retryAfter } : { outcome: 'retry', reason: `HTTP ${status}` };
-    } catch (error) {
-      if (timedOut) return { outcome: 'retry', reason: `no response within ${this.timeoutMs} ms` };
-      if (outer?.aborted) return { outcome: 'retry', reason: 'interrupted' };
-      return { outcome: 'retry', reason: classifyNetworkError(error, controller.signal, endpoint.displayName).message };
-    } finally {
-      clearTimeout(timer);
-      outer?.removeEventListener('abort', onAbort);
-    }
-  }
 }
 
 /**
@@ -287,14 +250,10 @@ class GateNotifier {
  */
 export async function sendGateNotifications(options: GateNotifyOptions): Promise<NotifyStats> {
   const { redactor, result } = options;
-  // Strings are redacted before serializing so the JSON stays valid; the text is swept again as the last word.
-  const bodyFor = (format: NotificationFormat): string => redactor.redact(JSON.stringify(redactor.redactDeep(gateNotification(result, format))));
-  const bodies = { json: options.webhooks.length > 0 ? bodyFor('json') : '', slack: options.slack.length > 0 ? bodyFor('slack') : '' };
   const requested = [...options.webhooks.map((url) => ({ url, format: 'json' as const })), ...options.slack.map((url) => ({ url, format: 'slack' as const }))];
-
   const notifier = new GateNotifier(options, requested.length);
   let invalid = 0;
-  const endpoints: Endpoint[] = [];
+  const parsed: { url: URL; format: NotificationFormat }[] = [];
   requested.forEach((entry, index) => {
     const url = parseEndpoint(entry.url);
     if (!url) {
@@ -303,8 +262,15 @@ export async function sendGateNotifications(options: GateNotifyOptions): Promise
       notifier.log(`notify: webhook #${index + 1} is not an absolute http:// or https:// URL; skipped`);
       return;
     }
-    endpoints.push({ url, displayName: `${url.protocol}//${url.host}`, body: bodies[entry.format] });
+    // Before any body is built, so a webhook URL quoted in the result is redacted too. The caller may have registered it already: the rule is shared with serve, so registering again changes nothing.
+    registerWebhookUrlSecrets(redactor, url);
+    parsed.push({ url, format: entry.format });
   });
+
+  // Strings are redacted before serializing so the JSON stays valid; the text is swept again as the last word.
+  const bodyFor = (format: NotificationFormat): string => redactor.redact(JSON.stringify(redactor.redactDeep(gateNotification(result, format))));
+  const bodies = { json: options.webhooks.length > 0 ? bodyFor('json') : '', slack: options.slack.length > 0 ? bodyFor('slack') : '' };
+  const endpoints: Endpoint[] = parsed.map(({ url, format }) => ({ url, displayName: webhookDisplayName(url), body: bodies[format] }));
 
   try {
     const outcomes = await Promise.all(

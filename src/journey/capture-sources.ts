@@ -5,7 +5,7 @@ import { nearestName } from './did-you-mean.js';
  * typo (`jsn.id`) fails `validate` and stops `run` before its first request,
  * instead of after the earlier steps have created data. The executors read
  * the same spellings: http (steps/http/expect.ts), ws.expect
- * (steps/ws/match.ts) and the browser steps (steps/browser/steps.ts).
+ * (steps/ws/match.ts) and the browser steps (steps/browser/capture.ts).
  */
 export type CaptureFamily = 'http' | 'ws' | 'browser';
 

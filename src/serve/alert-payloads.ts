@@ -1,6 +1,6 @@
 import type { AlertKind } from './alert-policy.js';
 import type { LastFailure, PersistedState } from './model.js';
-import { escapeSlack } from '../report/webhook-text.js';
+import { escapeSlack } from '../webhook/slack-text.js';
 
 /**
  * What an alert says, built once and rendered per receiver. Renderers are

@@ -1,17 +1,16 @@
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import type { Redactor } from '../secrets/redactor.js';
-import { classifyNetworkError } from '../core/network-errors.js';
-import { VERSION } from '../version.js';
+import { createWebhookAgent, postWebhook, type PostResult } from '../webhook/post.js';
+import { registerWebhookUrlSecrets, webhookDisplayName } from '../webhook/url.js';
 import { genericPayload, slackPayload, type AlertEvent } from './alert-payloads.js';
-import { retryAfterMs } from '../report/webhook-text.js';
 import { logSafe } from '../report/terminal-text.js';
 
 /**
  * Delivers alerts to webhooks without ever holding up the probes: send() only
  * queues. Each target has its own lane that posts one delivery at a time, in
  * order, so a dead receiver delays nobody but itself, and its backlog is
- * bounded. Webhook URLs carry their credentials (a Slack hook's path is its
- * token), so logs name a target by scheme and host only.
+ * bounded. Posting, the retry rules and which URL parts are secret live in
+ * src/webhook/, shared with the gate's notifications.
  */
 
 export interface WebhookTarget {
@@ -57,11 +56,6 @@ export class WebhookTargetError extends Error {
 }
 
 const DEFAULTS = { attempts: 5, baseDelayMs: 1_000, maxDelayMs: 60_000, timeoutMs: 5_000, maxQueue: 1_000 };
-const USER_AGENT = `ceiling/${VERSION}`;
-/** A receiver's reply is read only to free the connection; nobody needs more than this of it. */
-const RESPONSE_READ_LIMIT = 64 * 1024;
-/** Shorter paths (/hook, /alerts) are not credentials, and registering them would redact innocent text everywhere. */
-const SECRET_PATH_MIN_LENGTH = 16;
 
 interface Delivery {
   body: string;
@@ -79,11 +73,6 @@ interface Lane {
   inFlight?: Delivery;
   running?: Promise<void>;
 }
-
-type AttemptResult =
-  | { outcome: 'delivered' }
-  | { outcome: 'retry'; reason: string; retryAfterMs?: number }
-  | { outcome: 'rejected'; reason: string };
 
 function unrefSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -111,10 +100,6 @@ function parseTarget(target: WebhookTarget, index: number): URL {
     throw new WebhookTargetError(`webhook target #${index + 1} uses ${url.protocol}; only http:// and https:// webhooks are supported`);
   }
   return url;
-}
-
-function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
 }
 
 export class AlertDispatcher {
@@ -149,16 +134,11 @@ export class AlertDispatcher {
 
     this.lanes = options.targets.map((target, index) => {
       const url = parseTarget(target, index);
-      this.registerUrlSecrets(url);
-      return { url, format: target.format, displayName: `${url.protocol}//${url.host}`, waiting: [] };
+      registerWebhookUrlSecrets(this.redactor, url);
+      return { url, format: target.format, displayName: webhookDisplayName(url), waiting: [] };
     });
-    this.agent = new Agent({
-      // Each lane holds at most one connection, so this bounds the pool without making lanes wait for each other.
-      connections: Math.max(1, this.lanes.length),
-      // A connect that never completes must not outlive the attempt it belongs to.
-      connect: { timeout: this.timeoutMs },
-      keepAliveTimeout: 4_000,
-    });
+    // Each lane holds at most one connection, so this bounds the pool without making lanes wait for each other.
+    this.agent = createWebhookAgent({ connections: this.lanes.length, timeoutMs: this.timeoutMs });
   }
 
   /**
@@ -236,13 +216,6 @@ export class AlertDispatcher {
       await this.agent.destroy();
     })();
     return this.closed;
-  }
-
-  private registerUrlSecrets(url: URL): void {
-    this.redactor.add(url.href, 'webhook-url');
-    if (url.password) this.redactor.add(decodeURIComponent(url.password), 'webhook-url');
-    const pathAndQuery = `${url.pathname}${url.search}`;
-    if (pathAndQuery.length >= SECRET_PATH_MIN_LENGTH) this.redactor.add(pathAndQuery, 'webhook-url');
   }
 
   /** Strings are redacted before serializing so the JSON stays valid; the text is swept again as the last word. */
@@ -332,40 +305,16 @@ export class AlertDispatcher {
     return Math.floor(this.random() * ceiling);
   }
 
-  private async attempt(lane: Lane, body: string): Promise<AttemptResult> {
-    // One signal for the attempt: it ends on the attempt's timeout or on shutdown, whichever comes first.
-    const attempt = new AbortController();
-    const signal = attempt.signal;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      attempt.abort();
-    }, this.timeoutMs);
-    timer.unref();
-    const onShutdown = (): void => attempt.abort();
-    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
-    try {
-      const response = await request(lane.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
-        body,
-        dispatcher: this.agent,
-        signal,
-      });
-      // The status is the answer; a reply body that stalls or breaks does not undo it.
-      await response.body.dump({ limit: RESPONSE_READ_LIMIT, signal }).catch(() => undefined);
-      const status = response.statusCode;
-      if (status >= 200 && status < 300) return { outcome: 'delivered' };
-      if (!isRetryableStatus(status)) return { outcome: 'rejected', reason: `HTTP ${status}` };
-      const retryAfter = status === 429 || status === 503 ? retryAfterMs(response.headers['retry-after'], Date.now()) : undefined;
-      return retryAfter !== undefined ? { outcome: 'retry', reason: `HTTP ${status}`, retryAfterMs: retryAfter } : { outcome: 'retry', reason: `HTTP ${status}` };
-    } catch (error) {
-      if (this.shutdown.signal.aborted) return { outcome: 'retry', reason: 'shut down while sending' };
-      if (timedOut) return { outcome: 'retry', reason: `no response within ${this.timeoutMs} ms` };
-      return { outcome: 'retry', reason: classifyNetworkError(error, signal, lane.displayName).message };
-    } finally {
-      clearTimeout(timer);
-      this.shutdown.signal.removeEventListener('abort', onShutdown);
-    }
+  private async attempt(lane: Lane, body: string): Promise<PostResult> {
+    const result = await postWebhook({
+      url: lane.url,
+      body,
+      timeoutMs: this.timeoutMs,
+      signal: this.shutdown.signal,
+      // Capped again by retryDelay; passing it here keeps a huge Retry-After from ever being taken at its word.
+      maxRetryAfterMs: this.maxDelayMs,
+      dispatcher: this.agent,
+    });
+    return result.outcome === 'retry' && result.cause === 'aborted' ? { ...result, reason: 'shut down while sending' } : result;
   }
 }

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redactor } from '../../src/secrets/redactor.js';
 import type { AlertEvent } from '../../src/serve/alert-payloads.js';
-import { retryAfterMs } from '../../src/report/webhook-text.js';
+import { retryAfterMs } from '../../src/webhook/retry-rules.js';
 import { AlertDispatcher, WebhookTargetError, type DeliveryOptions } from '../../src/serve/webhook-delivery.js';
 
 /** Hang guard only: every wait below normally ends long before it. */
