@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatDiagnostic, type Diagnostic } from '../journey/diagnostics.js';
 import { formatMs } from '../journey/duration.js';
@@ -12,6 +12,7 @@ import type { Redactor } from '../secrets/redactor.js';
 import { initialState, type AlertPolicy } from './alert-policy.js';
 import { AlertReconciler } from './alert-reconciler.js';
 import { createApiHandler, isLoopbackHostname } from './http-api.js';
+import { closeHttp, listenHttp } from './http-server.js';
 import { HistoryLock } from '../history/daemon-lock.js';
 import { HistoryStore, type HistoryOptions } from '../history/store.js';
 import { HistoryWrites } from './history-writes.js';
@@ -177,7 +178,7 @@ export class ProbeDaemon {
       throw error;
     }
     daemon.scheduler.start();
-    daemon.planReload();
+    daemon.scheduleNextReload();
     daemon.prune();
     // Alerts decided before a restart but never delivered go out now.
     for (const name of daemon.entries.names()) daemon.alertReconciler.reconcile(name);
@@ -229,19 +230,7 @@ export class ProbeDaemon {
       allowAnonymousTrigger: token === undefined && isLoopbackHostname(this.options.listen.host),
       log: this.options.log,
     });
-    const server = http.createServer(handler);
-    // A scraper that opens a connection and goes quiet must not hold a socket for ever.
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
-    server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.listen.port, this.options.listen.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
+    this.server = await listenHttp(handler, this.options.listen);
   }
 
   private jobOf(journey: Journey): ScheduledJob {
@@ -339,10 +328,10 @@ export class ProbeDaemon {
   }
 
   /** Polls the files; one reload at a time, and the next poll is planned only after this one ends. */
-  private planReload(): void {
+  private scheduleNextReload(): void {
     if (this.stopping || this.options.reloadIntervalMs <= 0) return;
     this.reloadTimer = this.clock.setTimeout(() => {
-      void this.reload().finally(() => this.planReload());
+      void this.reload().finally(() => this.scheduleNextReload());
     }, this.options.reloadIntervalMs);
   }
 
@@ -443,14 +432,6 @@ export class ProbeDaemon {
   }
 
   private async closeServer(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-      // Requests still open after a moment (a slow scraper) are cut; the process is about to exit.
-      const timer = setTimeout(() => server.closeAllConnections(), 1_000);
-      timer.unref();
-    });
+    if (this.server) await closeHttp(this.server);
   }
 }
