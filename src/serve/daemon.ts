@@ -20,7 +20,7 @@ import { JourneySource } from './journey-source.js';
 import { ProbeMetrics } from './metrics.js';
 import { systemClock, type Clock, type JourneyView, type RunTrigger } from './model.js';
 import { ProbeEntries } from './probe-entries.js';
-import { freshWithinMs, jobOf, type JobDefaults } from './probe-jobs.js';
+import { freshnessWindowMs, scheduledJobOf, type JobDefaults } from './probe-jobs.js';
 import { daemonHealth, journeyViews } from './read-models.js';
 import { planReload, signatureOf } from './reload-plan.js';
 import { RECENT_RUNS } from './run-outcome.js';
@@ -234,12 +234,12 @@ export class ProbeDaemon {
   }
 
   private jobOf(journey: Journey): ScheduledJob {
-    return jobOf(journey, this.jobDefaults);
+    return scheduledJobOf(journey, this.jobDefaults);
   }
 
   private freshWithinMs(view: JourneyView): number {
     const entry = this.entries.get(view.journey);
-    return entry ? freshWithinMs(this.jobOf(entry.journey), this.clock.now()) : 0;
+    return entry ? freshnessWindowMs(this.jobOf(entry.journey), this.clock.now()) : 0;
   }
 
   private add(journey: Journey): void {

@@ -13,13 +13,13 @@ export interface JobDefaults {
 }
 
 /** The scheduler's view of a journey: when it runs, and how long a run may take before the watchdog ends it. */
-export function jobOf(journey: Journey, defaults: JobDefaults): ScheduledJob {
+export function scheduledJobOf(journey: Journey, defaults: JobDefaults): ScheduledJob {
   const attempts = (defaults.retries ?? journey.retries) + 1;
   const timeoutMs = defaults.timeoutMs ?? journey.timeoutMs;
   return { name: journey.name, schedule: journey.schedule ?? defaults.defaultSchedule, deadlineMs: attempts * (timeoutMs + AFTER_DEADLINE_MS) };
 }
 
 /** A result older than two intervals plus the run's own deadline is stale: the probe has stopped seeing the target. */
-export function freshWithinMs(job: ScheduledJob, now: number): number {
+export function freshnessWindowMs(job: ScheduledJob, now: number): number {
   return 2 * scheduleIntervalMs(job.schedule, new Date(now)) + job.deadlineMs;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CompiledStep, Journey } from '../../src/journey/journey.js';
 import { initialState } from '../../src/serve/alert-policy.js';
 import type { ProbeEntry } from '../../src/serve/probe-entries.js';
-import { freshWithinMs, jobOf } from '../../src/serve/probe-jobs.js';
+import { freshnessWindowMs, scheduledJobOf } from '../../src/serve/probe-jobs.js';
 import { daemonHealth, journeyViews, type HealthFacts } from '../../src/serve/read-models.js';
 import { planReload, signatureOf } from '../../src/serve/reload-plan.js';
 
@@ -58,20 +58,20 @@ describe('planReload', () => {
   });
 });
 
-describe('jobOf and freshWithinMs', () => {
+describe('scheduledJobOf and freshnessWindowMs', () => {
   const every5m = { kind: 'every', everyMs: 5 * MINUTE, jitterMs: 0 } as const;
 
   it('gives each attempt its timeout plus the time teardown and evidence may take', () => {
-    expect(jobOf(journey('a', ['open'], { retries: 1, timeoutMs: 10_000 }), { defaultSchedule: every5m })).toEqual({ name: 'a', schedule: every5m, deadlineMs: 2 * (10_000 + 15_000) });
+    expect(scheduledJobOf(journey('a', ['open'], { retries: 1, timeoutMs: 10_000 }), { defaultSchedule: every5m })).toEqual({ name: 'a', schedule: every5m, deadlineMs: 2 * (10_000 + 15_000) });
   });
 
   it('lets --retries and --timeout override the journey, and the journey its own schedule override the default', () => {
     const own = { kind: 'every', everyMs: MINUTE, jitterMs: 0 } as const;
-    expect(jobOf(journey('a', ['open'], { retries: 3, schedule: own }), { defaultSchedule: every5m, retries: 0, timeoutMs: 1_000 })).toEqual({ name: 'a', schedule: own, deadlineMs: 16_000 });
+    expect(scheduledJobOf(journey('a', ['open'], { retries: 3, schedule: own }), { defaultSchedule: every5m, retries: 0, timeoutMs: 1_000 })).toEqual({ name: 'a', schedule: own, deadlineMs: 16_000 });
   });
 
   it('counts a result fresh for two intervals plus the run deadline', () => {
-    expect(freshWithinMs({ name: 'a', schedule: every5m, deadlineMs: 45_000 }, T0)).toBe(10 * MINUTE + 45_000);
+    expect(freshnessWindowMs({ name: 'a', schedule: every5m, deadlineMs: 45_000 }, T0)).toBe(10 * MINUTE + 45_000);
   });
 });
 
