@@ -1,8 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
-import { CheckRegistry, RevisionTracker, VerdictCache, verdictFromViews, type JourneySelection, type ProbeVerdict } from './delivery-contracts.js';
-import { HttpProblem, parseTriggerBody, readBody, sendJson, type Exchange, type TriggerRequest, type TriggerResult } from './http-api.js';
+import { CheckRegistry } from './check-registry.js';
+import { VerdictCache, verdictFromViews, type JourneySelection, type ProbeVerdict } from './delivery-verdict.js';
+import { exactly, HttpProblem, readBody, sendJson, type Exchange, type Route } from './http-exchange.js';
 import type { JourneyView } from './model.js';
+import { RevisionTracker } from './revision-tracker.js';
+import { parseTriggerBody, type TriggerRequest, type TriggerResult } from './trigger-request.js';
 
 /**
  * The endpoints progressive-delivery tools call, mounted by createApiHandler
@@ -40,14 +43,6 @@ export interface DeliveryDependencies extends DeliveryOptions {
   authorizeTrigger(request: IncomingMessage): void;
 }
 
-type RouteHandler = (exchange: Exchange, params: string[]) => Promise<void> | void;
-
-/** The shape of createApiHandler's route table, so these can be pushed onto it. */
-export interface DeliveryRoute {
-  match(path: string): string[] | undefined;
-  methods: { GET?: RouteHandler; POST?: RouteHandler };
-}
-
 export const DELIVERY_PATHS = {
   verdict: '/api/v1/verdict',
   flagger: '/api/v1/flagger',
@@ -76,7 +71,7 @@ const flaggerPayload = z.object({
 const FLAGGER_METADATA_KEYS = new Set(['tag', 'journeys']);
 const VERDICT_QUERY_KEYS = new Set(['tag', 'journey']);
 
-export function deliveryRoutes(deps: DeliveryDependencies): DeliveryRoute[] {
+export function deliveryRoutes(deps: DeliveryDependencies): Route[] {
   const now = deps.now ?? Date.now;
   const verdicts = new VerdictCache();
   const revisions = new RevisionTracker();
@@ -138,10 +133,6 @@ export function deliveryRoutes(deps: DeliveryDependencies): DeliveryRoute[] {
     { match: exactly(DELIVERY_PATHS.checks), methods: { POST: startCheck } },
     { match: (path) => CHECK_PATH.exec(path)?.slice(1), methods: { GET: (exchange, [id = '']) => checkStatus(exchange, id) } },
   ];
-}
-
-function exactly(path: string): (candidate: string) => string[] | undefined {
-  return (candidate) => (candidate === path ? [] : undefined);
 }
 
 function selectionFromQuery(query: URLSearchParams): JourneySelection {

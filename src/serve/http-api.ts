@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
 import { deliveryRoutes, type DeliveryOptions } from './delivery-routes.js';
+import { exactly, HttpProblem, readBody, send, sendJson, type Exchange, type Method, type Route } from './http-exchange.js';
 import type { JourneyView, RunRecord } from './model.js';
+import { parseTriggerBody, type TriggerRequest, type TriggerResult } from './trigger-request.js';
 import { logSafe } from '../report/terminal-text.js';
 
 /**
@@ -14,18 +15,6 @@ import { logSafe } from '../report/terminal-text.js';
  * nothing else: no URLs, variables or files, so the token cannot be used to
  * make the daemon send arbitrary requests.
  */
-
-export interface TriggerRequest {
-  journeys?: string[];
-  tag?: string;
-}
-
-export interface TriggerResult {
-  started: string[];
-  queued: string[];
-  busy: string[];
-  unknown: string[];
-}
 
 export interface ApiDependencies {
   journeys(): JourneyView[];
@@ -45,48 +34,19 @@ export interface ApiDependencies {
   delivery?: DeliveryOptions;
 }
 
-export const MAX_TRIGGER_BODY_BYTES = 16 * 1024;
 export const DEFAULT_RUNS_LIMIT = 100;
 export const MAX_RUNS_LIMIT = 1000;
-
-type Method = 'GET' | 'HEAD' | 'POST';
-
-export interface Exchange {
-  request: IncomingMessage;
-  response: ServerResponse;
-  method: string;
-  query: URLSearchParams;
-}
-
-/** What a route handler may signal instead of an answer; turned into a JSON error by the one place that writes them. */
-export class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly hint?: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-const COMMON_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
 
 /** The page has no scripts and no external assets; this keeps it that way even if a journey name slipped through unescaped. */
 const STATUS_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const RUNS_PATH = /^\/api\/v1\/journeys\/([^/]+)\/runs$/;
 
-const triggerBody = z.strictObject({
-  journey: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-  tag: z.string().min(1).optional(),
-});
-
 export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, res: ServerResponse) => void {
   const log = deps.log ?? ((message: string) => process.stderr.write(`${logSafe(message)}\n`));
   const tokenDigest = deps.token !== undefined ? digest(deps.token) : undefined;
 
-  const routes: { match: (path: string) => string[] | undefined; methods: Partial<Record<Method, (exchange: Exchange, params: string[]) => Promise<void> | void>> }[] = [
+  const routes: Route[] = [
     { match: exactly('/'), methods: { GET: (exchange) => sendHtml(exchange, deps.statusPage()) } },
     {
       match: exactly('/metrics'),
@@ -202,10 +162,6 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
   };
 }
 
-function exactly(path: string): (candidate: string) => string[] | undefined {
-  return (candidate) => (candidate === path ? [] : undefined);
-}
-
 function digest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
@@ -228,68 +184,6 @@ function integerParameter(query: URLSearchParams, name: string, range: { min: nu
     throw new HttpProblem(400, `${name} must be ${expected}, not ${JSON.stringify(text)}`);
   }
   return value;
-}
-
-/**
- * Reads at most MAX_TRIGGER_BODY_BYTES. Past that it stops listening without
- * destroying the request (which would reset the socket before the 413 is
- * written); Node discards the rest and closes the connection after the answer.
- */
-export function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    if (Number(request.headers['content-length'] ?? 0) > MAX_TRIGGER_BODY_BYTES) {
-      reject(tooLarge());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const stop = (): void => {
-      request.off('data', onData).off('end', onEnd).off('error', onError);
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > MAX_TRIGGER_BODY_BYTES) {
-        stop();
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      stop();
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    };
-    const onError = (): void => {
-      stop();
-      reject(new HttpProblem(400, 'the request body was cut off'));
-    };
-    request.on('data', onData).on('end', onEnd).on('error', onError);
-  });
-}
-
-function tooLarge(): HttpProblem {
-  // The rest of the body is never read, so the connection cannot be reused.
-  return new HttpProblem(413, `the request body is over ${MAX_TRIGGER_BODY_BYTES / 1024} KiB`, 'send {"journey": [...]} or {"tag": "..."}, or no body to run every journey', { connection: 'close' });
-}
-
-export function parseTriggerBody(text: string): TriggerRequest {
-  if (text.trim() === '') return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new HttpProblem(400, `the request body is not valid JSON: ${(error as Error).message}`, 'send {"journey": "name"}, {"journey": ["a", "b"]}, {"tag": "critical"}, or no body to run every journey');
-  }
-  const parsed = triggerBody.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`);
-    throw new HttpProblem(400, `the request body is not a run request: ${problems.join('; ')}`, 'send {"journey": "name"}, {"journey": ["a", "b"]}, {"tag": "critical"}, or no body to run every journey');
-  }
-  const { journey, tag } = parsed.data;
-  return {
-    ...(journey !== undefined ? { journeys: [...new Set(typeof journey === 'string' ? [journey] : journey)] } : {}),
-    ...(tag !== undefined ? { tag } : {}),
-  };
 }
 
 function hostnameOf(host: string): string | undefined {
@@ -318,16 +212,6 @@ function isSameOrigin(origin: string | undefined, host: string | undefined): boo
   } catch {
     return false;
   }
-}
-
-function send(exchange: Exchange, status: number, headers: Record<string, string>, body: string): void {
-  const { response } = exchange;
-  response.writeHead(status, { ...COMMON_HEADERS, ...headers, 'content-length': String(Buffer.byteLength(body)) });
-  response.end(exchange.method === 'HEAD' ? undefined : body);
-}
-
-export function sendJson(exchange: Exchange, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  send(exchange, status, { 'content-type': 'application/json; charset=utf-8', ...headers }, `${JSON.stringify(value)}\n`);
 }
 
 function sendHtml(exchange: Exchange, html: string): void {

@@ -42,6 +42,11 @@ export function toRunRecord(result: JourneyResult, startedAt: number, labels: Ru
   return record;
 }
 
+/** The run failed while Ceiling's own event loop stalled: the failure may say more about the runner than about the target. */
+export function stalledByRunner(result: JourneyResult): boolean {
+  return (result.status === 'failed' || result.status === 'error') && result.attempts.at(-1)?.failure?.runnerStallMs !== undefined;
+}
+
 /** The record of a run the watchdog had to end: its own promise never settled. */
 export function watchdogRecord(journey: string, startedAt: number, durationMs: number, labels: RunLabels): RunRecord {
   return {

@@ -46,9 +46,4 @@ export const IMPORTABLE_FROM_EVERYWHERE = ['version.ts'] as const;
  * in the cycle (paths from the repository root). The test fails when one of
  * them is no longer a cycle, so the entry is deleted as soon as its fix lands.
  */
-export const KNOWN_CYCLES: readonly (readonly string[])[] = [
-  // serve/http-api.ts ↔ serve/delivery-routes.ts (readBody, sendJson, HttpProblem, parseTriggerBody), with
-  // serve/delivery-contracts.ts taking TriggerRequest/TriggerResult from http-api.ts. Issue 12 part d
-  // (branch issue-12d) breaks it: delete this entry when that branch is merged.
-  ['src/serve/delivery-contracts.ts', 'src/serve/delivery-routes.ts', 'src/serve/http-api.ts'],
-];
+export const KNOWN_CYCLES: readonly (readonly string[])[] = [];

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CHECK_TTL_MS,
-  CheckRegistry,
-  LISTED_JOURNEYS_LIMIT,
-  MESSAGE_LIMIT,
-  RevisionTracker,
-  VerdictCache,
-  verdictFromViews,
-  type ProbeVerdict,
-  type VerdictOptions,
-} from '../../src/serve/delivery-contracts.js';
-import type { TriggerRequest, TriggerResult } from '../../src/serve/http-api.js';
+import { CHECK_TTL_MS, CheckRegistry } from '../../src/serve/check-registry.js';
+import { LISTED_JOURNEYS_LIMIT, MESSAGE_LIMIT, VerdictCache, verdictFromViews, type ProbeVerdict, type VerdictOptions } from '../../src/serve/delivery-verdict.js';
+import { RevisionTracker } from '../../src/serve/revision-tracker.js';
+import type { TriggerRequest, TriggerResult } from '../../src/serve/trigger-request.js';
 import type { JourneyView, LastFailure, RunOutcome } from '../../src/serve/model.js';
 
 const NOW = 1_800_000_000_000;

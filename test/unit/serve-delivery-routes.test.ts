@@ -5,7 +5,9 @@
  * each answer per their tool's contract.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_TRIGGER_BODY_BYTES, type ApiDependencies, type TriggerRequest, type TriggerResult } from '../../src/serve/http-api.js';
+import type { ApiDependencies } from '../../src/serve/http-api.js';
+import { MAX_TRIGGER_BODY_BYTES } from '../../src/serve/http-exchange.js';
+import type { TriggerRequest, TriggerResult } from '../../src/serve/trigger-request.js';
 import type { DeliveryOptions } from '../../src/serve/delivery-routes.js';
 import type { JourneyView, LastFailure, RunOutcome } from '../../src/serve/model.js';
 import { json, TestServer, type Reply } from './api-test-server.js';

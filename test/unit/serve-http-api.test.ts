@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ApiDependencies, TriggerRequest } from '../../src/serve/http-api.js';
+import type { ApiDependencies } from '../../src/serve/http-api.js';
+import type { TriggerRequest } from '../../src/serve/trigger-request.js';
 import type { JourneyView, RunRecord } from '../../src/serve/model.js';
 import { json, TestServer, type Reply } from './api-test-server.js';
 
