@@ -43,7 +43,7 @@ export async function writeGateOutputs(outputs: readonly GateOutput[], result: G
     } catch (error) {
       const fault = { output: options.redactor.redact(output.name), message: options.redactor.redact(describe(error)) };
       faults.push(fault);
-      options.warn(`ceiling gate: output "${fault.output}" failed: ${fault.message}; the other outputs still ran and the exit code is the verdict's`);
+      options.warn(`ceiling gate: output "${fault.output}" failed: ${fault.message} (the other outputs still run; the exit code stays the verdict's)`);
     }
   }
   return faults;
