@@ -4,16 +4,10 @@ import { baselineFromHistory, baselineFromResults, baselineSamples, BaselineErro
 import { minEffect, minEffectFraction, PROMETHEUS_LABEL_NAME } from '../gate/config-schema.js';
 import { runGate, type GateBaseline } from '../gate/gate.js';
 import type { GatePolicy, GateResult, RollbackOutcome } from '../gate/model.js';
-import { sendGateNotifications } from '../gate/notify.js';
+import { consoleOutput, githubOutput, junitOutput, notificationsOutput, pushgatewayOutput, verdictFileOutput, writeGateOutputs, type GateOutput } from '../gate/outputs.js';
 import { registerWebhookUrlSecrets } from '../webhook/url.js';
-import { pushVerdict } from '../gate/pushgateway.js';
-import { renderGateSummary } from '../gate/render-console.js';
-import { renderAnnotations, renderStepSummary } from '../gate/render-github.js';
-import { writeStepSummary } from '../report/github-text.js';
-import { renderGateJUnit } from '../gate/render-junit.js';
 import { runRollback } from '../gate/rollback.js';
-import { writeVerdictFile } from '../gate/verdict-file.js';
-import { writeToFile } from '../report/output.js';
+import type { Redactor } from '../secrets/redactor.js';
 import { terminalSafe } from '../report/terminal-text.js';
 import { VERSION } from '../version.js';
 import { splitCommand } from './command-line.js';
@@ -155,6 +149,24 @@ function rollbackEnv(result: GateResult, verdictFile: string): Record<string, st
   };
 }
 
+/** Every output the flags and config ask for, in the order they run; the verdict file comes first, since tools poll for it. */
+function gateOutputs(flags: GateFlags, fleet: FleetInputs, context: { verdictFile: GateOutput; push?: PushTarget; webhooks: string[]; slack: string[]; redactor: Redactor; signal: AbortSignal; log: (line: string) => void }): GateOutput[] {
+  const { redactor, log } = context;
+  const configured = configuredOutputs(fleet.config.reporters);
+  const outputs: GateOutput[] = [context.verdictFile];
+  for (const file of configured.json) if (file !== flags.verdictOut) outputs.push(verdictFileOutput(file));
+  for (const file of flags.junit !== undefined ? [flags.junit] : configured.junit) outputs.push(junitOutput(file));
+  outputs.push(consoleOutput({ stream: process.stdout, color: wantsColor(process.stdout), redactor }));
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    outputs.push(githubOutput({ summaryFile: process.env.GITHUB_STEP_SUMMARY, workspace: process.env.GITHUB_WORKSPACE || process.cwd(), stream: process.stdout, redactor }));
+  }
+  if (context.push !== undefined) outputs.push(pushgatewayOutput({ ...context.push, redactor, log }));
+  if (flags.notify && context.webhooks.length + context.slack.length > 0) {
+    outputs.push(notificationsOutput({ webhooks: context.webhooks, slack: context.slack, redactor, signal: context.signal, log }));
+  }
+  return outputs;
+}
+
 export async function gateCommand(paths: string[], flags: GateFlags): Promise<number> {
   const write = (line: string) => process.stderr.write(`${terminalSafe(line)}\n`);
   let fleet: FleetInputs;
@@ -195,7 +207,11 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
       (baseline.source !== 'none' ? `, baseline from ${baseline.source} (${baseline.count} samples)` : ''),
   );
   const { signal, dispose } = abortOnSignals(write);
+  const log = (line: string) => write(redactor.redact(line));
+  const writeOutputs = (result: GateResult, outputs: readonly GateOutput[]) => writeGateOutputs(outputs, result, { redactor, warn: write });
   try {
+    const verdictFile = verdictFileOutput(flags.verdictOut);
+    const outputs = gateOutputs(flags, fleet, { verdictFile, ...(push ? { push } : {}), webhooks, slack, redactor, signal, log });
     const { result, results } = await runGate({
       command: 'gate',
       journeys: fleet.journeys,
@@ -207,43 +223,24 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
       redactor,
       signal,
       version: VERSION,
-      log: (line) => write(redactor.redact(line)),
+      log,
       recoverWithinMs,
       ...(flags.baselineOut !== undefined ? { minRounds: BASELINE_ROUNDS } : {}),
       ...(onFail
         ? {
             onVerdict: async (verdict: GateResult): Promise<RollbackOutcome> => {
-              await writeVerdictFile(flags.verdictOut, verdict);
+              // The rollback reads CEILING_VERDICT_FILE; the final write after it adds the rollback and the recovery.
+              await writeOutputs(verdict, [verdictFile]);
               write(`ceiling gate: FAIL, rolling back: ${onFail!.join(' ')}`);
               return runRollback({ command: onFail!, env: rollbackEnv(verdict, flags.verdictOut), timeoutMs: rollbackTimeoutMs, redactor, signal });
             },
           }
         : {}),
     });
-    await writeVerdictFile(flags.verdictOut, result);
-    const outputs = configuredOutputs(fleet.config.reporters);
-    for (const file of outputs.json) if (file !== flags.verdictOut) await writeVerdictFile(file, result);
-    for (const file of flags.junit !== undefined ? [flags.junit] : outputs.junit) await writeToFile(file, renderGateJUnit(result));
+    await writeOutputs(result, outputs);
     if (flags.baselineOut !== undefined) {
       await writeBaseline(flags.baselineOut, baselineFromResults(results, new Date(), { redact: (text) => redactor.redact(text) }));
       write(`ceiling gate: baseline written to ${flags.baselineOut}`);
-    }
-    process.stdout.write(redactor.redact(renderGateSummary(result, { color: wantsColor(process.stdout) })));
-    if (process.env.GITHUB_STEP_SUMMARY) {
-      await writeStepSummary(process.env.GITHUB_STEP_SUMMARY, redactor.redact(renderStepSummary(result)));
-      for (const line of renderAnnotations(result, process.env.GITHUB_WORKSPACE || process.cwd())) process.stdout.write(`${redactor.redact(line)}\n`);
-    }
-    if (push !== undefined) {
-      try {
-        await pushVerdict({ url: push.url, result, redactor, ...(push.job !== undefined ? { job: push.job } : {}), grouping: push.grouping });
-        write('ceiling gate: verdict pushed to the Pushgateway');
-      } catch (error) {
-        write(redactor.redact(`ceiling gate: the Pushgateway push failed: ${(error as Error).message}`));
-      }
-    }
-    if (flags.notify && result.verdict !== 'pass' && webhooks.length + slack.length > 0) {
-      const sent = await sendGateNotifications({ webhooks, slack, result, redactor, signal, log: (line) => write(redactor.redact(line)) });
-      write(`ceiling gate: notified ${sent.delivered} endpoint(s)${sent.failed > 0 ? `, ${sent.failed} failed` : ''}`);
     }
     if (result.rollback && !result.rollback.ok) return EXIT.failed;
     return result.exitCode;

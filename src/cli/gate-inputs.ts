@@ -4,7 +4,7 @@ import type { Journey } from '../journey/journey.js';
 import { loadJourneys } from '../journey/load.js';
 import { EXIT } from '../core/exit-codes.js';
 import { loadProjectConfig, type ProjectConfig, type TargetConfig } from '../gate/config.js';
-import type { RoundOptions } from '../gate/rounds.js';
+import type { RoundSettings } from '../gate/rounds.js';
 import type { Redactor } from '../secrets/redactor.js';
 import { durationFlag, InputError } from './flag-values.js';
 import { readRunSources, selectJourneys } from './journey-inputs.js';
@@ -38,7 +38,7 @@ export interface FleetInputs {
   targets: TargetConfig[];
   journeys: Journey[];
   redactor: Redactor;
-  run: Omit<RoundOptions, 'journeys' | 'targets' | 'signal' | 'skipVersions'>;
+  run: RoundSettings;
 }
 
 export async function loadFleet(paths: string[], flags: FleetFlags, write: (line: string) => void): Promise<FleetInputs> {

@@ -38,6 +38,23 @@ export function prepareJourneys(
   return prepareSteps(journeys.flatMap((journey) => journey.steps.map((step) => step.kind)), resources, settings);
 }
 
+/**
+ * Works through `items` with at most `concurrency` in flight, taking them in
+ * order; stops taking new ones once `signal` is aborted. `run` and the gate's
+ * rounds share it.
+ */
+export async function runPool<T>(items: readonly T[], concurrency: number, signal: AbortSignal, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !signal.aborted) {
+      const index = next++;
+      await work(items[index]!, index);
+    }
+  };
+  const workers = Math.max(1, Math.min(concurrency, items.length));
+  await Promise.all(Array.from({ length: workers }, () => worker()));
+}
+
 /** Runs journeys with at most `concurrency` in flight, in file order, and reports as they finish. */
 export async function runJourneys(journeys: readonly Journey[], options: RunOptions): Promise<RunResult> {
   const startedAt = new Date().toISOString();
@@ -53,15 +70,6 @@ export async function runJourneys(journeys: readonly Journey[], options: RunOpti
     onJourneyStart: (ref) => options.reporter.onJourneyStart?.(ref),
     onStepEnd: (ref, step) => options.reporter.onStepEnd?.(ref, step),
   };
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < journeys.length && !options.signal.aborted) {
-      const index = next++;
-      const result = await runJourney(journeys[index]!, journeyOptions);
-      results[index] = result;
-      options.reporter.onJourneyEnd?.(result);
-    }
-  };
   try {
     // An interrupt during a slow browser start ends the wait; a failure here is reported by the steps that need the thing.
     await raceAbort(
@@ -74,8 +82,11 @@ export async function runJourneys(journeys: readonly Journey[], options: RunOpti
     ).catch(() => undefined);
     // The preparation's own delay is expected; what counts is the delay while journeys are live.
     eventLoop.takeMaxSeconds();
-    const workers = Math.max(1, Math.min(options.concurrency, journeys.length));
-    await Promise.all(Array.from({ length: workers }, () => worker()));
+    await runPool(journeys, options.concurrency, options.signal, async (journey, index) => {
+      const result = await runJourney(journey, journeyOptions);
+      results[index] = result;
+      options.reporter.onJourneyEnd?.(result);
+    });
     eventLoopDelayMaxMs = Math.round(eventLoop.takeMaxSeconds() * 1000);
   } finally {
     eventLoop.stop();

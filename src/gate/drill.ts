@@ -5,7 +5,7 @@ import type { Redactor } from '../secrets/redactor.js';
 import type { TargetConfig } from './config.js';
 import type { RollbackOutcome } from './model.js';
 import { describeFinding, judgeRound } from './policy.js';
-import { runRound, type RoundOptions } from './rounds.js';
+import { runRound, type RoundSettings } from './rounds.js';
 
 /**
  * `ceiling drill`: the rollback rehearsal. Verify, deploy and verify, roll
@@ -39,7 +39,7 @@ export interface DrillReport {
 export interface DrillOptions {
   journeys: readonly Journey[];
   targets: readonly TargetConfig[];
-  run: Omit<RoundOptions, 'journeys' | 'targets' | 'signal' | 'skipVersions'>;
+  run: RoundSettings;
   runCommand: (phase: 'deploy' | 'rollback', command: readonly string[]) => Promise<RollbackOutcome>;
   deploy: readonly string[];
   rollback: readonly string[];

@@ -4,8 +4,8 @@ import type { Journey } from '../journey/journey.js';
 import { runJourney, type JourneyRunOptions } from '../engine/journey-runner.js';
 import type { JourneyResult } from '../core/result.js';
 import { SharedResources } from '../engine/shared-resources.js';
+import { runPool } from '../engine/run.js';
 import type { RunResources } from '../steps/executor.js';
-import type { Redactor } from '../secrets/redactor.js';
 import type { TargetConfig } from './config.js';
 import { readTargetVersion, type VersionReading } from './version-probe.js';
 
@@ -29,21 +29,19 @@ export interface RoundResult {
   targets: TargetRound[];
 }
 
-export interface RoundOptions {
+/**
+ * How every journey of the gate and the drill runs, declared once: the CLI
+ * reads it from flags and config (FleetInputs.run), runGate and runDrill pass
+ * it through, and each round adds the target's vars and its evidence folder.
+ */
+export interface RoundSettings extends Pick<JourneyRunOptions, 'vars' | 'env' | 'secret' | 'redactor' | 'outDir' | 'browserPath' | 'trace' | 'retries' | 'timeoutMs'> {
+  concurrency: number;
+}
+
+export interface RoundOptions extends RoundSettings {
   journeys: readonly Journey[];
   targets: readonly TargetConfig[];
-  concurrency: number;
-  /** --var values; a target's vars win over them for that target. */
-  vars: Record<string, string>;
-  env: (name: string) => string | undefined;
-  secret: (name: string) => string | undefined;
-  redactor: Redactor;
   signal: AbortSignal;
-  outDir: string;
-  browserPath?: string;
-  trace?: JourneyRunOptions['trace'];
-  retries?: number;
-  timeoutMs?: number;
   /** Skip version probes (the recovery rounds after a rollback expect the old version). */
   skipVersions?: boolean;
   /** The gate's long-lived resources (one browser for every round). */
@@ -77,31 +75,15 @@ export async function runRound(round: number, options: RoundOptions): Promise<Ro
             const scope = { vars: { ...options.vars, ...target.vars }, env: options.env, secret: options.secret, onSecretDerived: (value: string) => options.redactor.add(value) };
             versions.set(target.name, await readTargetVersion(target.version!, scope, versionAgent));
           });
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < pairs.length && !options.signal.aborted) {
-        const { target, journey } = pairs[next++]!;
-        const runOptions: JourneyRunOptions = {
-          vars: { ...options.vars, ...target.vars },
-          env: options.env,
-          secret: options.secret,
-          redactor: options.redactor,
-          resources,
-          signal: options.signal,
-          outDir: targetOutDir(options.outDir, target.name),
-          ...(options.browserPath !== undefined ? { browserPath: options.browserPath } : {}),
-          ...(options.trace !== undefined ? { trace: options.trace } : {}),
-          ...(options.retries !== undefined ? { retries: options.retries } : {}),
-          ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-        };
-        let result = await runJourney(journey, runOptions);
-        // A failure the runner's own stall may explain is run once more before anyone judges it.
-        if (runnerStallOf(result) !== undefined && !options.signal.aborted) result = await runJourney(journey, runOptions);
-        results.get(target.name)!.push(result);
-      }
+    const { journeys: _journeys, targets: _targets, skipVersions: _skipVersions, resources: _shared, concurrency: _concurrency, ...settings } = options;
+    const runPair = async ({ target, journey }: (typeof pairs)[number]): Promise<void> => {
+      const runOptions: JourneyRunOptions = { ...settings, vars: { ...options.vars, ...target.vars }, resources, outDir: targetOutDir(options.outDir, target.name) };
+      let result = await runJourney(journey, runOptions);
+      // A failure the runner's own stall may explain is run once more before anyone judges it.
+      if (runnerStallOf(result) !== undefined && !options.signal.aborted) result = await runJourney(journey, runOptions);
+      results.get(target.name)!.push(result);
     };
-    const workers = Math.max(1, Math.min(options.concurrency, pairs.length));
-    await Promise.all([...versionReads, ...Array.from({ length: workers }, () => worker())]);
+    await Promise.all([...versionReads, runPool(pairs, options.concurrency, options.signal, runPair)]);
   } finally {
     await Promise.allSettled([resources.closeAll(), versionAgent.close()]);
   }

@@ -327,6 +327,48 @@ describe('ceiling gate outputs', () => {
   }, 60_000);
 });
 
+describe('ceiling gate output isolation', () => {
+  /** A --junit path under a regular file: no one, root included, can create it. */
+  async function unwritableJUnit(): Promise<{ summary: string; junit: string }> {
+    const dir = await cleanup.dir({ 'summary.md': '# earlier step\n', 'a-file': 'not a folder\n' });
+    return { summary: path.join(dir, 'summary.md'), junit: path.join(dir, 'a-file', 'gate.xml') };
+  }
+
+  it('passes with exit 0 when --junit cannot be written, warns naming it, and still writes every other output', async () => {
+    const healthy = await chat();
+    const pushed: string[] = [];
+    const pushgateway = cleanup.add(
+      await startServer((req, res) => {
+        pushed.push(req.url ?? '');
+        req.resume();
+        req.on('end', () => res.writeHead(200).end());
+      }),
+    );
+    const files = await unwritableJUnit();
+    const run = await gate(configText([chatTarget('chat-1', healthy)]), CHAT_JOURNEYS, ['--junit', files.junit, '--pushgateway', pushgateway.url], { GITHUB_STEP_SUMMARY: files.summary });
+    expect(run.code, show(run)).toBe(0);
+    expect(run.verdict).toMatchObject({ verdict: 'pass', exitCode: 0 });
+    expect(run.stderr).toContain(`output "junit ${files.junit}" failed:`);
+    expect(run.stdout).toContain('PASS');
+    const markdown = await readFile(files.summary, 'utf8');
+    expect(markdown.startsWith('# earlier step\n')).toBe(true);
+    expect(markdown).toContain('chat-1');
+    expect(pushed.filter((url) => url.startsWith('/metrics/job/ceiling_gate'))).toHaveLength(1);
+  }, 60_000);
+
+  it('keeps a failing gate at exit 1 when --junit cannot be written', async () => {
+    const stale = await chat({ bugs: ['ghost-leave'] });
+    const files = await unwritableJUnit();
+    const run = await gate(configText([chatTarget('chat-2', stale)]), CHAT_JOURNEYS, ['--junit', files.junit], { GITHUB_STEP_SUMMARY: files.summary });
+    expect(run.code, show(run)).toBe(1);
+    expect(run.verdict).toMatchObject({ verdict: 'fail', exitCode: 1 });
+    expect(run.stderr).toContain(`output "junit ${files.junit}" failed:`);
+    expect(run.stdout).toContain('FAIL');
+    expect(run.stdout).toMatch(/^::error .*chat-2/m);
+    expect(await readFile(files.summary, 'utf8')).toContain('chat-2');
+  }, 60_000);
+});
+
 describe('ceiling gate secrets', () => {
   it('never shows a planted secret in any output, even when the target echoes it back', async () => {
     const planted = 'planted-gate-secret-4c1d9e7a22';
