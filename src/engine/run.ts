@@ -62,7 +62,7 @@ export async function runJourneys(journeys: readonly Journey[], options: RunOpti
   const resources = new SharedResources();
   const results: (JourneyResult | undefined)[] = new Array(journeys.length);
   const eventLoop = new EventLoopDelayMonitor();
-  let eventLoopDelayMaxMs = 0;
+  let eventLoopDelayMaxMs: number;
   options.reporter.onRunStart?.({ startedAt, journeys: journeys.map((journey) => ({ name: journey.name, file: journey.file })) });
   const journeyOptions: JourneyRunOptions = {
     ...options,

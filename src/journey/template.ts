@@ -56,7 +56,7 @@ class TemplateSyntaxError extends Error {}
 
 function tokenize(source: string): string[] {
   const tokens: string[] = [];
-  const pattern = /\s*(\?\?|[A-Za-z_$][A-Za-z0-9_$-]*|-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[().,\[\]])/y;
+  const pattern = /\s*(\?\?|[A-Za-z_$][A-Za-z0-9_$-]*|-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[().,[\]])/y;
   let index = 0;
   while (index < source.length) {
     if (/^\s*$/.test(source.slice(index))) break;

@@ -196,7 +196,7 @@ function nothingToCheck(request: TriggerRequest, result: TriggerResult): HttpPro
 /** The scheme is a guess (TLS may end at a proxy); set --public-url when it is wrong. */
 function baseFromHost(host: string | undefined): string | undefined {
   // Only host[:port]: credentials or a path in a Host header are not worth echoing.
-  if (host === undefined || !/^[A-Za-z0-9.\-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(host)) return undefined;
+  if (host === undefined || !/^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(host)) return undefined;
   try {
     return new URL(`http://${host}`).origin;
   } catch {

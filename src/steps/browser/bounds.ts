@@ -48,7 +48,6 @@ export function withTimeout<T>(work: Promise<T>, ms: number, what = 'the browser
   return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 /** Playwright's message without colour codes and without its call log. */

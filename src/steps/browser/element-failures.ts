@@ -29,7 +29,7 @@ export function shorten(text: string, limit: number): string {
 export async function countOf(locator: Locator, signal: AbortSignal): Promise<number | undefined> {
   try {
     return await raceAbort(withTimeout(locator.count(), COUNT_LIMIT_MS), signal);
-  } catch (error) {
+  } catch {
     if (signal.aborted) throw abortFailure(signal);
     return undefined;
   }

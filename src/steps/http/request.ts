@@ -36,8 +36,10 @@ function createPool(insecure: boolean): Pool {
   const connecting = new Set<Socket>();
   const base = buildConnector({ rejectUnauthorized: !insecure });
   const connect: buildConnector.connector = (options, callback) => {
+    // Declared before the call: the callback can run synchronously, before the assignment below.
     let socket: Socket | undefined;
     // undici's connector returns the socket it opens, although its type says void.
+    // eslint-disable-next-line prefer-const
     socket = (base as unknown as (o: typeof options, cb: typeof callback) => Socket | undefined)(options, (...args) => {
       if (socket) connecting.delete(socket);
       callback(...args);
