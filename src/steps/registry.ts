@@ -50,8 +50,8 @@ export function loadExecutor<K extends StepKind>(kind: K): Promise<Executor<K>> 
 }
 
 /**
- * Loads every executor the given steps need and starts the browser when one
- * is needed, before the first journey runs. Loading Playwright blocks the
+ * Loads every executor the given steps need, warms the HTTP client and starts
+ * the browser when one is needed, before the first journey runs. Loading Playwright blocks the
  * event loop for half a second on a busy machine; done mid-run, that froze
  * WebSocket actors until the server's keepalive dropped them. A browser that
  * cannot start is not an error here: the browser steps report it, and the
@@ -60,6 +60,10 @@ export function loadExecutor<K extends StepKind>(kind: K): Promise<Executor<K>> 
 export async function prepareSteps(kinds: Iterable<StepKind>, resources: RunResources, settings: RunSettings): Promise<void> {
   const needed = new Set(kinds);
   await Promise.all([...needed].map((kind) => loadExecutor(kind)));
+  if (needed.has('http')) {
+    const { warmHttpClient } = await import('./http/warm-up.js');
+    await warmHttpClient();
+  }
   if (needed.has('browser.open')) {
     const { browserHost } = await import('./browser/launch.js');
     await browserHost(resources, settings).browser().catch(() => undefined);

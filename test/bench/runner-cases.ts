@@ -192,7 +192,7 @@ export function renderRunner(raw: RunnerResults): string {
   rows.push(['event-loop delay max, mixed suite, busy loop on every core', String(results.loopBusy.length), show(medianOf(results.loopBusy)), show(busyMax), '—', show(busyMax), '(info)', '']);
   const overhead = median(results.firstStepMs) - median(results.bareFirstMs);
   rows.push([
-    'first step (GET /health) vs bare undici, fresh process',
+    'first step (GET /health) vs bare undici warmed alike, fresh process',
     String(results.firstStepMs.length),
     formatMs(median(results.firstStepMs)),
     formatMs(percentile(results.firstStepMs, 90)),
