@@ -160,9 +160,11 @@ export async function runDiscoveryCommand(options: CommandOptions): Promise<Comm
   let json: unknown;
   try {
     json = JSON.parse(exit.stdout);
-  } catch (error) {
-    const start = exit.stdout.trim().slice(0, 80);
-    return problem('CEIL_DISCOVERY_COMMAND_OUTPUT', `${group}: discovery command ${shown} did not print JSON (${(error as Error).message}); it printed ${JSON.stringify(start)}; it should print a list such as [{"url": "http://10.0.3.7:8080"}]${stderr}`);
+  } catch {
+    // JSON.parse's own message repeats the whole output; its start says enough.
+    const start = exit.stdout.trim();
+    const shownStart = start.length > 80 ? `${start.slice(0, 80)}…` : start;
+    return problem('CEIL_DISCOVERY_COMMAND_OUTPUT', `${group}: discovery command ${shown} did not print JSON; it printed ${JSON.stringify(shownStart)}; it should print a list such as [{"url": "http://10.0.3.7:8080"}]${stderr}`);
   }
   const parsed = outputSchema.safeParse(json);
   if (!parsed.success) {

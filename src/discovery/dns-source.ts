@@ -62,7 +62,9 @@ async function query<T>(context: LookupContext, what: string, name: string, ask:
       return {
         problem: {
           code: 'CEIL_DISCOVERY_DNS_TIMEOUT',
-          message: `${context.group}: no answer from ${context.serverText} for ${what} ${name} within ${context.timeoutMs} ms; check that the server runs and is reachable, or raise discover.timeout`,
+          message: /CONNREFUSED/.test(code) && !context.timedOut()
+            ? `${context.group}: no answer from ${context.serverText} for ${what} ${name}: the port refused the query (is a DNS server listening there?); check the resolver address`
+            : `${context.group}: no answer from ${context.serverText} for ${what} ${name} within ${context.timeoutMs} ms; check that the server runs and is reachable, or raise discover.timeout`,
         },
       };
     }
