@@ -83,6 +83,12 @@ describe('discoverFleet against dnsmasq', () => {
   });
 });
 
+describe('the dnsmasq test server', () => {
+  it('fails, naming the package to install, when dnsmasq is missing', async () => {
+    await expect(startDnsServer({}, '/nonexistent/dnsmasq')).rejects.toThrow(/dnsmasq is not installed at \/nonexistent\/dnsmasq: .*apt-get install -y dnsmasq-base/);
+  });
+});
+
 describe('discoverFleet when the DNS server does not answer', () => {
   let silent: Socket | undefined;
   afterEach(async () => {
