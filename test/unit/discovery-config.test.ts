@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadProjectConfigText, type ProjectConfigLoad } from '../../src/gate/config.js';
 import { formatDiagnostic } from '../../src/journey/diagnostics.js';
@@ -137,5 +139,17 @@ version: { url: "{{ vars.base_url }}/version" }
       'ceiling.yaml:4:42 › targets.web.vars.b: use target values as plain references such as {{ target.url }}, not inside a function, a fallback or a deeper path',
       'ceiling.yaml:6:16 › targets.static.vars.c: target.* is only known for discovered targets; target static has no discover, so write its value here',
     ]);
+  });
+});
+
+describe('docs/kubernetes/fleet-gate.yaml', () => {
+  it('holds a ceiling.yaml that loads, discovering the headless Service by its SRV name', async () => {
+    const manifest = parse(await readFile('docs/kubernetes/fleet-gate.yaml', 'utf8')) as { data: Record<string, string> };
+    const { config, diagnostics } = await loadProjectConfigText('fleet-gate.yaml#ceiling.yaml', manifest.data['ceiling.yaml']!);
+    expect(diagnostics).toEqual([]);
+    const web = config?.targets.find((target) => target.name === 'web');
+    // _PORTNAME._PROTO.SERVICE.NAMESPACE.svc.cluster.local, as the file's comment and README say.
+    expect(web?.discover?.source).toEqual({ kind: 'srv', name: '_http._tcp.web.shop.svc.cluster.local', scheme: 'http' });
+    expect(web?.expect).toEqual({ count: 8 });
   });
 });
