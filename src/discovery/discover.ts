@@ -15,8 +15,6 @@ import type { DiscoverySpec } from './spec.js';
 export interface DiscoverOptions {
   /** The group's vars, templated with `{{ target.* }}`; each instance gets its own rendering. */
   vars?: Readonly<Record<string, string>>;
-  /** The command source's working folder and the base of a relative command (the config file's folder). */
-  cwd?: string;
   /** Redacts the command's stderr and every message. */
   redactor?: Redactor;
   /** Stops a running command (DNS lookups are bounded by the spec's timeout). */
@@ -56,7 +54,7 @@ async function findFacts(group: string, spec: DiscoverySpec, options: DiscoverOp
       group,
       argv: source.argv,
       timeoutMs: spec.timeoutMs,
-      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+      ...(source.cwd !== undefined ? { cwd: source.cwd } : {}),
       ...(options.redactor ? { redactor: options.redactor } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });

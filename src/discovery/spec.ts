@@ -21,8 +21,8 @@ export type DiscoverySource =
   | { kind: 'srv'; name: string; scheme: DiscoveryScheme }
   /** A/AAAA records of one name: every address, with the given port. */
   | { kind: 'dns'; name: string; port: number; scheme: DiscoveryScheme }
-  /** An argv run without a shell that prints a JSON list of {name?, url, ...vars}. */
-  | { kind: 'command'; argv: string[] };
+  /** An argv run without a shell, in cwd (the config file's folder), that prints a JSON list of {name?, url, ...vars}. */
+  | { kind: 'command'; argv: string[]; cwd?: string };
 
 export interface DiscoverySpec {
   source: DiscoverySource;

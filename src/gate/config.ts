@@ -49,7 +49,7 @@ export interface TargetConfig {
   /** The target's own probe, or else the config's default one. */
   version?: VersionProbe;
   /**
-   * A discovered group: its instances are found with discoverFleet(name, discover, { vars, cwd: baseDir }),
+   * A discovered group: its instances are found with discoverFleet(name, discover, { vars, redactor }),
    * and vars then hold `{{ target.* }}` templates that each instance fills in.
    */
   discover?: DiscoverySpec;
@@ -342,7 +342,7 @@ type DiscoverInput = NonNullable<NonNullable<ProjectConfigInput['targets']>[stri
 function discoverySpec(input: DiscoverInput, baseDir: string): DiscoverySpec {
   const source: DiscoverySpec['source'] =
     input.command !== undefined
-      ? { kind: 'command', argv: resolveCommand(input.command, baseDir) }
+      ? { kind: 'command', argv: resolveCommand(input.command, baseDir), cwd: baseDir }
       : input.dns !== undefined
         ? { kind: 'dns', name: input.dns, port: input.port!, scheme: input.scheme ?? 'http' }
         : { kind: 'srv', name: input.srv!, scheme: input.scheme ?? 'http' };

@@ -22,7 +22,7 @@ async function script(body: string): Promise<string> {
   return file;
 }
 
-const spec = (argv: string[], timeoutMs = 10_000): DiscoverySpec => ({ source: { kind: 'command', argv }, timeoutMs, everyMs: 30_000 });
+const spec = (argv: string[], timeoutMs = 10_000, cwd?: string): DiscoverySpec => ({ source: { kind: 'command', argv, ...(cwd ? { cwd } : {}) }, timeoutMs, everyMs: 30_000 });
 const problemOf = (result: DiscoveryResult) => {
   if (!('problem' in result)) throw new Error(`expected a problem, found ${result.instances.length} instances`);
   return result.problem;
@@ -57,10 +57,10 @@ JSON`);
 
   it('runs in the given folder, without a shell', async () => {
     await writeFile(path.join(dir, 'fleet.json'), '[{"url": "http://127.0.0.1:9"}]');
-    const result = await discoverFleet('web', spec(['cat', 'fleet.json', '$HOME']), { cwd: dir });
+    const result = await discoverFleet('web', spec(['cat', 'fleet.json', '$HOME'], 10_000, dir));
     // "$HOME" reached cat as a literal file name: no shell expanded it.
     expect(problemOf(result)).toEqual({ code: 'CEIL_DISCOVERY_COMMAND_FAILED', message: expect.stringContaining("cat: '$HOME': No such file or directory") });
-    const ok = await discoverFleet('web', spec(['cat', 'fleet.json']), { cwd: dir });
+    const ok = await discoverFleet('web', spec(['cat', 'fleet.json'], 10_000, dir));
     expect('instances' in ok && ok.instances.map((instance) => instance.name)).toEqual(['web/127.0.0.1:9']);
   });
 

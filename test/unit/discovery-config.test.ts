@@ -52,7 +52,7 @@ version: { url: "{{ vars.base_url }}/version" }
       }),
       expect.objectContaining({
         name: 'batch',
-        discover: { source: { kind: 'command', argv: [path.resolve('/srv/ops/list-instances.sh'), '--env', 'prod'] }, timeoutMs: 10_000, everyMs: 30_000 },
+        discover: { source: { kind: 'command', argv: [path.resolve('/srv/ops/list-instances.sh'), '--env', 'prod'], cwd: path.resolve('/srv/ops') }, timeoutMs: 10_000, everyMs: 30_000 },
       }),
     ]);
   });

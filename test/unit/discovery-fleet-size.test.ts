@@ -1,5 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { checkFleetSize, fillTargetValues, parseDnsServer, targetReferences } from '../../src/discovery/index.js';
+import { checkFleetSize, DISCOVERY_PROBLEM_CODES, fillTargetValues, FLEET_SIZE_CODES, parseDnsServer, targetReferences } from '../../src/discovery/index.js';
 
 const fleet = (count: number) => Array.from({ length: count }, (_, index) => ({ name: `web/10.0.3.${index + 1}:8080` }));
 
@@ -58,5 +59,13 @@ describe('parseDnsServer', () => {
 
   it('refuses names, bad ports and bare IPv6 with a port', () => {
     for (const text of ['dns.example.com:53', '127.0.0.1:0', '127.0.0.1:70000', '127.0.0.1:', '::1:53', '']) expect(parseDnsServer(text)).toBeUndefined();
+  });
+});
+
+describe('the discovery codes', () => {
+  it('are each documented in README, with their outcome', async () => {
+    const readme = await readFile('README.md', 'utf8');
+    for (const code of DISCOVERY_PROBLEM_CODES) expect(readme).toMatch(new RegExp(`\\| \`${code}\` \\| inconclusive \\|`));
+    for (const code of FLEET_SIZE_CODES) expect(readme).toMatch(new RegExp(`\\| \`${code}\` \\| fail \\|`));
   });
 });
