@@ -123,6 +123,8 @@ function runCommand(options: CommandOptions): Promise<Exit> {
       exit.startError = error;
       finish();
     });
+    // A background process left holding stdout would keep 'close' away until the timeout: the list is complete once the command exits.
+    child.on('exit', () => killGroup(child.pid));
     child.on('close', (code, signal) => {
       exit.code = code;
       exit.signal = signal;

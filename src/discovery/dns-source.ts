@@ -53,26 +53,32 @@ const NO_ANSWER = new Set(['ETIMEOUT', 'TIMEOUT', 'ECANCELLED', 'CANCELLED', 'EC
 type QueryResult<T> = { records: T[] } | { problem: DiscoveryProblem } | { none: true };
 
 async function query<T>(context: LookupContext, what: string, name: string, ask: () => Promise<T[]>): Promise<QueryResult<T>> {
+  // A query started after the budget ran out would get c-ares' own, longer, timeout.
+  if (context.timedOut()) return { problem: timeoutProblem(context, what, name) };
   try {
     return { records: await ask() };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
     if (NO_RECORDS.has(code)) return { none: true };
-    if (context.timedOut() || NO_ANSWER.has(code)) {
+    if (!context.timedOut() && /CONNREFUSED/.test(code)) {
       return {
         problem: {
           code: 'CEIL_DISCOVERY_DNS_TIMEOUT',
-          message: /CONNREFUSED/.test(code) && !context.timedOut()
-            ? `${context.group}: no answer from ${context.serverText} for ${what} ${name}: the port refused the query (is a DNS server listening there?); check the resolver address`
-            : `${context.group}: no answer from ${context.serverText} for ${what} ${name} within ${context.timeoutMs} ms; check that the server runs and is reachable, or raise discover.timeout`,
+          message: `${context.group}: no answer from ${context.serverText} for ${what} ${name}: the port refused the query (is a DNS server listening there?); check the resolver address`,
         },
       };
     }
+    if (context.timedOut() || NO_ANSWER.has(code)) return { problem: timeoutProblem(context, what, name) };
     return {
       problem: { code: 'CEIL_DISCOVERY_DNS_ERROR', message: `${context.group}: ${context.serverText} answered ${what} ${name} with ${code || (error as Error).message}; check the server's logs and zone` },
     };
   }
 }
+
+const timeoutProblem = (context: LookupContext, what: string, name: string): DiscoveryProblem => ({
+  code: 'CEIL_DISCOVERY_DNS_TIMEOUT',
+  message: `${context.group}: no answer from ${context.serverText} for ${what} ${name} within ${context.timeoutMs} ms; check that the server runs and is reachable, or raise discover.timeout`,
+});
 
 /** Every IPv4 and IPv6 address of a name; an address literal is its own answer. */
 async function addressesOf(context: LookupContext, name: string): Promise<{ addresses: string[] } | { problem: DiscoveryProblem } | { none: true }> {
@@ -104,9 +110,10 @@ export function lookupSrv(group: string, name: string, server: DnsServer | undef
     if ('problem' in srv) return srv;
     if ('none' in srv || srv.records.length === 0) return notFound(group, 'SRV name', name, context.serverText);
     // Priority and weight choose among instances for clients; a gate checks them all.
+    const hosts = await Promise.all(srv.records.map((record) => addressesOf(context, record.name)));
     const endpoints: Endpoint[] = [];
-    for (const record of srv.records) {
-      const found = await addressesOf(context, record.name);
+    for (const [index, record] of srv.records.entries()) {
+      const found = hosts[index]!;
       if ('problem' in found) return found;
       // An SRV record whose host has no address is an instance nobody can reach: not something to count as absent.
       if ('none' in found) return notFound(group, `the host of SRV record ${name} ->`, `${record.name}:${record.port}`, context.serverText);

@@ -28,8 +28,21 @@ const problemOf = (result: DiscoveryResult) => {
   return result.problem;
 };
 
-/** Gone, or a zombie waiting for a parent that is not us: either way not running. */
+/**
+ * SIGKILL reaches a process group at once, but a process still takes a moment
+ * to exit after it: poll until it is gone, and give up (running) only after
+ * far longer than any exit takes.
+ */
 async function isRunning(pid: number): Promise<boolean> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    if (!(await runsNow(pid))) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+/** Gone, or a zombie waiting for a parent that is not us: either way not running. */
+async function runsNow(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
   } catch {
@@ -130,8 +143,9 @@ JSON`);
 
   it('leaves nothing behind when the command exits but its child lives on', async () => {
     const pidFile = path.join(dir, 'child');
-    const file = await script(`sleep 600 >/dev/null 2>&1 & echo $! > ${pidFile}; echo '[{"url": "http://127.0.0.1:1"}]'`);
-    const result = await discoverFleet('web', spec([file]));
+    // The child keeps stdout open: the list is still read once the command itself exits, long before its timeout.
+    const file = await script(`sleep 600 & echo $! > ${pidFile}; echo '[{"url": "http://127.0.0.1:1"}]'`);
+    const result = await discoverFleet('web', spec([file], 60_000));
     expect('instances' in result).toBe(true);
     expect(await isRunning(Number((await readFile(pidFile, 'utf8')).trim()))).toBe(false);
   });
