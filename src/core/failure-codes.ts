@@ -221,6 +221,15 @@ export const FAILURE_CODES = {
   CEIL_CONFIG_YAML_ALIAS_CYCLE: { class: 'config', meaning: 'Config YAML: an alias refers to the node it sits in.' },
 
   // Gate and drill findings.
+  CEIL_DISCOVERY_FLEET_SHORT: { class: 'gate', meaning: 'A discovered target group has fewer instances than its expect count or min.' },
+  CEIL_DISCOVERY_FLEET_EXCESS: { class: 'gate', meaning: 'A discovered target group has more instances than its expect count.' },
+  CEIL_DISCOVERY_NOT_FOUND: { class: 'gate', meaning: 'A discovery name has no records of the kind asked for, or an SRV host has no address (inconclusive).' },
+  CEIL_DISCOVERY_EMPTY: { class: 'gate', meaning: 'Discovery answered with no instance at all (inconclusive).' },
+  CEIL_DISCOVERY_DNS_TIMEOUT: { class: 'gate', meaning: 'The DNS server did not answer within the discovery timeout (inconclusive).' },
+  CEIL_DISCOVERY_DNS_ERROR: { class: 'gate', meaning: 'The DNS server answered a discovery query with an error such as SERVFAIL or REFUSED (inconclusive).' },
+  CEIL_DISCOVERY_COMMAND_FAILED: { class: 'gate', meaning: 'A discovery command could not start or exited non-zero (inconclusive).' },
+  CEIL_DISCOVERY_COMMAND_TIMEOUT: { class: 'gate', meaning: 'A discovery command ran past its timeout and was killed with its children (inconclusive).' },
+  CEIL_DISCOVERY_COMMAND_OUTPUT: { class: 'gate', meaning: 'A discovery command printed something other than the documented JSON list (inconclusive).' },
   CEIL_FAILED: { class: 'gate', meaning: 'A journey failed without a more specific code (fallback in gate findings and serve alerts).' },
   CEIL_GATE_FLAKY: { class: 'gate', meaning: 'A journey passed only after retries.' },
   CEIL_GATE_VERSION: { class: 'gate', meaning: 'A target runs another version than the one expected.' },

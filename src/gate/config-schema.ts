@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DISCOVERY_SCHEMES, parseDnsServer } from '../discovery/index.js';
 import { durationMs, parseDuration } from '../journey/duration.js';
 import { duration } from '../journey/schema.js';
 
@@ -101,6 +102,84 @@ export const versionProbeSchema = z
   })
   .meta({ description: 'How to read a target\'s version: GET url, then the json path, the header, or (with neither) the whole body trimmed.' });
 
+/** A DNS name as a resolver takes it: labels of letters, digits, "_" and "-" (SRV names start with _service._proto). */
+const DNS_NAME_PATTERN = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+const dnsName = (example: string) =>
+  z
+    .string({ error: `expected a DNS name such as ${example}` })
+    .regex(DNS_NAME_PATTERN, `expected a DNS name such as ${example}: dot-separated labels of letters, digits, "_" and "-"`);
+
+const DISCOVERY_SOURCES = ['srv', 'dns', 'command'] as const;
+
+/** One source per group: two would make "expected 8, found 7" ambiguous about where the 7 came from. */
+export const discoverSchema = z
+  .strictObject({
+    srv: dnsName('_http._tcp.web.prod.svc.cluster.local').optional().meta({ description: 'Find instances in SRV records (host and port each); the hosts are resolved to their A/AAAA addresses.' }),
+    dns: dnsName('web.internal').optional().meta({ description: 'Find instances as every A/AAAA address of this name; needs port.' }),
+    command: z
+      .array(z.string().min(1, 'an argument may not be empty'), {
+        error: (issue) => (typeof issue.input === 'string' ? `write it as a list: ["${issue.input}"]; it runs without a shell` : 'expected a command as a list: [cmd, arg, …]'),
+      })
+      .min(1, 'command needs a program, e.g. ["./list-instances.sh"]')
+      .optional()
+      .meta({ description: 'An argv run without a shell that prints a JSON list of {name?, url, ...vars}; a relative program (./x) is resolved against this file\'s folder.' }),
+    port: z
+      .number({ error: (issue) => (typeof issue.input === 'string' && /^\d+$/.test(issue.input) ? `port is a number; write ${issue.input} without quotes` : 'port is a number from 1 to 65535, e.g. 8080') })
+      .int('port is a whole number from 1 to 65535')
+      .min(1, 'port is a number from 1 to 65535, e.g. 8080')
+      .max(65_535, 'port is a number from 1 to 65535, e.g. 8080')
+      .optional()
+      .meta({ description: 'The port of every address a dns source finds.' }),
+    scheme: z
+      .enum(DISCOVERY_SCHEMES, { error: `scheme is one of ${DISCOVERY_SCHEMES.join(', ')}` })
+      .optional()
+      .meta({ description: 'The scheme of target.url for srv and dns sources; http when absent.' }),
+    resolver: z
+      .string({ error: 'expected a DNS server as HOST:PORT, e.g. "10.96.0.10:53"' })
+      .refine((text) => parseDnsServer(text) !== undefined, 'expected a DNS server as an IP address and port: "10.96.0.10:53", "[fd00::10]:53", or an address alone for port 53')
+      .optional()
+      .meta({ description: 'The DNS server to ask, as HOST:PORT; the system\'s DNS servers when absent.' }),
+    timeout: duration.optional().meta({ description: 'How long one discovery may take: every DNS query, or the command from start to exit; 5s for DNS and 10s for a command when absent.' }),
+    every: duration.optional().meta({ description: 'How often serve discovers again; 30s when absent.' }),
+  })
+  .superRefine((discover, ctx) => {
+    const sources = DISCOVERY_SOURCES.filter((source) => discover[source] !== undefined);
+    if (sources.length === 0) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'discover needs one source: srv, dns or command, e.g. { srv: _http._tcp.web.prod.svc.cluster.local }' });
+      return;
+    }
+    if (sources.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [sources[1]!], message: `a discover has one source, and this one has ${sources.join(' and ')}; keep one, or declare a second target group for the other` });
+      return;
+    }
+    const source = sources[0]!;
+    if (source === 'dns' && discover.port === undefined) ctx.addIssue({ code: 'custom', path: ['dns'], message: 'a dns source needs port: the port every address serves, e.g. port: 8080' });
+    if (source === 'srv' && discover.port !== undefined) ctx.addIssue({ code: 'custom', path: ['port'], message: 'SRV records carry each instance\'s port; remove port' });
+    if (source === 'command') {
+      for (const key of ['port', 'scheme', 'resolver'] as const) {
+        if (discover[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `a command prints each instance's URL, which carries its ${key === 'resolver' ? 'address' : key}; remove ${key}` });
+      }
+    }
+  })
+  .meta({ description: 'Find this group\'s instances instead of listing them: exactly one of srv, dns or command. Each instance becomes a target named GROUP/ADDRESS:PORT (or GROUP/NAME from a command).' });
+
+const fleetCount = (key: 'count' | 'min') =>
+  z
+    .number({ error: `${key} is a whole number of instances, e.g. ${key}: 8` })
+    .int(`${key} is a whole number of instances`)
+    .min(1, `${key} needs at least 1: a fleet of none is a lookup that failed, which the gate already calls inconclusive`);
+
+export const fleetExpectationSchema = z
+  .strictObject({
+    count: fleetCount('count').optional().meta({ description: 'Exactly this many instances: fewer or more fails the gate.' }),
+    min: fleetCount('min').optional().meta({ description: 'At least this many instances: fewer fails the gate.' }),
+  })
+  .superRefine((expect, ctx) => {
+    if (expect.count !== undefined && expect.min !== undefined) ctx.addIssue({ code: 'custom', path: ['min'], message: 'expect either count (exactly) or min (at least), not both' });
+    else if (expect.count === undefined && expect.min === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'expect needs count or min, e.g. expect: { count: 8 }' });
+  })
+  .meta({ description: 'The fleet size a discovery must find: { count: N } or { min: N }.' });
+
 const targetSchema = z
   .strictObject({
     vars: z
@@ -111,8 +190,15 @@ const targetSchema = z
       .optional()
       .meta({ description: 'Vars this target sets for every journey; they win over the journey\'s own vars.' }),
     version: versionProbeSchema.optional().meta({ description: 'This target\'s own version probe, instead of the top-level one.' }),
+    discover: discoverSchema.optional(),
+    expect: fleetExpectationSchema.optional(),
   })
-  .meta({ description: 'A named instance the gate runs every journey against.' });
+  .superRefine((target, ctx) => {
+    if (target.expect !== undefined && target.discover === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['expect'], message: 'expect is for discovered targets (with discover); a static target is one instance' });
+    }
+  })
+  .meta({ description: 'A named instance the gate runs every journey against, or with discover a group of instances found in DNS or by a command; vars may then use {{ target.url }}, target.host, target.port and target.name.' });
 
 const urlList = (what: string) =>
   z.array(

@@ -1,6 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FailureCode } from '../core/failure-codes.js';
+import {
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_DISCOVERY_EVERY_MS,
+  DEFAULT_DNS_TIMEOUT_MS,
+  parseDnsServer,
+  TARGET_TEMPLATE_KEYS,
+  targetReferences,
+  type DiscoverySpec,
+  type FleetExpectation,
+} from '../discovery/index.js';
 import { nearestName } from '../journey/did-you-mean.js';
 import { formatField, type Diagnostic } from '../journey/diagnostics.js';
 import { durationMs } from '../journey/duration.js';
@@ -39,6 +49,13 @@ export interface TargetConfig {
   vars: Record<string, string>;
   /** The target's own probe, or else the config's default one. */
   version?: VersionProbe;
+  /**
+   * A discovered group: its instances are found with discoverFleet(name, discover, { vars, redactor }),
+   * and vars then hold `{{ target.* }}` templates that each instance fills in.
+   */
+  discover?: DiscoverySpec;
+  /** The fleet size a discovery must find (discovered groups only). */
+  expect?: FleetExpectation;
 }
 
 export interface ProjectConfig {
@@ -152,6 +169,7 @@ function compileProjectConfig(report: FileReport, raw: unknown, options: Project
   const parsed = projectConfigSchema.safeParse(raw);
   if (!parsed.success) reportSchemaIssues(report, parsed.error.issues as unknown as ZodIssueLike[], raw);
   checkVersionTemplates(report, raw);
+  checkTargetTemplates(report, raw);
   checkReporters(report, raw.reporters);
   if (!parsed.success || report.diagnostics.some((d) => d.severity === 'error')) return finish();
   return finish(buildConfig(report.file, parsed.data));
@@ -264,6 +282,34 @@ function checkVersionTemplates(report: FileReport, raw: Record<string, unknown>)
   }
 }
 
+/**
+ * `{{ target.* }}` in a discovered group's vars: a plain reference to a value
+ * the source gives. Anything else would reach the journey unrendered and fail
+ * mid-gate; a command may print extra keys, so its keys are not checked.
+ */
+function checkTargetTemplates(report: FileReport, raw: Record<string, unknown>): void {
+  const targets = isRecord(raw.targets) ? Object.entries(raw.targets) : [];
+  for (const [name, target] of targets) {
+    if (!isRecord(target) || !isRecord(target.vars)) continue;
+    const discover = isRecord(target.discover) ? target.discover : undefined;
+    const fromCommand = discover?.command !== undefined;
+    for (const [key, value] of Object.entries(target.vars)) {
+      if (typeof value !== 'string') continue; // the schema reports the type.
+      const at: Path = ['targets', name, 'vars', key];
+      for (const reference of targetReferences(value)) {
+        if (!discover) {
+          report.add('error', 'CEIL_CONFIG_TEMPLATE', at, `target.* is only known for discovered targets; target ${name} has no discover, so write its value here`);
+        } else if (!reference.plain) {
+          report.add('error', 'CEIL_CONFIG_TEMPLATE', at, 'use target values as plain references such as {{ target.url }}, not inside a function, a fallback or a deeper path');
+        } else if (!fromCommand && !(TARGET_TEMPLATE_KEYS as readonly string[]).includes(reference.key ?? '')) {
+          const suggestion = nearestName(reference.key ?? '', TARGET_TEMPLATE_KEYS);
+          report.add('error', 'CEIL_CONFIG_TEMPLATE', at, `target.${reference.key ?? ''} is not known; ${suggestion ? `did you mean target.${suggestion}? ` : ''}an srv or dns source gives target.url, target.host, target.port and target.name`);
+        }
+      }
+    }
+  }
+}
+
 /** "did you mean vars.chatHttp? Otherwise add chatHtp" or "add chatHtp". */
 function orAdd(missing: string, defined: readonly string[]): string {
   const suggestion = nearestName(missing, defined);
@@ -300,6 +346,23 @@ function resolveCommand(argv: readonly string[], baseDir: string): string[] {
 }
 
 type VersionInput = NonNullable<ProjectConfigInput['version']>;
+type DiscoverInput = NonNullable<NonNullable<ProjectConfigInput['targets']>[string]['discover']>;
+
+function discoverySpec(input: DiscoverInput, baseDir: string): DiscoverySpec {
+  const source: DiscoverySpec['source'] =
+    input.command !== undefined
+      ? { kind: 'command', argv: resolveCommand(input.command, baseDir), cwd: baseDir }
+      : input.dns !== undefined
+        ? { kind: 'dns', name: input.dns, port: input.port!, scheme: input.scheme ?? 'http' }
+        : { kind: 'srv', name: input.srv!, scheme: input.scheme ?? 'http' };
+  const resolver = input.resolver !== undefined ? parseDnsServer(input.resolver) : undefined;
+  return {
+    source,
+    ...(resolver ? { resolver } : {}),
+    timeoutMs: input.timeout !== undefined ? durationMs(input.timeout) : source.kind === 'command' ? DEFAULT_COMMAND_TIMEOUT_MS : DEFAULT_DNS_TIMEOUT_MS,
+    everyMs: input.every !== undefined ? durationMs(input.every) : DEFAULT_DISCOVERY_EVERY_MS,
+  };
+}
 
 function versionProbe(input: VersionInput): VersionProbe {
   return {
@@ -315,7 +378,13 @@ function buildConfig(file: string, data: ProjectConfigInput): ProjectConfig {
   const fallbackProbe = data.version ? versionProbe(data.version) : undefined;
   const targets = Object.entries(data.targets ?? {}).map(([name, target]): TargetConfig => {
     const probe = target.version ? versionProbe(target.version) : fallbackProbe;
-    return { name, vars: { ...(target.vars ?? {}) }, ...(probe ? { version: probe } : {}) };
+    return {
+      name,
+      vars: { ...(target.vars ?? {}) },
+      ...(probe ? { version: probe } : {}),
+      ...(target.discover ? { discover: discoverySpec(target.discover, baseDir) } : {}),
+      ...(target.expect ? { expect: target.expect.count !== undefined ? { count: target.expect.count } : { min: target.expect.min! } } : {}),
+    };
   });
   const defaults = data.defaults ?? {};
   const gate = data.gate ?? {};

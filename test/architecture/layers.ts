@@ -18,22 +18,24 @@ export const ALLOWED_IMPORTS = {
   journey: ['core'],
   /** Redaction of secret values, and where secret values come from. */
   secrets: ['core', 'journey'],
+  /** Finding a target group's instances (DNS SRV, A/AAAA, a command) and checking the fleet's size. */
+  discovery: ['core', 'journey', 'secrets'],
   /** The step executors (http, ws, browser, flow) behind one Executor interface. */
-  steps: ['core', 'journey', 'secrets'],
+  steps: ['core', 'journey', 'secrets', 'discovery'],
   /** Renderers of the result model (console, JSON, JUnit, GitHub) and the reporter multiplexer. */
-  report: ['core', 'journey', 'secrets', 'steps'],
+  report: ['core', 'journey', 'secrets', 'discovery', 'steps'],
   /** The SQLite run history shared by serve and gate. */
-  history: ['core', 'journey', 'secrets', 'steps', 'report'],
+  history: ['core', 'journey', 'secrets', 'discovery', 'steps', 'report'],
   /** Running journeys: actors, retries, concurrency, the runner's own health. */
-  engine: ['core', 'journey', 'secrets', 'steps', 'report', 'history'],
+  engine: ['core', 'journey', 'secrets', 'discovery', 'steps', 'report', 'history'],
   /** Outbound webhooks for serve's alerts and the gate's notifications. */
-  webhook: ['core', 'journey', 'secrets', 'steps', 'report', 'history', 'engine'],
+  webhook: ['core', 'journey', 'secrets', 'discovery', 'steps', 'report', 'history', 'engine'],
   /** The probe daemon: scheduler, HTTP API, status page, metrics, alerts. */
-  serve: ['core', 'journey', 'secrets', 'steps', 'report', 'history', 'engine', 'webhook'],
+  serve: ['core', 'journey', 'secrets', 'discovery', 'steps', 'report', 'history', 'engine', 'webhook'],
   /** The post-deploy gate: rounds, verdict policy, latency statistics, rollback, drill, outputs. */
-  gate: ['core', 'journey', 'secrets', 'steps', 'report', 'history', 'engine', 'webhook'],
+  gate: ['core', 'journey', 'secrets', 'discovery', 'steps', 'report', 'history', 'engine', 'webhook'],
   /** Argument parsing and the commands; the only place that calls process.exit. */
-  cli: ['core', 'journey', 'secrets', 'steps', 'report', 'history', 'engine', 'webhook', 'serve', 'gate'],
+  cli: ['core', 'journey', 'secrets', 'discovery', 'steps', 'report', 'history', 'engine', 'webhook', 'serve', 'gate'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Layer = keyof typeof ALLOWED_IMPORTS;

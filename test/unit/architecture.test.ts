@@ -50,7 +50,7 @@ describe('the import checker', () => {
     );
     expect(layerViolations(edges, rules)).toEqual([
       "src/core/deadline.ts:2 imports '../journey/journey.js' (journey): core may import nothing from other folders",
-      "src/steps/flow.ts:2 imports '../engine/run.js' (engine): steps may import only core, journey, secrets",
+      "src/steps/flow.ts:2 imports '../engine/run.js' (engine): steps may import only core, journey, secrets, discovery",
     ]);
   });
 
@@ -62,8 +62,8 @@ describe('the import checker', () => {
       }),
     );
     expect(layerViolations(edges, rules)).toEqual([
-      "src/serve/daemon.ts:1 imports '../gate/gate.js' (gate): serve may import only core, journey, secrets, steps, report, history, engine, webhook",
-      "src/gate/notify.ts:1 imports '../serve/webhook-delivery.js' (serve): gate may import only core, journey, secrets, steps, report, history, engine, webhook",
+      "src/serve/daemon.ts:1 imports '../gate/gate.js' (gate): serve may import only core, journey, secrets, discovery, steps, report, history, engine, webhook",
+      "src/gate/notify.ts:1 imports '../serve/webhook-delivery.js' (serve): gate may import only core, journey, secrets, discovery, steps, report, history, engine, webhook",
     ]);
   });
 
@@ -86,7 +86,7 @@ describe('the import checker', () => {
     );
     expect(layerViolations(edges, rules)).toEqual([
       "src/plugins/a.ts:1 imports '../core/result.js': src/plugins has no row in the layer table; add one",
-      "src/report/json.ts:1 imports '../plugins/a.js' (plugins, which has no row in the layer table): report may import only core, journey, secrets, steps",
+      "src/report/json.ts:1 imports '../plugins/a.js' (plugins, which has no row in the layer table): report may import only core, journey, secrets, discovery, steps",
       "src/report/json.ts:2 imports '../../test/unit/fake-clock.js' (test/unit/fake-clock.ts), outside src/",
     ]);
   });
