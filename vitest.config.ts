@@ -13,7 +13,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'suite', include: ['test/unit/**/*.test.ts', 'test/e2e/**/*.test.ts'], exclude: [...BUSY_MACHINE_TESTS, ...INSTALL_TESTS], sequence: { groupOrder: 0 } },
+        test: {
+          name: 'suite',
+          include: ['test/unit/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          exclude: [...BUSY_MACHINE_TESTS, ...INSTALL_TESTS],
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         // Busy loops on every core: run after the suite, alone, so they load the machine for their own tests only.

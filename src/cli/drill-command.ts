@@ -27,10 +27,20 @@ function commandOf(flag: string, text: string): string[] {
 function renderDrill(report: DrillReport): string {
   const lines = [`\n${report.ok ? '✓ DRILL PASSED' : '✗ DRILL FAILED'}: ${report.reason}`];
   for (const phase of report.phases) {
-    const command = phase.command ? ` · ${phase.command.command.join(' ')} exited ${phase.command.exitCode ?? '(killed)'} in ${formatMs(phase.command.durationMs)}` : '';
-    lines.push(`  ${phase.name.padEnd(8)} ${phase.green ? 'green' : 'red  '} at ${formatMs(phase.atMs)}${command}${phase.problem ? `\n           ${phase.problem}` : ''}`);
+    const command = phase.command
+      ? ` · ${phase.command.command.join(' ')} exited ${phase.command.exitCode ?? '(killed)'} in ${formatMs(phase.command.durationMs)}`
+      : '';
+    lines.push(
+      `  ${phase.name.padEnd(8)} ${phase.green ? 'green' : 'red  '} at ${formatMs(phase.atMs)}${command}${phase.problem ? `\n           ${phase.problem}` : ''}`,
+    );
     if (phase.command && !phase.command.ok && phase.command.output.trim()) {
-      lines.push(`           output:\n${phase.command.output.trimEnd().split('\n').map((line) => `             ${line}`).join('\n')}`);
+      lines.push(
+        `           output:\n${phase.command.output
+          .trimEnd()
+          .split('\n')
+          .map((line) => `             ${line}`)
+          .join('\n')}`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;

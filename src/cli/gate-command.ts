@@ -4,7 +4,16 @@ import { baselineFromHistory, baselineFromResults, baselineSamples, BaselineErro
 import { minEffect, minEffectFraction, PROMETHEUS_LABEL_NAME } from '../gate/config-schema.js';
 import { runGate, type GateBaseline } from '../gate/gate.js';
 import type { GatePolicy, GateResult, RollbackOutcome } from '../gate/model.js';
-import { consoleOutput, githubOutput, junitOutput, notificationsOutput, pushgatewayOutput, verdictFileOutput, writeGateOutputs, type GateOutput } from '../gate/outputs.js';
+import {
+  consoleOutput,
+  githubOutput,
+  junitOutput,
+  notificationsOutput,
+  pushgatewayOutput,
+  verdictFileOutput,
+  writeGateOutputs,
+  type GateOutput,
+} from '../gate/outputs.js';
 import { registerWebhookUrlSecrets } from '../webhook/url.js';
 import { runRollback } from '../gate/rollback.js';
 import type { Redactor } from '../secrets/redactor.js';
@@ -56,7 +65,8 @@ function parseFraction(flag: string, text: string, range: { min: number; max: nu
 function minEffectFlag(text: string): number {
   const value = /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text.trim();
   const parsed = minEffect.safeParse(value);
-  if (!parsed.success) throw new InputError(`--min-effect: "${text}": ${parsed.error.issues[0]?.message ?? 'expected a percentage such as "20%" or a fraction such as 0.2'}`);
+  if (!parsed.success)
+    throw new InputError(`--min-effect: "${text}": ${parsed.error.issues[0]?.message ?? 'expected a percentage such as "20%" or a fraction such as 0.2'}`);
   return minEffectFraction(parsed.data);
 }
 
@@ -68,7 +78,8 @@ function policyOf(flags: GateFlags, fleet: FleetInputs): GatePolicy {
   if (cleanRounds < 1) throw new InputError('--clean-rounds must be at least 1');
   const confidence = flags.confidence !== undefined ? parseFraction('--confidence', flags.confidence, { min: 0.5, max: 0.9999 }) : (gate.confidence ?? 0.95);
   const minEffect = flags.minEffect !== undefined ? minEffectFlag(flags.minEffect) : (gate.minEffect ?? 0.2);
-  if (bakeMs > 0 && everyMs > bakeMs) throw new InputError(`--every (${flags.every ?? `${everyMs} ms`}) is longer than --bake; the bake would hold a single round`);
+  if (bakeMs > 0 && everyMs > bakeMs)
+    throw new InputError(`--every (${flags.every ?? `${everyMs} ms`}) is longer than --bake; the bake would hold a single round`);
   return { bakeMs, everyMs, cleanRounds, confidence, minEffect, failOnFlaky: flags.failOnFlaky ?? gate.failOnFlaky ?? false };
 }
 
@@ -81,7 +92,11 @@ async function loadBaseline(flags: GateFlags, fleet: FleetInputs): Promise<GateB
     }
     if (flags.baselineDb !== undefined) {
       const sinceMs = durationFlag('--baseline-window', flags.baselineWindow);
-      const file = baselineFromHistory(flags.baselineDb, fleet.journeys.map((journey) => journey.name), { sinceMs });
+      const file = baselineFromHistory(
+        flags.baselineDb,
+        fleet.journeys.map((journey) => journey.name),
+        { sinceMs },
+      );
       return { source: 'history', path: flags.baselineDb, samples: baselineSamples(file), count: sampleCount(file) };
     }
   } catch (error) {
@@ -103,8 +118,7 @@ function rollbackCommand(flags: GateFlags, fleet: FleetInputs): string[] | undef
 
 /** The config's reporters, as the gate reads them: json=PATH gets the verdict, junit=PATH a suite per target. */
 function configuredOutputs(reporters: readonly string[]): { json: string[]; junit: string[] } {
-  const pick = (kind: string) =>
-    reporters.filter((spec) => spec.startsWith(`${kind}=`) && spec !== `${kind}=-`).map((spec) => spec.slice(kind.length + 1));
+  const pick = (kind: string) => reporters.filter((spec) => spec.startsWith(`${kind}=`) && spec !== `${kind}=-`).map((spec) => spec.slice(kind.length + 1));
   return { json: pick('json'), junit: pick('junit') };
 }
 
@@ -124,14 +138,17 @@ function pushTargetOf(flags: GateFlags, fleet: FleetInputs): PushTarget | undefi
     const name = separator === -1 ? '' : pair.slice(0, separator).trim();
     const value = separator === -1 ? '' : pair.slice(separator + 1).trim();
     if (!PROMETHEUS_LABEL_NAME.test(name) || value === '' || value.includes('/')) {
-      throw new InputError(`--pushgateway-label: "${pair}" must be name=value, a Prometheus label name (letters, digits, _) and a non-empty value without "/", e.g. environment=production`);
+      throw new InputError(
+        `--pushgateway-label: "${pair}" must be name=value, a Prometheus label name (letters, digits, _) and a non-empty value without "/", e.g. environment=production`,
+      );
     }
     grouping[name] = value;
   }
   const job = flags.pushgatewayJob ?? configured.job;
   if (job !== undefined && (job === '' || job.includes('/'))) throw new InputError(`--pushgateway-job: "${job}" must be non-empty and hold no "/"`);
   if (url === undefined) {
-    if (flags.pushgatewayJob !== undefined || flags.pushgatewayLabel.length > 0) throw new InputError('--pushgateway-job and --pushgateway-label need a Pushgateway: pass --pushgateway URL or set pushgateway.url in the config');
+    if (flags.pushgatewayJob !== undefined || flags.pushgatewayLabel.length > 0)
+      throw new InputError('--pushgateway-job and --pushgateway-label need a Pushgateway: pass --pushgateway URL or set pushgateway.url in the config');
     return undefined;
   }
   if (!URL.canParse(url)) throw new InputError(`--pushgateway: "${url}" is not a URL`);
@@ -143,14 +160,29 @@ function rollbackEnv(result: GateResult, verdictFile: string): Record<string, st
   return {
     CEILING_VERDICT: result.verdict,
     CEILING_VERDICT_FILE: path.resolve(verdictFile),
-    CEILING_FAILING_TARGETS: result.targets.filter((target) => target.status === 'failed').map((target) => target.name).join(','),
+    CEILING_FAILING_TARGETS: result.targets
+      .filter((target) => target.status === 'failed')
+      .map((target) => target.name)
+      .join(','),
     CEILING_EXPECTED_VERSION: result.expectedVersion ?? '',
     CEILING_TIME_TO_DETECT_MS: String(result.timeToDetectMs ?? ''),
   };
 }
 
 /** Every output the flags and config ask for, in the order they run; the verdict file comes first, since tools poll for it. */
-function gateOutputs(flags: GateFlags, fleet: FleetInputs, context: { verdictFile: GateOutput; push?: PushTarget; webhooks: string[]; slack: string[]; redactor: Redactor; signal: AbortSignal; log: (line: string) => void }): GateOutput[] {
+function gateOutputs(
+  flags: GateFlags,
+  fleet: FleetInputs,
+  context: {
+    verdictFile: GateOutput;
+    push?: PushTarget;
+    webhooks: string[];
+    slack: string[];
+    redactor: Redactor;
+    signal: AbortSignal;
+    log: (line: string) => void;
+  },
+): GateOutput[] {
   const { redactor, log } = context;
   const configured = configuredOutputs(fleet.config.reporters);
   const outputs: GateOutput[] = [context.verdictFile];
@@ -158,7 +190,14 @@ function gateOutputs(flags: GateFlags, fleet: FleetInputs, context: { verdictFil
   for (const file of flags.junit !== undefined ? [flags.junit] : configured.junit) outputs.push(junitOutput(file));
   outputs.push(consoleOutput({ stream: process.stdout, color: wantsColor(process.stdout), redactor }));
   if (process.env.GITHUB_STEP_SUMMARY) {
-    outputs.push(githubOutput({ summaryFile: process.env.GITHUB_STEP_SUMMARY, workspace: process.env.GITHUB_WORKSPACE || process.cwd(), stream: process.stdout, redactor }));
+    outputs.push(
+      githubOutput({
+        summaryFile: process.env.GITHUB_STEP_SUMMARY,
+        workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
+        stream: process.stdout,
+        redactor,
+      }),
+    );
   }
   if (context.push !== undefined) outputs.push(pushgatewayOutput({ ...context.push, redactor, log }));
   if (flags.notify && context.webhooks.length + context.slack.length > 0) {
@@ -183,7 +222,8 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
     onFail = rollbackCommand(flags, fleet);
     push = pushTargetOf(flags, fleet);
     for (const url of [...flags.webhook, ...flags.slackWebhook]) if (!URL.canParse(url)) throw new InputError(`--webhook: "${url}" is not a URL`);
-    recoverWithinMs = flags.recoverWithin !== undefined ? durationFlag('--recover-within', flags.recoverWithin) : (fleet.config.gate.recoverWithinMs ?? 120_000);
+    recoverWithinMs =
+      flags.recoverWithin !== undefined ? durationFlag('--recover-within', flags.recoverWithin) : (fleet.config.gate.recoverWithinMs ?? 120_000);
     rollbackTimeoutMs = durationFlag('--rollback-timeout', flags.rollbackTimeout);
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
@@ -202,7 +242,9 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
 
   write(
     `ceiling gate: ${fleet.journeys.length} journey(s) × ${fleet.targets.length} target(s)` +
-      (policy.bakeMs > 0 ? `, bake ${flags.bake ?? `${policy.bakeMs / 1000}s`} every ${flags.every ?? `${policy.everyMs / 1000}s`}, ${policy.cleanRounds} clean rounds to pass` : ', one round') +
+      (policy.bakeMs > 0
+        ? `, bake ${flags.bake ?? `${policy.bakeMs / 1000}s`} every ${flags.every ?? `${policy.everyMs / 1000}s`}, ${policy.cleanRounds} clean rounds to pass`
+        : ', one round') +
       (flags.expectVersion ? `, expecting version ${flags.expectVersion}` : '') +
       (baseline.source !== 'none' ? `, baseline from ${baseline.source} (${baseline.count} samples)` : ''),
   );
@@ -248,4 +290,3 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
     dispose();
   }
 }
-

@@ -46,7 +46,8 @@ export async function loadFleet(paths: string[], flags: FleetFlags, write: (line
   if (!vars.ok) throw new InputError(vars.error);
   const loadedConfig = await loadProjectConfig(flags.config);
   for (const diagnostic of loadedConfig.diagnostics) write(formatDiagnostic(diagnostic));
-  if (!loadedConfig.config || hasErrors(loadedConfig.diagnostics)) throw new InputError(`\nnothing was run: fix ${flags.config} first (the errors above say where)`);
+  if (!loadedConfig.config || hasErrors(loadedConfig.diagnostics))
+    throw new InputError(`\nnothing was run: fix ${flags.config} first (the errors above say where)`);
   const config = loadedConfig.config;
 
   const targets = flags.target.length > 0 ? pickTargets(flags.target, config) : config.targets;

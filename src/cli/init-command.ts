@@ -8,10 +8,11 @@ export interface InitFlags {
   url?: string;
 }
 
-const exists = (file: string): Promise<boolean> => stat(file).then(
-  () => true,
-  () => false,
-);
+const exists = (file: string): Promise<boolean> =>
+  stat(file).then(
+    () => true,
+    () => false,
+  );
 
 function checkUrl(text: string): string | undefined {
   let url: URL;

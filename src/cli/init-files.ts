@@ -30,7 +30,7 @@ export function projectConfigText(options: InitOptions): string {
     '# Every key is described in the README of ceiling-probe (Project config).',
     'journeys: [journeys]',
     '',
-    '# The deployments to check. A target\'s vars win over the journeys\' own.',
+    "# The deployments to check. A target's vars win over the journeys' own.",
     'targets:',
     target.trimEnd(),
     '',

@@ -13,10 +13,11 @@ export function selectJourneys(journeys: Journey[], tagFlags: readonly string[],
       return `--grep: ${(error as Error).message}`;
     }
   }
-  const tags = tagFlags.flatMap((tag) => tag.split(',')).map((tag) => tag.trim()).filter(Boolean);
-  return journeys.filter(
-    (journey) => (tags.length === 0 || journey.tags.some((tag) => tags.includes(tag))) && (!pattern || pattern.test(journey.name)),
-  );
+  const tags = tagFlags
+    .flatMap((tag) => tag.split(','))
+    .map((tag) => tag.trim())
+    .filter(Boolean);
+  return journeys.filter((journey) => (tags.length === 0 || journey.tags.some((tag) => tags.includes(tag))) && (!pattern || pattern.test(journey.name)));
 }
 
 /** Reads --env-file or --secrets-file; a string is the error to print. */

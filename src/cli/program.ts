@@ -26,7 +26,7 @@ function withFleetOptions(command: Command): Command {
     .option('--concurrency <n>', 'journeys in flight at once, across targets', positiveInt('--concurrency'))
     .option('--retries <n>', 'retries per journey, overriding the files', positiveInt('--retries'))
     .option('--timeout <duration>', "each journey attempt's deadline (a retry gets its own), overriding the files (e.g. 30s)")
-    .option('--var <name=value>', 'set a variable (repeatable); a target\'s vars win over it', collect, [])
+    .option('--var <name=value>', "set a variable (repeatable); a target's vars win over it", collect, [])
     .option('--env-file <file>', 'read environment variables from a KEY=value file')
     .option('--secrets-file <file>', 'read secrets from a KEY=value file; their values never appear in output')
     .option('--out <dir>', 'folder for failure evidence, per target', 'ceiling-out')
@@ -116,10 +116,12 @@ function buildProgram(setCode: (code: number) => void): Command {
   withFleetOptions(
     program
       .command('gate')
-      .description('after a deploy: run the journeys against every target until the verdict is certain; roll back on fail (exit 0 pass, 1 fail, 2 invalid input, 3 inconclusive or nothing tested)')
+      .description(
+        'after a deploy: run the journeys against every target until the verdict is certain; roll back on fail (exit 0 pass, 1 fail, 2 invalid input, 3 inconclusive or nothing tested)',
+      )
       .argument('[paths...]', 'journey files or folders (default: journeys in the config)', []),
   )
-    .option('--expect-version <version>', 'fail a target that reports another version (read with the config\'s version probe)')
+    .option('--expect-version <version>', "fail a target that reports another version (read with the config's version probe)")
     .option('--bake <duration>', 'keep running rounds for this long after the deploy (0s: one round)')
     .option('--every <duration>', 'time between bake rounds')
     .option('--clean-rounds <n>', 'clean rounds in a row on every target needed to pass', positiveInt('--clean-rounds'))
@@ -200,7 +202,9 @@ function buildProgram(setCode: (code: number) => void): Command {
 /** Every command's long flags, read from the parser itself, so docs tests check examples against what the CLI accepts. */
 export function commandFlags(): Map<string, string[]> {
   const program = buildProgram(() => undefined);
-  return new Map(program.commands.map((command) => [command.name(), command.options.map((option) => option.long).filter((flag): flag is string => flag !== undefined)]));
+  return new Map(
+    program.commands.map((command) => [command.name(), command.options.map((option) => option.long).filter((flag): flag is string => flag !== undefined)]),
+  );
 }
 
 /** Parses argv and runs one command; returns the exit code instead of exiting. */

@@ -28,7 +28,10 @@ export async function loadOptionalProjectConfig(configFlag: string | undefined, 
 /** The named targets, or an InputError (exit 2) that lists the known ones and the nearest name. */
 export function pickTargets(names: readonly string[], config: ProjectConfig | undefined): TargetConfig[] {
   if (names.length === 0) return [];
-  if (!config) throw new InputError(`--target ${names.join(', ')}: there is no ${DEFAULT_CONFIG_FILE} here to declare targets in; create one (ceiling init) or pass --config FILE`);
+  if (!config)
+    throw new InputError(
+      `--target ${names.join(', ')}: there is no ${DEFAULT_CONFIG_FILE} here to declare targets in; create one (ceiling init) or pass --config FILE`,
+    );
   const known = config.targets.map((target) => target.name);
   const unknown = names.filter((name) => !known.includes(name));
   if (unknown.length > 0) {

@@ -64,7 +64,9 @@ function listJourneys(journeys: readonly Journey[]): string {
     const relative = path.relative(process.cwd(), file);
     return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
   };
-  return journeys.map((journey) => `${shown(journey.file)}:${journey.location.line}  ${journey.name}${journey.tags.length > 0 ? `  [${journey.tags.join(', ')}]` : ''}`).join('\n');
+  return journeys
+    .map((journey) => `${shown(journey.file)}:${journey.location.line}  ${journey.name}${journey.tags.length > 0 ? `  [${journey.tags.join(', ')}]` : ''}`)
+    .join('\n');
 }
 
 export async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
@@ -119,7 +121,9 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
 
   if (flags.list) {
     if (selected.length > 0) process.stdout.write(`${redactor.redact(listJourneys(selected))}\n`);
-    write(`${selected.length} journey${selected.length === 1 ? '' : 's'} selected${shard ? ` in shard ${shard.index}/${shard.total}` : ''}; nothing was run (--list)`);
+    write(
+      `${selected.length} journey${selected.length === 1 ? '' : 's'} selected${shard ? ` in shard ${shard.index}/${shard.total}` : ''}; nothing was run (--list)`,
+    );
     return selected.length > 0 ? EXIT.passed : EXIT.nothingTested;
   }
   if (selected.length === 0) {

@@ -35,7 +35,9 @@ function webhookTargets(flags: ServeFlags, redactor: Redactor): WebhookTarget[] 
     try {
       url = new URL(target.url);
     } catch {
-      throw new InputError(`--${target.format === 'slack' ? 'slack-webhook' : 'webhook'}: "${target.url}" is not a URL; write e.g. https://hooks.example.com/ceiling`);
+      throw new InputError(
+        `--${target.format === 'slack' ? 'slack-webhook' : 'webhook'}: "${target.url}" is not a URL; write e.g. https://hooks.example.com/ceiling`,
+      );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`webhook ${url.protocol} URLs are not supported; use http or https`);
     // Registered here, before anything runs, as well as by the dispatcher: a webhook URL is a credential everywhere.
@@ -53,17 +55,20 @@ async function buildOptions(paths: string[], flags: ServeFlags, log: (line: stri
   const everyMs = durationFlag('--every', flags.every);
   if (everyMs < MIN_INTERVAL_MS) throw new InputError('--every: the shortest interval is 1s');
   const maxBytes = parseByteSize(flags.retentionSize);
-  if (maxBytes === undefined || maxBytes < 1024 * 1024) throw new InputError(`--retention-size: "${flags.retentionSize}" is not a size of at least 1MiB; write e.g. 256MiB`);
+  if (maxBytes === undefined || maxBytes < 1024 * 1024)
+    throw new InputError(`--retention-size: "${flags.retentionSize}" is not a size of at least 1MiB; write e.g. 256MiB`);
   const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
   if (shard && 'error' in shard) throw new InputError(shard.error);
   const timeoutMs = flags.timeout !== undefined ? durationFlag('--timeout', flags.timeout) : undefined;
   const listen = parseListen(flags.listen);
-  if (flags.publicUrl !== undefined && !URL.canParse(flags.publicUrl)) throw new InputError(`--public-url: "${flags.publicUrl}" is not a URL; write e.g. https://probes.example.com/`);
+  if (flags.publicUrl !== undefined && !URL.canParse(flags.publicUrl))
+    throw new InputError(`--public-url: "${flags.publicUrl}" is not a URL; write e.g. https://probes.example.com/`);
 
   const { env, secret, redactor } = await readRunSources(flags.envFile, flags.secretsFile);
 
   const token = env(flags.tokenEnv) || undefined;
-  if (token !== undefined && !redactor.add(token, flags.tokenEnv)) throw new InputError(`${flags.tokenEnv}: the API token is too short; use at least 16 random characters`);
+  if (token !== undefined && !redactor.add(token, flags.tokenEnv))
+    throw new InputError(`${flags.tokenEnv}: the API token is too short; use at least 16 random characters`);
   if (token !== undefined && token.length < 16) log(`warning: ${flags.tokenEnv} is shorter than 16 characters; use a long random token`);
   if (token === undefined && !isLoopbackHostname(listen.host)) {
     log(`note: no ${flags.tokenEnv} is set, so POST /api/v1/run is refused on ${listen.host}; the read-only endpoints stay open`);
@@ -123,10 +128,7 @@ function nothingToServe(paths: string[], flags: ServeFlags, loaded: number): str
     ...(flags.shard !== undefined ? [`--shard ${flags.shard}`] : []),
   ];
   const where = paths.join(', ');
-  const why =
-    loaded === 0
-      ? `no journey in ${where}`
-      : `none of the ${loaded} journeys in ${where} is selected by ${filters.join(' ')}`;
+  const why = loaded === 0 ? `no journey in ${where}` : `none of the ${loaded} journeys in ${where} is selected by ${filters.join(' ')}`;
   return `ceiling serve did not start: ${why}; a daemon with nothing to probe would look healthy while checking nothing. Add journey files, or widen the selection`;
 }
 
@@ -171,7 +173,8 @@ export async function serveCommand(paths: string[], flags: ServeFlags): Promise<
       return EXIT.invalid;
     }
     if (error instanceof DaemonConfigError) {
-      for (const diagnostic of error.diagnostics) process.stderr.write(`${logSafe(redactor?.redact(formatDiagnostic(diagnostic)) ?? formatDiagnostic(diagnostic))}\n`);
+      for (const diagnostic of error.diagnostics)
+        process.stderr.write(`${logSafe(redactor?.redact(formatDiagnostic(diagnostic)) ?? formatDiagnostic(diagnostic))}\n`);
       process.stderr.write('\nceiling serve did not start: fix the errors above (ceiling validate shows them too)\n');
       return EXIT.invalid;
     }
@@ -185,7 +188,9 @@ export async function serveCommand(paths: string[], flags: ServeFlags): Promise<
     }
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
-      process.stderr.write(`--listen ${flags.listen}: ${code === 'EADDRINUSE' ? 'the address is in use; pick another port or stop the other process' : (error as Error).message}\n`);
+      process.stderr.write(
+        `--listen ${flags.listen}: ${code === 'EADDRINUSE' ? 'the address is in use; pick another port or stop the other process' : (error as Error).message}\n`,
+      );
       return EXIT.invalid;
     }
     throw error;

@@ -4,16 +4,7 @@
  */
 import type { FailureCode } from './failure-codes.js';
 
-export const failureClasses = [
-  'assertion',
-  'timeout',
-  'connect',
-  'dns',
-  'tls',
-  'protocol',
-  'config',
-  'interrupted',
-] as const;
+export const failureClasses = ['assertion', 'timeout', 'connect', 'dns', 'tls', 'protocol', 'config', 'interrupted'] as const;
 export type FailureClass = (typeof failureClasses)[number];
 
 export interface FailureDetails {
@@ -47,5 +38,4 @@ export function isAssertion(failureClass: FailureClass): boolean {
 export const assertionFailed = (code: FailureCode, message: string, details: FailureDetails = {}): StepFailure =>
   new StepFailure('assertion', code, message, details);
 
-export const configError = (code: FailureCode, message: string, details: FailureDetails = {}): StepFailure =>
-  new StepFailure('config', code, message, details);
+export const configError = (code: FailureCode, message: string, details: FailureDetails = {}): StepFailure => new StepFailure('config', code, message, details);

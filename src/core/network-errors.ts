@@ -39,7 +39,9 @@ export function classifyNetworkError(error: unknown, signal: AbortSignal, target
     return new StepFailure('dns', 'CEIL_DNS_LOOKUP', `cannot resolve the host of ${target} (${code})`, { hint: 'check the host name and the resolver' });
   }
   if (code === 'ECONNREFUSED') {
-    return new StepFailure('connect', 'CEIL_CONNECT_REFUSED', `connection refused by ${target}`, { hint: 'is the service running and listening on that port?' });
+    return new StepFailure('connect', 'CEIL_CONNECT_REFUSED', `connection refused by ${target}`, {
+      hint: 'is the service running and listening on that port?',
+    });
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED') {
     return new StepFailure('connect', 'CEIL_CONNECT_RESET', `connection to ${target} was reset (${message})`);

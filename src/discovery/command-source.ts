@@ -57,7 +57,8 @@ const instanceSchema = z
     for (const key of Object.keys(item)) {
       if (key === 'url' || key === 'name') continue;
       if (RESERVED_KEYS.has(key)) ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" comes from url; leave it out` });
-      else if (!EXTRA_KEY.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is not a name templates can reach; use letters, digits and _` });
+      else if (!EXTRA_KEY.test(key))
+        ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is not a name templates can reach; use letters, digits and _` });
     }
   });
 const outputSchema = z.array(instanceSchema, { error: 'expected a JSON list of {"url": …} objects' });
@@ -144,17 +145,32 @@ function stderrTail(text: string, redactor: Redactor | undefined): string {
 export async function runDiscoveryCommand(options: CommandOptions): Promise<CommandResult> {
   const { group, redactor } = options;
   const shown = options.argv.join(' ');
-  const problem = (code: DiscoveryProblem['code'], message: string): CommandResult => ({ problem: { code, message: redactor ? redactor.redact(message) : message } });
+  const problem = (code: DiscoveryProblem['code'], message: string): CommandResult => ({
+    problem: { code, message: redactor ? redactor.redact(message) : message },
+  });
   const exit = await runCommand(options);
   const stderr = stderrTail(exit.stderr, redactor);
   if (exit.startError) {
     const code = (exit.startError as NodeJS.ErrnoException).code;
-    const hint = code === 'ENOENT' ? 'check the path (a relative one is resolved against the config file\'s folder) or PATH' : code === 'EACCES' ? 'make it executable (chmod +x)' : 'check the command';
+    const hint =
+      code === 'ENOENT'
+        ? "check the path (a relative one is resolved against the config file's folder) or PATH"
+        : code === 'EACCES'
+          ? 'make it executable (chmod +x)'
+          : 'check the command';
     return problem('CEIL_DISCOVERY_COMMAND_FAILED', `${group}: discovery command ${shown} could not start (${code ?? exit.startError.message}); ${hint}`);
   }
-  if (exit.timedOut) return problem('CEIL_DISCOVERY_COMMAND_TIMEOUT', `${group}: discovery command ${shown} did not finish within ${options.timeoutMs} ms and was killed; make it faster or raise discover.timeout${stderr}`);
+  if (exit.timedOut)
+    return problem(
+      'CEIL_DISCOVERY_COMMAND_TIMEOUT',
+      `${group}: discovery command ${shown} did not finish within ${options.timeoutMs} ms and was killed; make it faster or raise discover.timeout${stderr}`,
+    );
   if (exit.aborted) return problem('CEIL_DISCOVERY_COMMAND_FAILED', `${group}: discovery command ${shown} was stopped because the run was cancelled${stderr}`);
-  if (exit.tooLarge) return problem('CEIL_DISCOVERY_COMMAND_OUTPUT', `${group}: discovery command ${shown} printed more than ${MAX_STDOUT_BYTES} bytes; it should print a JSON list of {"url": …} objects`);
+  if (exit.tooLarge)
+    return problem(
+      'CEIL_DISCOVERY_COMMAND_OUTPUT',
+      `${group}: discovery command ${shown} printed more than ${MAX_STDOUT_BYTES} bytes; it should print a JSON list of {"url": …} objects`,
+    );
   if (exit.code !== 0) {
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.code}`;
     return problem('CEIL_DISCOVERY_COMMAND_FAILED', `${group}: discovery command ${shown} ${how}${stderr}`);
@@ -166,13 +182,19 @@ export async function runDiscoveryCommand(options: CommandOptions): Promise<Comm
     // JSON.parse's own message repeats the whole output; its start says enough.
     const start = exit.stdout.trim();
     const shownStart = start.length > 80 ? `${start.slice(0, 80)}…` : start;
-    return problem('CEIL_DISCOVERY_COMMAND_OUTPUT', `${group}: discovery command ${shown} did not print JSON; it printed ${JSON.stringify(shownStart)}; it should print a list such as [{"url": "http://10.0.3.7:8080"}]${stderr}`);
+    return problem(
+      'CEIL_DISCOVERY_COMMAND_OUTPUT',
+      `${group}: discovery command ${shown} did not print JSON; it printed ${JSON.stringify(shownStart)}; it should print a list such as [{"url": "http://10.0.3.7:8080"}]${stderr}`,
+    );
   }
   const parsed = outputSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const where = issue.path.length > 0 ? ` at ${issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('')}` : '';
-    return problem('CEIL_DISCOVERY_COMMAND_OUTPUT', `${group}: discovery command ${shown} printed JSON that is not a list of instances${where}: ${issue.message}${stderr}`);
+    return problem(
+      'CEIL_DISCOVERY_COMMAND_OUTPUT',
+      `${group}: discovery command ${shown} printed JSON that is not a list of instances${where}: ${issue.message}${stderr}`,
+    );
   }
   const instances = parsed.data.map((item): CommandInstance => {
     const url = new URL(item.url);

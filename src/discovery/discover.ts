@@ -33,14 +33,25 @@ export async function discoverFleet(group: string, spec: DiscoverySpec, options:
     if (same && spec.source.kind === 'command' && same.url !== instance.url) {
       // Two instances under one name would share metric series and verdict lines.
       return {
-        problem: { code: 'CEIL_DISCOVERY_COMMAND_OUTPUT', message: redact(options.redactor, `${group}: discovery command printed two instances named ${instance.name} (${same.url} and ${instance.url}); give each its own name`) },
+        problem: {
+          code: 'CEIL_DISCOVERY_COMMAND_OUTPUT',
+          message: redact(
+            options.redactor,
+            `${group}: discovery command printed two instances named ${instance.name} (${same.url} and ${instance.url}); give each its own name`,
+          ),
+        },
       };
     }
     // DNS may list one address under two records: it is still one instance.
     instances.set(instance.name, instance);
   }
   if (instances.size === 0) {
-    return { problem: { code: 'CEIL_DISCOVERY_EMPTY', message: `${group}: discovery (${describeSource(spec)}) found no instance; check that the fleet is published, or that the command lists it` } };
+    return {
+      problem: {
+        code: 'CEIL_DISCOVERY_EMPTY',
+        message: `${group}: discovery (${describeSource(spec)}) found no instance; check that the fleet is published, or that the command lists it`,
+      },
+    };
   }
   return { instances: [...instances.values()].sort(byName) };
 }
@@ -60,11 +71,20 @@ async function findFacts(group: string, spec: DiscoverySpec, options: DiscoverOp
     });
     if ('problem' in result) return result;
     return {
-      facts: result.instances.map((instance) => ({ group, host: instance.host, port: instance.port, url: instance.url, extra: instance.extra, ...(instance.name !== undefined ? { ownName: instance.name } : {}) })),
+      facts: result.instances.map((instance) => ({
+        group,
+        host: instance.host,
+        port: instance.port,
+        url: instance.url,
+        extra: instance.extra,
+        ...(instance.name !== undefined ? { ownName: instance.name } : {}),
+      })),
     };
   }
   const found: EndpointsResult =
-    source.kind === 'srv' ? await lookupSrv(group, source.name, spec.resolver, spec.timeoutMs) : await lookupAddresses(group, source.name, source.port, spec.resolver, spec.timeoutMs);
+    source.kind === 'srv'
+      ? await lookupSrv(group, source.name, spec.resolver, spec.timeoutMs)
+      : await lookupAddresses(group, source.name, source.port, spec.resolver, spec.timeoutMs);
   if ('problem' in found) return found;
   return { facts: found.endpoints.map((endpoint) => ({ group, host: endpoint.host, port: endpoint.port, url: endpointUrl(source.scheme, endpoint) })) };
 }

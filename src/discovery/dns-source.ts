@@ -28,10 +28,17 @@ interface LookupContext {
 /** c-ares retries with a growing wait; two tries at a third of the budget each stay inside it, and the cancel timer is the hard bound. */
 const TRIES = 2;
 
-async function withResolver<T extends EndpointsResult>(group: string, server: DnsServer | undefined, timeoutMs: number, run: (context: LookupContext) => Promise<T>): Promise<T> {
+async function withResolver<T extends EndpointsResult>(
+  group: string,
+  server: DnsServer | undefined,
+  timeoutMs: number,
+  run: (context: LookupContext) => Promise<T>,
+): Promise<T> {
   const resolver = new Resolver({ timeout: Math.max(1, Math.floor(timeoutMs / 3)), tries: TRIES });
   if (server) resolver.setServers([isIP(server.host) === 6 ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`]);
-  const serverText = server ? `DNS server ${isIP(server.host) === 6 ? `[${server.host}]` : server.host}:${server.port}` : `the system's DNS servers (${resolver.getServers().join(', ') || 'none configured'})`;
+  const serverText = server
+    ? `DNS server ${isIP(server.host) === 6 ? `[${server.host}]` : server.host}:${server.port}`
+    : `the system's DNS servers (${resolver.getServers().join(', ') || 'none configured'})`;
   let expired = false;
   const timer = setTimeout(() => {
     expired = true;
@@ -70,7 +77,10 @@ async function query<T>(context: LookupContext, what: string, name: string, ask:
     }
     if (context.timedOut() || NO_ANSWER.has(code)) return { problem: timeoutProblem(context, what, name) };
     return {
-      problem: { code: 'CEIL_DISCOVERY_DNS_ERROR', message: `${context.group}: ${context.serverText} answered ${what} ${name} with ${code || (error as Error).message}; check the server's logs and zone` },
+      problem: {
+        code: 'CEIL_DISCOVERY_DNS_ERROR',
+        message: `${context.group}: ${context.serverText} answered ${what} ${name} with ${code || (error as Error).message}; check the server's logs and zone`,
+      },
     };
   }
 }
@@ -83,7 +93,10 @@ const timeoutProblem = (context: LookupContext, what: string, name: string): Dis
 /** Every IPv4 and IPv6 address of a name; an address literal is its own answer. */
 async function addressesOf(context: LookupContext, name: string): Promise<{ addresses: string[] } | { problem: DiscoveryProblem } | { none: true }> {
   if (isIP(name) !== 0) return { addresses: [name] };
-  const [v4, v6] = await Promise.all([query(context, 'A', name, () => context.resolver.resolve4(name)), query(context, 'AAAA', name, () => context.resolver.resolve6(name))]);
+  const [v4, v6] = await Promise.all([
+    query(context, 'A', name, () => context.resolver.resolve4(name)),
+    query(context, 'AAAA', name, () => context.resolver.resolve6(name)),
+  ]);
   // Half an answer is no answer: a fleet missing its IPv6 half would look short and be rolled back.
   if ('problem' in v4) return v4;
   if ('problem' in v6) return v6;
@@ -92,7 +105,10 @@ async function addressesOf(context: LookupContext, name: string): Promise<{ addr
 }
 
 const notFound = (group: string, what: string, name: string, serverText: string): { problem: DiscoveryProblem } => ({
-  problem: { code: 'CEIL_DISCOVERY_NOT_FOUND', message: `${group}: ${what} ${name} has no records at ${serverText}; check the name (and that the service is published), or the resolver` },
+  problem: {
+    code: 'CEIL_DISCOVERY_NOT_FOUND',
+    message: `${group}: ${what} ${name} has no records at ${serverText}; check the name (and that the service is published), or the resolver`,
+  },
 });
 
 export function lookupAddresses(group: string, name: string, port: number, server: DnsServer | undefined, timeoutMs: number): Promise<EndpointsResult> {

@@ -10,9 +10,7 @@ import type { FleetExpectation } from './spec.js';
  */
 
 export type FleetSizeCheck =
-  | { verdict: 'ok' }
-  | { verdict: 'fail'; code: FleetSizeCode; message: string }
-  | { verdict: 'inconclusive'; code: 'CEIL_DISCOVERY_EMPTY'; message: string };
+  { verdict: 'ok' } | { verdict: 'fail'; code: FleetSizeCode; message: string } | { verdict: 'inconclusive'; code: 'CEIL_DISCOVERY_EMPTY'; message: string };
 
 const plural = (count: number): string => `${count} instance${count === 1 ? '' : 's'}`;
 

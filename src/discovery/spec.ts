@@ -52,4 +52,3 @@ export function parseDnsServer(text: string): DnsServer | undefined {
   if (isIP(host) === 0 || !Number.isInteger(port) || port < 1 || port > 65_535) return undefined;
   return { host, port };
 }
-

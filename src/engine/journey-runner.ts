@@ -111,10 +111,16 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
   // The timeout bounds each attempt, not all of them together: a retry after a timeout gets a whole timeout of its own
   // (README, "timeout"), as test runners do, so retries can still help against a hang that passes.
   const what = maxAttempts > 1 ? `attempt ${attempt} of ${maxAttempts}` : 'the journey';
-  const journeyScope = scopedSignal(options.signal, timeoutMs, () =>
-    new StepFailure('timeout', 'CEIL_TIMEOUT_JOURNEY', `${what} did not finish within its ${formatMs(timeoutMs)} deadline`, {
-      hint: maxAttempts > 1 ? 'raise timeout: on the journey (it bounds each attempt), or find the step that hangs' : 'raise timeout: on the journey, or find the step that hangs',
-    }),
+  const journeyScope = scopedSignal(
+    options.signal,
+    timeoutMs,
+    () =>
+      new StepFailure('timeout', 'CEIL_TIMEOUT_JOURNEY', `${what} did not finish within its ${formatMs(timeoutMs)} deadline`, {
+        hint:
+          maxAttempts > 1
+            ? 'raise timeout: on the journey (it bounds each attempt), or find the step that hangs'
+            : 'raise timeout: on the journey, or find the step that hangs',
+      }),
   );
   const teardown = new TeardownStack();
   const evidence: EvidenceCollector[] = [];
@@ -207,8 +213,10 @@ async function runStep(step: CompiledStep, deadline: ScopedSignal, environment: 
   const stalls = runnerStalls.open();
   let phases: HttpPhases | undefined;
   const stepTimeout = step.timeoutMs ?? Number.POSITIVE_INFINITY;
-  const stepScope = scopedSignal(deadline.signal, stepTimeout, () =>
-    new StepFailure('timeout', 'CEIL_TIMEOUT_STEP', `step "${step.name}" did not finish within its ${formatMs(stepTimeout)} timeout`),
+  const stepScope = scopedSignal(
+    deadline.signal,
+    stepTimeout,
+    () => new StepFailure('timeout', 'CEIL_TIMEOUT_STEP', `step "${step.name}" did not finish within its ${formatMs(stepTimeout)} timeout`),
   );
   const context: StepContext = {
     signal: stepScope.signal,
@@ -246,7 +254,11 @@ async function runStep(step: CompiledStep, deadline: ScopedSignal, environment: 
   } catch (error) {
     const durationMs = Math.round(performance.now() - started);
     const { stalledMs } = stalls.close();
-    const info = labelStall(failureInfo(stepScope.signal.aborted && !(error instanceof StepFailure) ? abortFailure(stepScope.signal) : error), stalledMs, durationMs);
+    const info = labelStall(
+      failureInfo(stepScope.signal.aborted && !(error instanceof StepFailure) ? abortFailure(stepScope.signal) : error),
+      stalledMs,
+      durationMs,
+    );
     return { ...base, status: info.class === 'assertion' ? 'failed' : 'error', durationMs, ...(phases ? { phases } : {}), assertions: 0, failure: info };
   } finally {
     stalls.close();
@@ -288,4 +300,3 @@ export async function runJourney(journey: Journey, options: JourneyRunOptions): 
     attempts,
   };
 }
-

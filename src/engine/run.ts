@@ -9,7 +9,6 @@ import { prepareSteps } from '../steps/registry.js';
 import type { RunResources } from '../steps/executor.js';
 import { totalsOf, type JourneyResult, type RunResult, type RunStatus } from '../core/result.js';
 
-
 export interface RunOptions extends Omit<JourneyRunOptions, 'resources' | 'onJourneyStart' | 'onStepEnd'> {
   concurrency: number;
   failOnFlaky: boolean;
@@ -35,7 +34,11 @@ export function prepareJourneys(
   resources: RunResources,
   settings: { outDir: string; browserPath?: string; trace?: 'retain-on-failure' | 'off' },
 ): Promise<void> {
-  return prepareSteps(journeys.flatMap((journey) => journey.steps.map((step) => step.kind)), resources, settings);
+  return prepareSteps(
+    journeys.flatMap((journey) => journey.steps.map((step) => step.kind)),
+    resources,
+    settings,
+  );
 }
 
 /**
@@ -43,7 +46,12 @@ export function prepareJourneys(
  * order; stops taking new ones once `signal` is aborted. `run` and the gate's
  * rounds share it.
  */
-export async function runPool<T>(items: readonly T[], concurrency: number, signal: AbortSignal, work: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function runPool<T>(
+  items: readonly T[],
+  concurrency: number,
+  signal: AbortSignal,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length && !signal.aborted) {

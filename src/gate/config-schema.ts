@@ -58,13 +58,16 @@ const PERCENT_PATTERN = /^(\d+(?:\.\d+)?)\s*%$/;
  * it would be 2000 %, a gate that never sees a regression.
  */
 export const minEffect = z
-  .union([
-    z
-      .number()
-      .min(0, 'minEffect cannot be negative; write a slowdown such as "20%" or 0.2')
-      .max(1, 'a bare number is a fraction (0.2 = 20 % slower); for 20 % write "20%" or 0.2, and write more than 100 % as a percentage such as "150%"'),
-    z.string().regex(PERCENT_PATTERN, 'expected a percentage such as "20%" or a fraction such as 0.2'),
-  ], { error: 'expected a percentage such as "20%" or a fraction such as 0.2' })
+  .union(
+    [
+      z
+        .number()
+        .min(0, 'minEffect cannot be negative; write a slowdown such as "20%" or 0.2')
+        .max(1, 'a bare number is a fraction (0.2 = 20 % slower); for 20 % write "20%" or 0.2, and write more than 100 % as a percentage such as "150%"'),
+      z.string().regex(PERCENT_PATTERN, 'expected a percentage such as "20%" or a fraction such as 0.2'),
+    ],
+    { error: 'expected a percentage such as "20%" or a fraction such as 0.2' },
+  )
   .meta({ description: 'The smallest slowdown of a step\'s median latency that counts as a regression: "20%" or 0.2.' });
 
 /** "20%" → 0.2; 0.2 → 0.2. Only for values minEffect accepted. */
@@ -97,10 +100,14 @@ export const versionProbeSchema = z
   })
   .superRefine((probe, ctx) => {
     if (probe.json !== undefined && probe.header !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['header'], message: 'a version probe reads either json or header, not both; remove one (with neither, the whole body is the version)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['header'],
+        message: 'a version probe reads either json or header, not both; remove one (with neither, the whole body is the version)',
+      });
     }
   })
-  .meta({ description: 'How to read a target\'s version: GET url, then the json path, the header, or (with neither) the whole body trimmed.' });
+  .meta({ description: "How to read a target's version: GET url, then the json path, the header, or (with neither) the whole body trimmed." });
 
 /** A DNS name as a resolver takes it: labels of letters, digits, "_" and "-" (SRV names start with _service._proto). */
 const DNS_NAME_PATTERN = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
@@ -114,17 +121,28 @@ const DISCOVERY_SOURCES = ['srv', 'dns', 'command'] as const;
 /** One source per group: two would make "expected 8, found 7" ambiguous about where the 7 came from. */
 export const discoverSchema = z
   .strictObject({
-    srv: dnsName('_http._tcp.web.prod.svc.cluster.local').optional().meta({ description: 'Find instances in SRV records (host and port each); the hosts are resolved to their A/AAAA addresses.' }),
+    srv: dnsName('_http._tcp.web.prod.svc.cluster.local')
+      .optional()
+      .meta({ description: 'Find instances in SRV records (host and port each); the hosts are resolved to their A/AAAA addresses.' }),
     dns: dnsName('web.internal').optional().meta({ description: 'Find instances as every A/AAAA address of this name; needs port.' }),
     command: z
       .array(z.string().min(1, 'an argument may not be empty'), {
-        error: (issue) => (typeof issue.input === 'string' ? `write it as a list: ["${issue.input}"]; it runs without a shell` : 'expected a command as a list: [cmd, arg, …]'),
+        error: (issue) =>
+          typeof issue.input === 'string' ? `write it as a list: ["${issue.input}"]; it runs without a shell` : 'expected a command as a list: [cmd, arg, …]',
       })
       .min(1, 'command needs a program, e.g. ["./list-instances.sh"]')
       .optional()
-      .meta({ description: 'An argv run without a shell that prints a JSON list of {name?, url, ...vars}; a relative program (./x) is resolved against this file\'s folder.' }),
+      .meta({
+        description:
+          "An argv run without a shell that prints a JSON list of {name?, url, ...vars}; a relative program (./x) is resolved against this file's folder.",
+      }),
     port: z
-      .number({ error: (issue) => (typeof issue.input === 'string' && /^\d+$/.test(issue.input) ? `port is a number; write ${issue.input} without quotes` : 'port is a number from 1 to 65535, e.g. 8080') })
+      .number({
+        error: (issue) =>
+          typeof issue.input === 'string' && /^\d+$/.test(issue.input)
+            ? `port is a number; write ${issue.input} without quotes`
+            : 'port is a number from 1 to 65535, e.g. 8080',
+      })
       .int('port is a whole number from 1 to 65535')
       .min(1, 'port is a number from 1 to 65535, e.g. 8080')
       .max(65_535, 'port is a number from 1 to 65535, e.g. 8080')
@@ -136,32 +154,55 @@ export const discoverSchema = z
       .meta({ description: 'The scheme of target.url for srv and dns sources; http when absent.' }),
     resolver: z
       .string({ error: 'expected a DNS server as HOST:PORT, e.g. "10.96.0.10:53"' })
-      .refine((text) => parseDnsServer(text) !== undefined, 'expected a DNS server as an IP address and port: "10.96.0.10:53", "[fd00::10]:53", or an address alone for port 53')
+      .refine(
+        (text) => parseDnsServer(text) !== undefined,
+        'expected a DNS server as an IP address and port: "10.96.0.10:53", "[fd00::10]:53", or an address alone for port 53',
+      )
       .optional()
-      .meta({ description: 'The DNS server to ask, as HOST:PORT; the system\'s DNS servers when absent.' }),
-    timeout: duration.optional().meta({ description: 'How long one discovery may take: every DNS query, or the command from start to exit; 5s for DNS and 10s for a command when absent.' }),
+      .meta({ description: "The DNS server to ask, as HOST:PORT; the system's DNS servers when absent." }),
+    timeout: duration.optional().meta({
+      description: 'How long one discovery may take: every DNS query, or the command from start to exit; 5s for DNS and 10s for a command when absent.',
+    }),
     every: duration.optional().meta({ description: 'How often serve discovers again; 30s when absent.' }),
   })
   .superRefine((discover, ctx) => {
     const sources = DISCOVERY_SOURCES.filter((source) => discover[source] !== undefined);
     if (sources.length === 0) {
-      ctx.addIssue({ code: 'custom', path: [], message: 'discover needs one source: srv, dns or command, e.g. { srv: _http._tcp.web.prod.svc.cluster.local }' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: 'discover needs one source: srv, dns or command, e.g. { srv: _http._tcp.web.prod.svc.cluster.local }',
+      });
       return;
     }
     if (sources.length > 1) {
-      ctx.addIssue({ code: 'custom', path: [sources[1]!], message: `a discover has one source, and this one has ${sources.join(' and ')}; keep one, or declare a second target group for the other` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [sources[1]!],
+        message: `a discover has one source, and this one has ${sources.join(' and ')}; keep one, or declare a second target group for the other`,
+      });
       return;
     }
     const source = sources[0]!;
-    if (source === 'dns' && discover.port === undefined) ctx.addIssue({ code: 'custom', path: ['dns'], message: 'a dns source needs port: the port every address serves, e.g. port: 8080' });
-    if (source === 'srv' && discover.port !== undefined) ctx.addIssue({ code: 'custom', path: ['port'], message: 'SRV records carry each instance\'s port; remove port' });
+    if (source === 'dns' && discover.port === undefined)
+      ctx.addIssue({ code: 'custom', path: ['dns'], message: 'a dns source needs port: the port every address serves, e.g. port: 8080' });
+    if (source === 'srv' && discover.port !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['port'], message: "SRV records carry each instance's port; remove port" });
     if (source === 'command') {
       for (const key of ['port', 'scheme', 'resolver'] as const) {
-        if (discover[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `a command prints each instance's URL, which carries its ${key === 'resolver' ? 'address' : key}; remove ${key}` });
+        if (discover[key] !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `a command prints each instance's URL, which carries its ${key === 'resolver' ? 'address' : key}; remove ${key}`,
+          });
       }
     }
   })
-  .meta({ description: 'Find this group\'s instances instead of listing them: exactly one of srv, dns or command. Each instance becomes a target named GROUP/ADDRESS:PORT (or GROUP/NAME from a command).' });
+  .meta({
+    description:
+      "Find this group's instances instead of listing them: exactly one of srv, dns or command. Each instance becomes a target named GROUP/ADDRESS:PORT (or GROUP/NAME from a command).",
+  });
 
 const fleetCount = (key: 'count' | 'min') =>
   z
@@ -175,8 +216,10 @@ export const fleetExpectationSchema = z
     min: fleetCount('min').optional().meta({ description: 'At least this many instances: fewer fails the gate.' }),
   })
   .superRefine((expect, ctx) => {
-    if (expect.count !== undefined && expect.min !== undefined) ctx.addIssue({ code: 'custom', path: ['min'], message: 'expect either count (exactly) or min (at least), not both' });
-    else if (expect.count === undefined && expect.min === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'expect needs count or min, e.g. expect: { count: 8 }' });
+    if (expect.count !== undefined && expect.min !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['min'], message: 'expect either count (exactly) or min (at least), not both' });
+    else if (expect.count === undefined && expect.min === undefined)
+      ctx.addIssue({ code: 'custom', path: [], message: 'expect needs count or min, e.g. expect: { count: 8 }' });
   })
   .meta({ description: 'The fleet size a discovery must find: { count: N } or { min: N }.' });
 
@@ -185,11 +228,16 @@ const targetSchema = z
     vars: z
       .record(
         z.string().regex(VAR_NAME_PATTERN, 'var names are identifiers such as baseUrl or chat_http'),
-        z.string({ error: (issue) => (typeof issue.input === 'number' || typeof issue.input === 'boolean' ? `var values are strings; quote it: "${String(issue.input)}"` : 'var values are strings') }),
+        z.string({
+          error: (issue) =>
+            typeof issue.input === 'number' || typeof issue.input === 'boolean'
+              ? `var values are strings; quote it: "${String(issue.input)}"`
+              : 'var values are strings',
+        }),
       )
       .optional()
-      .meta({ description: 'Vars this target sets for every journey; they win over the journey\'s own vars.' }),
-    version: versionProbeSchema.optional().meta({ description: 'This target\'s own version probe, instead of the top-level one.' }),
+      .meta({ description: "Vars this target sets for every journey; they win over the journey's own vars." }),
+    version: versionProbeSchema.optional().meta({ description: "This target's own version probe, instead of the top-level one." }),
     discover: discoverSchema.optional(),
     expect: fleetExpectationSchema.optional(),
   })
@@ -198,7 +246,10 @@ const targetSchema = z
       ctx.addIssue({ code: 'custom', path: ['expect'], message: 'expect is for discovered targets (with discover); a static target is one instance' });
     }
   })
-  .meta({ description: 'A named instance the gate runs every journey against, or with discover a group of instances found in DNS or by a command; vars may then use {{ target.url }}, target.host, target.port and target.name.' });
+  .meta({
+    description:
+      'A named instance the gate runs every journey against, or with discover a group of instances found in DNS or by a command; vars may then use {{ target.url }}, target.host, target.port and target.name.',
+  });
 
 const urlList = (what: string) =>
   z.array(
@@ -218,7 +269,10 @@ const onFailSchema = z
   .array(z.string().min(1, 'an argument may not be empty'), {
     error: (issue) => {
       if (typeof issue.input !== 'string') return 'expected a command as a list: [cmd, arg, …]';
-      const words = issue.input.trim().split(/\s+/).filter((word) => word !== '');
+      const words = issue.input
+        .trim()
+        .split(/\s+/)
+        .filter((word) => word !== '');
       return `write it as a list: [cmd, arg, …]; it runs without a shell, e.g. onFail: [${words.map((word) => JSON.stringify(word)).join(', ')}]`;
     },
   })
@@ -265,7 +319,7 @@ const pushgatewaySchema = z
         z.string().regex(/^[^/]+$/, 'a grouping label value is non-empty and holds no "/"'),
       )
       .optional()
-      .meta({ description: 'Grouping labels, e.g. { environment: production }: gates with different labels do not overwrite each other\'s metrics.' }),
+      .meta({ description: "Grouping labels, e.g. { environment: production }: gates with different labels do not overwrite each other's metrics." }),
   })
   .meta({ description: 'Where and under which grouping the gate pushes its verdict.' });
 
@@ -278,17 +332,21 @@ export const projectConfigSchema = z
       })
       .min(1, 'list at least one journey file or folder, or leave journeys out for [journeys]')
       .optional()
-      .meta({ description: 'Journey files and folders, relative to this file\'s folder; [journeys] when absent.' }),
+      .meta({ description: "Journey files and folders, relative to this file's folder; [journeys] when absent." }),
     targets: z
       .record(z.string().regex(TARGET_NAME_PATTERN, TARGET_NAME_RULE), targetSchema)
       .refine((targets) => Object.keys(targets).length > 0, 'declare at least one target, e.g. targets: { prod: { vars: { baseUrl: "https://example.com" } } }')
       .optional()
-      .meta({ description: 'The instances to gate, by name; every selected journey runs against each one. gate and drill need at least one; run uses one with --target.', minProperties: 1 }),
+      .meta({
+        description:
+          'The instances to gate, by name; every selected journey runs against each one. gate and drill need at least one; run uses one with --target.',
+        minProperties: 1,
+      }),
     version: versionProbeSchema.optional(),
     defaults: z
       .strictObject({
         concurrency: z.number().int('concurrency is a whole number').min(1, 'concurrency needs at least 1').optional(),
-        timeout: duration.optional().meta({ description: 'Each journey attempt\'s deadline (a retry gets its own), overriding the files.' }),
+        timeout: duration.optional().meta({ description: "Each journey attempt's deadline (a retry gets its own), overriding the files." }),
         retries: z.number().int('retries is a whole number').min(0, 'retries cannot be negative').max(10, 'at most 10 retries').optional(),
       })
       .optional()
@@ -296,7 +354,7 @@ export const projectConfigSchema = z
     reporters: z
       .array(z.string())
       .optional()
-      .meta({ description: 'Reporters as for --reporter: console, json, json=PATH, junit, junit=PATH; paths are relative to this file\'s folder.' }),
+      .meta({ description: "Reporters as for --reporter: console, json, json=PATH, junit, junit=PATH; paths are relative to this file's folder." }),
     notify: z
       .strictObject({
         webhooks: urlList('a webhook').optional().meta({ description: 'URLs that receive the verdict as JSON.' }),

@@ -21,7 +21,14 @@ import { checkTemplate, parseTemplate, type Expr, type TemplatePart } from '../j
 import { isRecord } from '../journey/value-path.js';
 import { reportZodIssues, type ZodIssueLike } from '../journey/zod-issues.js';
 import { parseReporterSpec, ReporterSpecError, STDOUT_PATH } from '../report/index.js';
-import { DEFAULT_VERSION_TIMEOUT_MS, durationOrZeroMs, minEffectFraction, projectConfigSchema, TARGET_NAME_RULE, type ProjectConfigInput } from './config-schema.js';
+import {
+  DEFAULT_VERSION_TIMEOUT_MS,
+  durationOrZeroMs,
+  minEffectFraction,
+  projectConfigSchema,
+  TARGET_NAME_RULE,
+  type ProjectConfigInput,
+} from './config-schema.js';
 
 /**
  * Loads the project config `ceiling.yaml`: the targets a gate runs against,
@@ -109,7 +116,19 @@ export async function loadProjectConfig(file: string, options: ProjectConfigOpti
         : code === 'EISDIR'
           ? `this is a folder; pass the config file itself, e.g. --config ${path.join(file, DEFAULT_CONFIG_FILE)}`
           : `cannot read the project config (${(error as Error).message}); check the path and its permissions, or pass --config`;
-    return { diagnostics: [{ severity: 'error', code: code === 'ENOENT' || code === 'EISDIR' ? 'CEIL_CONFIG_NOT_FOUND' : 'CEIL_CONFIG_UNREADABLE', file, line: 1, column: 1, field: '', message }] };
+    return {
+      diagnostics: [
+        {
+          severity: 'error',
+          code: code === 'ENOENT' || code === 'EISDIR' ? 'CEIL_CONFIG_NOT_FOUND' : 'CEIL_CONFIG_UNREADABLE',
+          file,
+          line: 1,
+          column: 1,
+          field: '',
+          message,
+        },
+      ],
+    };
   }
   return loadProjectConfigText(file, text, options);
 }
@@ -128,7 +147,14 @@ export async function loadProjectConfigText(file: string, text: string, options:
   const exact = parseWithPositions(text);
   const report = new FileReport(file, exact.positions);
   for (const error of exact.errors) {
-    report.addAt('error', `CEIL_CONFIG_YAML_${error.code}`, error.position.line, error.position.column, yamlErrorMessage(error.code, error.message, error.at), formatField(error.at));
+    report.addAt(
+      'error',
+      `CEIL_CONFIG_YAML_${error.code}`,
+      error.position.line,
+      error.position.column,
+      yamlErrorMessage(error.code, error.message, error.at),
+      formatField(error.at),
+    );
   }
   if (exact.errors.length > 0) return { diagnostics: report.sorted() };
   return compileProjectConfig(report, exact.raw, options);
@@ -164,7 +190,14 @@ function compileProjectConfig(report: FileReport, raw: unknown, options: Project
     return finish();
   }
   if (options.requireTargets !== false && raw.targets === undefined) {
-    report.addAt('error', 'CEIL_CONFIG_NO_TARGETS', 1, 1, 'no targets: declare at least one, e.g. targets: { prod: { vars: { baseUrl: "https://example.com" } } }', 'targets');
+    report.addAt(
+      'error',
+      'CEIL_CONFIG_NO_TARGETS',
+      1,
+      1,
+      'no targets: declare at least one, e.g. targets: { prod: { vars: { baseUrl: "https://example.com" } } }',
+      'targets',
+    );
   }
   const parsed = projectConfigSchema.safeParse(raw);
   if (!parsed.success) reportSchemaIssues(report, parsed.error.issues as unknown as ZodIssueLike[], raw);
@@ -230,7 +263,12 @@ function checkUrlTemplate(report: FileReport, at: Path, url: string): void {
     // Reported below.
   }
   if (protocol !== 'http:' && protocol !== 'https:') {
-    report.add('error', 'CEIL_CONFIG_URL', at, `"${url}" is not an http or https URL; write e.g. "http://127.0.0.1:8080/version" or "{{ vars.baseUrl }}/version"`);
+    report.add(
+      'error',
+      'CEIL_CONFIG_URL',
+      at,
+      `"${url}" is not an http or https URL; write e.g. "http://127.0.0.1:8080/version" or "{{ vars.baseUrl }}/version"`,
+    );
   }
 }
 
@@ -254,7 +292,12 @@ function checkVersionTemplates(report: FileReport, raw: Record<string, unknown>)
     checkUrlTemplate(report, at, own.url);
     const defined = varNamesOf(target);
     for (const missing of requiredVars(own.url).filter((needed) => !defined.includes(needed))) {
-      report.add('error', 'CEIL_CONFIG_UNDEFINED_VAR', at, `target ${name} does not set vars.${missing}, used by its version.url; ${orAdd(missing, defined)} to targets.${name}.vars`);
+      report.add(
+        'error',
+        'CEIL_CONFIG_UNDEFINED_VAR',
+        at,
+        `target ${name} does not set vars.${missing}, used by its version.url; ${orAdd(missing, defined)} to targets.${name}.vars`,
+      );
     }
   }
   if (!isRecord(raw.version) || typeof raw.version.url !== 'string') return;
@@ -266,7 +309,12 @@ function checkVersionTemplates(report: FileReport, raw: Record<string, unknown>)
     if (lacking.length === inheriting.length && lacking.length > 1) {
       // No target that uses the URL sets the var: the URL is the likelier typo, so say it once, there.
       const suggestion = nearestName(needed, [...new Set(inheriting.flatMap(([, target]) => varNamesOf(target)))]);
-      report.add('error', 'CEIL_CONFIG_UNDEFINED_VAR', ['version', 'url'], `no target sets vars.${needed}, used by version.url; ${suggestion ? `did you mean vars.${suggestion}?` : "set it in each target's vars"}`);
+      report.add(
+        'error',
+        'CEIL_CONFIG_UNDEFINED_VAR',
+        ['version', 'url'],
+        `no target sets vars.${needed}, used by version.url; ${suggestion ? `did you mean vars.${suggestion}?` : "set it in each target's vars"}`,
+      );
       continue;
     }
     for (const [name, target] of lacking) {
@@ -298,12 +346,27 @@ function checkTargetTemplates(report: FileReport, raw: Record<string, unknown>):
       const at: Path = ['targets', name, 'vars', key];
       for (const reference of targetReferences(value)) {
         if (!discover) {
-          report.add('error', 'CEIL_CONFIG_TEMPLATE', at, `target.* is only known for discovered targets; target ${name} has no discover, so write its value here`);
+          report.add(
+            'error',
+            'CEIL_CONFIG_TEMPLATE',
+            at,
+            `target.* is only known for discovered targets; target ${name} has no discover, so write its value here`,
+          );
         } else if (!reference.plain) {
-          report.add('error', 'CEIL_CONFIG_TEMPLATE', at, 'use target values as plain references such as {{ target.url }}, not inside a function, a fallback or a deeper path');
+          report.add(
+            'error',
+            'CEIL_CONFIG_TEMPLATE',
+            at,
+            'use target values as plain references such as {{ target.url }}, not inside a function, a fallback or a deeper path',
+          );
         } else if (!fromCommand && !(TARGET_TEMPLATE_KEYS as readonly string[]).includes(reference.key ?? '')) {
           const suggestion = nearestName(reference.key ?? '', TARGET_TEMPLATE_KEYS);
-          report.add('error', 'CEIL_CONFIG_TEMPLATE', at, `target.${reference.key ?? ''} is not known; ${suggestion ? `did you mean target.${suggestion}? ` : ''}an srv or dns source gives target.url, target.host, target.port and target.name`);
+          report.add(
+            'error',
+            'CEIL_CONFIG_TEMPLATE',
+            at,
+            `target.${reference.key ?? ''} is not known; ${suggestion ? `did you mean target.${suggestion}? ` : ''}an srv or dns source gives target.url, target.host, target.port and target.name`,
+          );
         }
       }
     }

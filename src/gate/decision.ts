@@ -174,14 +174,23 @@ export function decideRound(previous: GateState, input: RoundInput, context: Dec
     return { state: { ...judged, findings: [...judged.findings, stalled] }, action: { kind: 'inconclusive', reason } };
   }
   if (judgement.infrastructure) {
-    const finding: GateFinding = { kind: 'infrastructure', target: '*', critical: false, round: roundNumber, code: 'CEIL_GATE_INFRASTRUCTURE', message: 'every check on every target failed at DNS' };
+    const finding: GateFinding = {
+      kind: 'infrastructure',
+      target: '*',
+      critical: false,
+      round: roundNumber,
+      code: 'CEIL_GATE_INFRASTRUCTURE',
+      message: 'every check on every target failed at DNS',
+    };
     const reason = 'every target failed at DNS: the runner cannot resolve the fleet, which says nothing about the deploy; check the runner network';
     return { state: { ...judged, findings: [...judged.findings, finding] }, action: { kind: 'inconclusive', reason } };
   }
 
   const counted = countRound(judged, round, judgement, context.redact);
   if (judgement.failNow) {
-    const decisive = judgement.findings.find((finding) => finding.critical && (finding.kind === 'journey' || finding.kind === 'version' || finding.kind === 'flaky'))!;
+    const decisive = judgement.findings.find(
+      (finding) => finding.critical && (finding.kind === 'journey' || finding.kind === 'version' || finding.kind === 'flaky'),
+    )!;
     return { state: counted, action: { kind: 'fail', reason: describeFinding(decisive) } };
   }
 

@@ -57,7 +57,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const journeysByName = new Map(options.journeys.map((journey) => [journey.name, journey]));
   let roundNumber = 0;
   const verify = async (): Promise<{ green: boolean; problem?: string }> => {
-    const round = await runRound(++roundNumber, { ...options.run, journeys: options.journeys, targets: options.targets, signal: options.signal, skipVersions: true });
+    const round = await runRound(++roundNumber, {
+      ...options.run,
+      journeys: options.journeys,
+      targets: options.targets,
+      signal: options.signal,
+      skipVersions: true,
+    });
     const judgement = judgeRound(round, { journeys: journeysByName, failOnFlaky: options.failOnFlaky });
     const green = [...judgement.clean.values()].every(Boolean);
     const first = judgement.findings.find((finding) => finding.kind === 'journey' || (options.failOnFlaky && finding.kind === 'flaky'));
@@ -69,7 +75,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   options.log('drill 1/3: verify the fleet before anything changes');
   const phaseOneStart = performance.now();
   const before = await verify();
-  phases.push({ name: 'verify', green: before.green, ...(before.problem ? { problem: before.problem } : {}), durationMs: Math.round(performance.now() - phaseOneStart), atMs: at() });
+  phases.push({
+    name: 'verify',
+    green: before.green,
+    ...(before.problem ? { problem: before.problem } : {}),
+    durationMs: Math.round(performance.now() - phaseOneStart),
+    atMs: at(),
+  });
   if (!before.green) return { ok: false, reason: `the fleet was not green before the drill (${before.problem ?? 'see the findings'}); fix that first`, phases };
 
   options.log(`drill 2/3: deploy (${options.deploy.join(' ')}), then verify`);
@@ -80,7 +92,14 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     return { ok: false, reason: `the deploy command failed (${deployed.exitCode === null ? 'it did not finish' : `exit ${deployed.exitCode}`})`, phases };
   }
   const afterDeploy = await verify();
-  phases.push({ name: 'deploy', command: deployed, green: afterDeploy.green, ...(afterDeploy.problem ? { problem: afterDeploy.problem } : {}), durationMs: Math.round(performance.now() - deployStart), atMs: at() });
+  phases.push({
+    name: 'deploy',
+    command: deployed,
+    green: afterDeploy.green,
+    ...(afterDeploy.problem ? { problem: afterDeploy.problem } : {}),
+    durationMs: Math.round(performance.now() - deployStart),
+    atMs: at(),
+  });
   options.log(afterDeploy.green ? 'after the deploy: green' : `after the deploy: red: ${afterDeploy.problem ?? ''}`);
 
   options.log(`drill 3/3: roll back (${options.rollback.join(' ')}), then verify until green (up to ${formatMs(options.recoverWithinMs)})`);
@@ -89,7 +108,12 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const rollbackMs = Math.round(performance.now() - rollbackStart);
   if (!rolledBack.ok) {
     phases.push({ name: 'rollback', command: rolledBack, green: false, durationMs: rollbackMs, atMs: at() });
-    return { ok: false, reason: `the rollback command FAILED (${rolledBack.exitCode === null ? 'it did not finish' : `exit ${rolledBack.exitCode}`})`, phases, rollbackMs };
+    return {
+      ok: false,
+      reason: `the rollback command FAILED (${rolledBack.exitCode === null ? 'it did not finish' : `exit ${rolledBack.exitCode}`})`,
+      phases,
+      rollbackMs,
+    };
   }
   const until = performance.now() + options.recoverWithinMs;
   let last = await verify();
@@ -102,9 +126,21 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     last = await verify();
   }
   const greenAgainMs = Math.round(performance.now() - rollbackStart);
-  phases.push({ name: 'rollback', command: rolledBack, green: last.green, ...(last.problem ? { problem: last.problem } : {}), durationMs: greenAgainMs, atMs: at() });
+  phases.push({
+    name: 'rollback',
+    command: rolledBack,
+    green: last.green,
+    ...(last.problem ? { problem: last.problem } : {}),
+    durationMs: greenAgainMs,
+    atMs: at(),
+  });
   if (!last.green) {
-    return { ok: false, reason: `the rollback did not restore green within ${formatMs(options.recoverWithinMs)}: ${last.problem ?? 'see the findings'}`, phases, rollbackMs };
+    return {
+      ok: false,
+      reason: `the rollback did not restore green within ${formatMs(options.recoverWithinMs)}: ${last.problem ?? 'see the findings'}`,
+      phases,
+      rollbackMs,
+    };
   }
   return { ok: true, reason: `rollback took ${formatMs(rollbackMs)}, green again at ${formatMs(greenAgainMs)}`, phases, rollbackMs, greenAgainMs };
 }

@@ -8,7 +8,16 @@ import type { TargetConfig } from './config.js';
 import type { GatePolicy, GateResult, RecoveryOutcome, RollbackOutcome, TargetOutcome, Verdict } from './model.js';
 import { judgeRound } from './policy.js';
 import { runRound, type RoundResult, type RoundSettings } from './rounds.js';
-import { decideRecovery, decideRound, initialGateState, INTERRUPTED, type DecisionContext, type GateBaseline, type GateState, type GateVerdictAction } from './decision.js';
+import {
+  decideRecovery,
+  decideRound,
+  initialGateState,
+  INTERRUPTED,
+  type DecisionContext,
+  type GateBaseline,
+  type GateState,
+  type GateVerdictAction,
+} from './decision.js';
 import { prepareJourneys } from '../engine/run.js';
 import { SharedResources } from '../engine/shared-resources.js';
 
@@ -113,7 +122,11 @@ async function gateRounds(options: GateOptions, resources: SharedResources, cloc
     minRounds: options.minRounds ?? 0,
     redact: (text) => options.redactor.redact(text),
   };
-  const judgeOptions = { journeys: journeysByName, failOnFlaky: policy.failOnFlaky, ...(options.expectVersion !== undefined ? { expectVersion: options.expectVersion } : {}) };
+  const judgeOptions = {
+    journeys: journeysByName,
+    failOnFlaky: policy.failOnFlaky,
+    ...(options.expectVersion !== undefined ? { expectVersion: options.expectVersion } : {}),
+  };
   let state = initialGateState(context.targets);
   let decision: GateVerdictAction | undefined;
   while (decision === undefined) {
@@ -152,7 +165,11 @@ async function gateRounds(options: GateOptions, resources: SharedResources, cloc
     targets: targetOutcomes(state, verdict),
     findings: [...state.findings],
     latency: [...state.latency],
-    baseline: { source: options.baseline.source, samples: options.baseline.count, ...(options.baseline.path !== undefined ? { path: options.baseline.path } : {}) },
+    baseline: {
+      source: options.baseline.source,
+      samples: options.baseline.count,
+      ...(options.baseline.path !== undefined ? { path: options.baseline.path } : {}),
+    },
     ...(options.expectVersion !== undefined ? { expectedVersion: options.expectVersion } : {}),
     ...(verdict === 'fail' ? { timeToDetectMs: verdictAt - context.startedAt } : {}),
   } satisfies GateResult);
@@ -161,7 +178,8 @@ async function gateRounds(options: GateOptions, resources: SharedResources, cloc
     if (rollback) {
       // The rollback's output is redacted by runRollback; its command line comes from the config and may still hold a secret.
       result.rollback = options.redactor.redactDeep(rollback);
-      if (!rollback.ok) result.reason = `${result.reason}; the rollback FAILED (${rollback.exitCode === null ? 'it did not finish' : `exit ${rollback.exitCode}`})`;
+      if (!rollback.ok)
+        result.reason = `${result.reason}; the rollback FAILED (${rollback.exitCode === null ? 'it did not finish' : `exit ${rollback.exitCode}`})`;
       else result.recovery = await confirmRecovery(options, verdictAt, resources, clock);
     }
     result.finishedAt = new Date(clock.now()).toISOString();
@@ -176,7 +194,14 @@ async function confirmRecovery(options: GateOptions, verdictAt: number, resource
   let rounds = 0;
   while (!options.signal.aborted) {
     rounds++;
-    const round = await runRound(rounds, { ...options.run, journeys: options.journeys, targets: options.targets, signal: options.signal, skipVersions: true, resources });
+    const round = await runRound(rounds, {
+      ...options.run,
+      journeys: options.journeys,
+      targets: options.targets,
+      signal: options.signal,
+      skipVersions: true,
+      resources,
+    });
     const judgement = judgeRound(round, { journeys: journeysByName, failOnFlaky: options.policy.failOnFlaky });
     options.log(`recovery ${summarizeRound(round, judgement.clean)}`);
     const now = clock.now();

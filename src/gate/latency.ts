@@ -142,8 +142,7 @@ export function compareLatency(options: LatencyCompareOptions): LatencyCompariso
     const pValue = row.tested ? adjusted[testedIndex++]! : 1;
     const baselineMedianMs = median(row.baseline);
     const currentMedianMs = median(row.current);
-    const slowEnough =
-      currentMedianMs >= baselineMedianMs * (1 + options.minEffect) && currentMedianMs - baselineMedianMs >= minDeltaMs;
+    const slowEnough = currentMedianMs >= baselineMedianMs * (1 + options.minEffect) && currentMedianMs - baselineMedianMs >= minDeltaMs;
     const { journey, step } = splitStepKey(row.key);
     return {
       target: options.target,

@@ -51,8 +51,7 @@ export function mannWhitneyGreater(a: readonly number[], b: readonly number[], o
 
   const ranking = rankPooled(a, b);
   const u = ranking.doubledRankSumB / 2 - (n2 * (n2 + 1)) / 2;
-  const pGreater =
-    method === 'exact' ? exactUpperTail(ranking, n1, n2) : normalUpperTail(u, n1, n2, ranking.tieTerm);
+  const pGreater = method === 'exact' ? exactUpperTail(ranking, n1, n2) : normalUpperTail(u, n1, n2, ranking.tieTerm);
   return { u, pGreater, n1, n2, effect: u / (n1 * n2), method };
 }
 
@@ -85,7 +84,7 @@ function rankPooled(a: readonly number[], b: readonly number[]): PooledRanking {
   const order = values.map((_, index) => index).sort((left, right) => values[left]! - values[right]!);
   const doubledRanks = new Array<number>(values.length).fill(0);
   let tieTerm = 0;
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < order.length;) {
     let end = start + 1;
     while (end < order.length && values[order[end]!] === values[order[start]!]) end += 1;
     // Positions start..end-1 hold ranks start+1..end; their mean, doubled, is start+1+end.
@@ -171,7 +170,9 @@ function complementaryErrorFunction(x: number): number {
   const t = 1 / (1 + z / 2);
   const polynomial =
     -1.26551223 +
-    t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+    t *
+      (1.00002368 +
+        t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
   const upper = t * Math.exp(-z * z + polynomial);
   return x >= 0 ? upper : 2 - upper;
 }

@@ -102,7 +102,10 @@ function slackPayload(result: GateResult): Record<string, unknown> {
 
   const targets = result.targets
     .slice(0, MAX_TARGETS)
-    .map((target) => `• *${escapeSlack(target.name)}* ${slackCode(describeVersion(target, result.expectedVersion))} ${target.status} (${plural(target.cleanRounds, 'clean round')})`);
+    .map(
+      (target) =>
+        `• *${escapeSlack(target.name)}* ${slackCode(describeVersion(target, result.expectedVersion))} ${target.status} (${plural(target.cleanRounds, 'clean round')})`,
+    );
   if (targets.length > 0) blocks.push(section(`*Targets*\n${targets.join('\n')}`));
 
   const groups = groupFindings(result.findings);
@@ -117,7 +120,9 @@ function slackPayload(result: GateResult): Record<string, unknown> {
 
   const regressions = result.latency.filter((comparison) => comparison.regressed).slice(0, SLACK_FINDINGS);
   if (regressions.length > 0) {
-    const lines = regressions.map((comparison) => `• *${escapeSlack(comparison.target)}* › ${escapeSlack(`${comparison.journey} › ${comparison.step}`)}: ${describeLatency(comparison)}`);
+    const lines = regressions.map(
+      (comparison) => `• *${escapeSlack(comparison.target)}* › ${escapeSlack(`${comparison.journey} › ${comparison.step}`)}: ${describeLatency(comparison)}`,
+    );
     blocks.push(section(`*Slower than the baseline*\n${lines.join('\n')}`));
   }
 

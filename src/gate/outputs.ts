@@ -35,7 +35,11 @@ function describe(error: unknown): string {
 }
 
 /** One after another, since several share stdout; returns what failed, each already reported through `warn`. */
-export async function writeGateOutputs(outputs: readonly GateOutput[], result: GateResult, options: { redactor: Redactor; warn: (line: string) => void }): Promise<GateOutputFault[]> {
+export async function writeGateOutputs(
+  outputs: readonly GateOutput[],
+  result: GateResult,
+  options: { redactor: Redactor; warn: (line: string) => void },
+): Promise<GateOutputFault[]> {
   const faults: GateOutputFault[] = [];
   for (const output of outputs) {
     try {
@@ -74,23 +78,48 @@ export function githubOutput(options: { summaryFile: string; workspace: string; 
   };
 }
 
-export function pushgatewayOutput(options: { url: string; job?: string; grouping: Record<string, string>; redactor: Redactor; log: (line: string) => void }): GateOutput {
+export function pushgatewayOutput(options: {
+  url: string;
+  job?: string;
+  grouping: Record<string, string>;
+  redactor: Redactor;
+  log: (line: string) => void;
+}): GateOutput {
   return {
     name: 'pushgateway',
     write: async (result) => {
-      await pushVerdict({ url: options.url, result, redactor: options.redactor, ...(options.job !== undefined ? { job: options.job } : {}), grouping: options.grouping });
+      await pushVerdict({
+        url: options.url,
+        result,
+        redactor: options.redactor,
+        ...(options.job !== undefined ? { job: options.job } : {}),
+        grouping: options.grouping,
+      });
       options.log('ceiling gate: verdict pushed to the Pushgateway');
     },
   };
 }
 
 /** Webhooks and Slack, only when the gate did not pass. */
-export function notificationsOutput(options: { webhooks: string[]; slack: string[]; redactor: Redactor; signal: AbortSignal; log: (line: string) => void }): GateOutput {
+export function notificationsOutput(options: {
+  webhooks: string[];
+  slack: string[];
+  redactor: Redactor;
+  signal: AbortSignal;
+  log: (line: string) => void;
+}): GateOutput {
   return {
     name: 'notifications',
     write: async (result) => {
       if (result.verdict === 'pass') return;
-      const sent = await sendGateNotifications({ webhooks: options.webhooks, slack: options.slack, result, redactor: options.redactor, signal: options.signal, log: options.log });
+      const sent = await sendGateNotifications({
+        webhooks: options.webhooks,
+        slack: options.slack,
+        result,
+        redactor: options.redactor,
+        signal: options.signal,
+        log: options.log,
+      });
       options.log(`ceiling gate: notified ${sent.delivered} endpoint(s)${sent.failed > 0 ? `, ${sent.failed} failed` : ''}`);
     },
   };

@@ -76,7 +76,9 @@ function versionFinding(target: TargetRound, expectVersion: string | undefined, 
     critical: true,
     round,
     code: reading.ok ? 'CEIL_GATE_VERSION' : reading.code,
-    message: reading.ok ? `target ${target.target} runs ${reading.version}, expected ${expectVersion}` : `target ${target.target}: cannot read its version: ${reading.message}`,
+    message: reading.ok
+      ? `target ${target.target} runs ${reading.version}, expected ${expectVersion}`
+      : `target ${target.target}: cannot read its version: ${reading.message}`,
     ...(!reading.ok && reading.failureClass ? { failureClass: reading.failureClass } : {}),
   };
 }

@@ -65,18 +65,26 @@ export function verdictRegistry(result: GateResult, redactor: Redactor): Registr
   for (const candidate of verdicts) verdict.set({ verdict: candidate }, candidate === result.verdict ? 1 : 0);
   gauge('ceiling_gate_exit_code', 'The exit code of the last gate run: 0 pass, 1 fail, 2 input error, 3 inconclusive.').set(result.exitCode);
 
-  const up = gauge('ceiling_gate_target_up', 'Whether the target passed the last gate run (1) or failed or stayed inconclusive (0), by the version it ran.', ['target', 'version']);
+  const up = gauge('ceiling_gate_target_up', 'Whether the target passed the last gate run (1) or failed or stayed inconclusive (0), by the version it ran.', [
+    'target',
+    'version',
+  ]);
   // An empty label is how Prometheus spells "not known": no version probe was configured.
   for (const target of result.targets) up.set({ target: label(target.name), version: label(target.version ?? '') }, target.status === 'passed' ? 1 : 0);
 
   // A gauge that was never set would still be exposed as 0, which reads as "detected instantly": absent facts stay absent.
-  if (result.timeToDetectMs !== undefined) gauge('ceiling_gate_time_to_detect_seconds', 'From the start of the gate to its verdict.').set(result.timeToDetectMs / 1000);
+  if (result.timeToDetectMs !== undefined)
+    gauge('ceiling_gate_time_to_detect_seconds', 'From the start of the gate to its verdict.').set(result.timeToDetectMs / 1000);
   if (result.recovery?.timeToRecoverMs !== undefined) {
-    gauge('ceiling_gate_time_to_recover_seconds', 'From the verdict to the first round that was green on every target again.').set(result.recovery.timeToRecoverMs / 1000);
+    gauge('ceiling_gate_time_to_recover_seconds', 'From the verdict to the first round that was green on every target again.').set(
+      result.recovery.timeToRecoverMs / 1000,
+    );
   }
   if (result.rollback) gauge('ceiling_gate_rollback_ok', 'Whether the rollback command succeeded (1) or failed (0).').set(result.rollback.ok ? 1 : 0);
   const finished = Date.parse(result.finishedAt);
-  gauge('ceiling_gate_last_run_timestamp_seconds', 'When the last gate run finished, in Unix seconds.').set(Number.isNaN(finished) ? Date.now() / 1000 : finished / 1000);
+  gauge('ceiling_gate_last_run_timestamp_seconds', 'When the last gate run finished, in Unix seconds.').set(
+    Number.isNaN(finished) ? Date.now() / 1000 : finished / 1000,
+  );
   return registry;
 }
 
@@ -92,7 +100,8 @@ function parseGatewayUrl(text: string): URL {
   } catch {
     throw new PushgatewayError('the Pushgateway URL is not an absolute URL; write it as http://host:9091');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new PushgatewayError(`the Pushgateway URL uses ${url.protocol}; only http:// and https:// are supported`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new PushgatewayError(`the Pushgateway URL uses ${url.protocol}; only http:// and https:// are supported`);
   return url;
 }
 

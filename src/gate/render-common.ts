@@ -16,8 +16,7 @@ export interface FindingGroup {
   rounds: number[];
 }
 
-const findingKey = (finding: GateFinding): string =>
-  [finding.kind, finding.target, finding.journey ?? '', finding.step ?? '', finding.code].join('\u0000');
+const findingKey = (finding: GateFinding): string => [finding.kind, finding.target, finding.journey ?? '', finding.step ?? '', finding.code].join('\u0000');
 
 /** Order of first appearance is kept: the first finding is usually the one that decided the verdict. */
 export function groupFindings(findings: readonly GateFinding[]): FindingGroup[] {

@@ -61,7 +61,8 @@ function targetTable(result: GateResult, colors: Colors): string {
   const lines = [colors.dim(pad(header).join('  ').trimEnd())];
   result.targets.forEach((target, index) => {
     const [name = '', version = '', status = '', clean = ''] = pad(rows[index] ?? []);
-    const versionCell = target.version !== undefined && result.expectedVersion !== undefined && target.version !== result.expectedVersion ? colors.red(version) : version;
+    const versionCell =
+      target.version !== undefined && result.expectedVersion !== undefined && target.version !== result.expectedVersion ? colors.red(version) : version;
     lines.push(`${name}  ${versionCell}  ${colors[targetHues[target.status]](status)}  ${clean}`.trimEnd());
   });
   return lines.join('\n');
@@ -99,7 +100,11 @@ function latencyBlock(result: GateResult, colors: Colors): string {
 
 function rollbackBlock(rollback: RollbackOutcome, colors: Colors): string {
   if (rollback.ok) return describeRollback(rollback);
-  const lines = [colors.bold(colors.red(`ROLLBACK FAILED (${rollbackEnding(rollback)})`)), indent(`command: ${commandLine(rollback.command)}`), indent(`ran for: ${formatMs(rollback.durationMs)}`)];
+  const lines = [
+    colors.bold(colors.red(`ROLLBACK FAILED (${rollbackEnding(rollback)})`)),
+    indent(`command: ${commandLine(rollback.command)}`),
+    indent(`ran for: ${formatMs(rollback.durationMs)}`),
+  ];
   const output = rollback.output.trim() === '' ? '(no output)' : tailLines(rollback.output, ROLLBACK_OUTPUT_LINES);
   lines.push(indent('output:'), indent(output, '    │ '));
   lines.push(indent(colors.red('the release the gate failed may still be serving: roll it back by hand')));

@@ -55,13 +55,15 @@ function targetsTable(result: GateResult): string {
 
 function findingsSection(groups: readonly FindingGroup[]): string | undefined {
   if (groups.length === 0) return undefined;
-  const rows = groups.slice(0, MAX_TABLE_ROWS).map(({ finding, rounds }) => [
-    escapeTableCell(finding.target),
-    escapeTableCell(findingPlace(finding)) + (finding.critical ? ' (critical)' : ''),
-    codeSpan(finding.code),
-    escapeTableCell(finding.message),
-    escapeTableCell(describeRounds(rounds) || 'before the bake'),
-  ]);
+  const rows = groups
+    .slice(0, MAX_TABLE_ROWS)
+    .map(({ finding, rounds }) => [
+      escapeTableCell(finding.target),
+      escapeTableCell(findingPlace(finding)) + (finding.critical ? ' (critical)' : ''),
+      codeSpan(finding.code),
+      escapeTableCell(finding.message),
+      escapeTableCell(describeRounds(rounds) || 'before the bake'),
+    ]);
   return `### Findings\n\n${table(['Target', 'Where', 'Code', 'Message', 'Seen'], rows, groups.length)}`;
 }
 
@@ -71,15 +73,17 @@ function latencySection(result: GateResult): string {
   if (result.latency.length === 0) return `### Latency\n\n${baseline}; no step had enough samples to compare.`;
   // Regressions first, then the biggest slowdowns: the rows worth reading when the table is cut.
   const sorted = [...result.latency].sort((a, b) => Number(b.regressed) - Number(a.regressed) || b.ratio - a.ratio);
-  const rows = sorted.slice(0, MAX_TABLE_ROWS).map((comparison) => [
-    escapeTableCell(comparison.target),
-    escapeTableCell(`${comparison.journey} › ${comparison.step}`),
-    formatMs(comparison.baselineMedianMs),
-    formatMs(comparison.currentMedianMs),
-    formatRatio(comparison.ratio),
-    formatPValue(comparison.pValue),
-    comparison.regressed ? '❌ slower' : '✅',
-  ]);
+  const rows = sorted
+    .slice(0, MAX_TABLE_ROWS)
+    .map((comparison) => [
+      escapeTableCell(comparison.target),
+      escapeTableCell(`${comparison.journey} › ${comparison.step}`),
+      formatMs(comparison.baselineMedianMs),
+      formatMs(comparison.currentMedianMs),
+      formatRatio(comparison.ratio),
+      formatPValue(comparison.pValue),
+      comparison.regressed ? '❌ slower' : '✅',
+    ]);
   return `### Latency\n\n${baseline}\n\n${table(['Target', 'Journey › step', 'Baseline median', 'Current median', 'Ratio', 'p', ''], rows, sorted.length)}`;
 }
 
@@ -141,7 +145,13 @@ export function renderAnnotations(result: GateResult, workspace: string = proces
   const lines: string[] = [];
   const { rollback } = result;
   if (rollback && !rollback.ok) {
-    lines.push(annotation('error', { title: `ceiling ${result.command}: rollback failed (${rollbackEnding(rollback)})` }, `${describeRollback(rollback)}\n${tailLines(rollback.output, 20)}`));
+    lines.push(
+      annotation(
+        'error',
+        { title: `ceiling ${result.command}: rollback failed (${rollbackEnding(rollback)})` },
+        `${describeRollback(rollback)}\n${tailLines(rollback.output, 20)}`,
+      ),
+    );
   }
   const groups = groupFindings(result.findings);
   for (const { finding, rounds } of groups) {
@@ -153,7 +163,9 @@ export function renderAnnotations(result: GateResult, workspace: string = proces
     lines.push(annotation(severityOf(finding, result), { ...location, title }, `${finding.code}: ${finding.message}${seen ? ` (${seen})` : ''}`));
   }
   if (groups.length === 0 && result.verdict !== 'pass') {
-    lines.push(annotation(result.verdict === 'fail' ? 'error' : 'warning', { title: `ceiling ${result.command}: ${verdictTitles[result.verdict]}` }, result.reason));
+    lines.push(
+      annotation(result.verdict === 'fail' ? 'error' : 'warning', { title: `ceiling ${result.command}: ${verdictTitles[result.verdict]}` }, result.reason),
+    );
   }
   return lines;
 }

@@ -49,7 +49,8 @@ interface SuiteSpec {
 const seconds = (ms: number): string => (ms / 1000).toFixed(3);
 
 /** Could not check (DNS, timeout, connect …) rather than checked and found wrong. */
-const isError = (finding: GateFinding): boolean => finding.kind === 'infrastructure' || (finding.failureClass !== undefined && finding.failureClass !== 'assertion');
+const isError = (finding: GateFinding): boolean =>
+  finding.kind === 'infrastructure' || (finding.failureClass !== undefined && finding.failureClass !== 'assertion');
 
 function findingLine({ finding, rounds }: FindingGroup): string {
   const seen = describeRounds(rounds);
@@ -69,7 +70,9 @@ function outcomeFrom(element: CaseOutcome['element'], groups: readonly FindingGr
 function journeyCase(target: TargetOutcome, journey: TargetOutcome['journeys'][number], groups: readonly FindingGroup[], result: GateResult): CaseSpec {
   const spec: CaseSpec = { classname: `${target.name}.${journey.name}`, name: journey.name, timeMs: journey.durationMs, outcomes: [] };
   const fallback = {
-    message: [journey.failedStep !== undefined ? `step "${journey.failedStep}"` : '', journey.message ?? `the journey ${journey.status}`].filter(Boolean).join(': '),
+    message: [journey.failedStep !== undefined ? `step "${journey.failedStep}"` : '', journey.message ?? `the journey ${journey.status}`]
+      .filter(Boolean)
+      .join(': '),
     type: journey.status,
   };
   if (journey.status === 'failed') spec.outcomes.push(outcomeFrom('failure', groups, fallback));
@@ -94,7 +97,13 @@ function latencyCases(target: TargetOutcome, result: GateResult): CaseSpec[] {
     .map((comparison) => {
       const text = `${describeLatency(comparison)}; ${comparison.baselineSamples} baseline and ${comparison.currentSamples} current samples`;
       const spec: CaseSpec = { classname: `${target.name}.${comparison.journey}`, name: `latency › ${comparison.step}`, outcomes: [], systemOut: text };
-      if (comparison.regressed) spec.outcomes.push({ element: 'failure', message: `step "${comparison.step}" is slower than the baseline: ${describeLatency(comparison)}`, type: 'CEIL_GATE_LATENCY', body: text });
+      if (comparison.regressed)
+        spec.outcomes.push({
+          element: 'failure',
+          message: `step "${comparison.step}" is slower than the baseline: ${describeLatency(comparison)}`,
+          type: 'CEIL_GATE_LATENCY',
+          body: text,
+        });
       return spec;
     });
 }
@@ -109,21 +118,38 @@ function targetSuite(target: TargetOutcome, result: GateResult, groups: readonly
   };
 
   const cases: CaseSpec[] = [];
-  const version = versionCase(target, take((finding) => finding.kind === 'version'), result);
+  const version = versionCase(
+    target,
+    take((finding) => finding.kind === 'version'),
+    result,
+  );
   if (version) cases.push(version);
   for (const journey of target.journeys) {
     // Latency findings have their own testcases below; the rest of a journey's findings explain its outcome.
-    cases.push(journeyCase(target, journey, take((finding) => finding.journey === journey.name && finding.kind !== 'latency'), result));
+    cases.push(
+      journeyCase(
+        target,
+        journey,
+        take((finding) => finding.journey === journey.name && finding.kind !== 'latency'),
+        result,
+      ),
+    );
   }
   cases.push(...latencyCases(target, result));
   // A latency finding is told by its comparison's testcase; one without a comparison falls through to the catch-all.
-  const compared = new Set(result.latency.filter((comparison) => comparison.target === target.name).map((comparison) => `${comparison.journey}\u0000${comparison.step}`));
+  const compared = new Set(
+    result.latency.filter((comparison) => comparison.target === target.name).map((comparison) => `${comparison.journey}\u0000${comparison.step}`),
+  );
   take((finding) => finding.kind === 'latency' && compared.has(`${finding.journey ?? ''}\u0000${finding.step ?? ''}`));
   // Whatever no testcase above claimed (a finding about the target as a whole) still has to show up as a problem.
   for (const group of mine.filter((candidate) => !used.has(candidate))) {
     const { finding } = group;
     const element = isError(finding) ? 'error' : finding.kind === 'flaky' && !result.policy.failOnFlaky ? 'flakyFailure' : 'failure';
-    cases.push({ classname: `${target.name}.${finding.kind}`, name: findingPlace(finding), outcomes: [outcomeFrom(element, [group], { message: finding.message, type: finding.code })] });
+    cases.push({
+      classname: `${target.name}.${finding.kind}`,
+      name: findingPlace(finding),
+      outcomes: [outcomeFrom(element, [group], { message: finding.message, type: finding.code })],
+    });
   }
 
   const properties: [string, string][] = [
@@ -143,7 +169,13 @@ function gateSuite(result: GateResult): SuiteSpec | undefined {
   if (rollback) {
     const spec: CaseSpec = { classname: `${result.command}.rollback`, name: 'rollback', timeMs: rollback.durationMs, outcomes: [] };
     if (rollback.ok) spec.systemOut = `${describeRollback(rollback)}\n${rollback.output}`;
-    else spec.outcomes.push({ element: 'failure', message: describeRollback(rollback), type: 'CEIL_GATE_ROLLBACK_FAILED', body: rollback.output || '(no output)' });
+    else
+      spec.outcomes.push({
+        element: 'failure',
+        message: describeRollback(rollback),
+        type: 'CEIL_GATE_ROLLBACK_FAILED',
+        body: rollback.output || '(no output)',
+      });
     cases.push(spec);
   }
   if (recovery) {
@@ -187,12 +219,19 @@ function testcase(spec: CaseSpec): XmlElement {
     return { name: outcome.element, attributes, children: [body] };
   });
   if (spec.systemOut) children.push({ name: 'system-out', children: [{ text: junitText(spec.systemOut) }] });
-  return { name: 'testcase', attributes: { name: junitAttribute(spec.name), classname: junitAttribute(spec.classname), time: seconds(spec.timeMs ?? 0) }, children };
+  return {
+    name: 'testcase',
+    attributes: { name: junitAttribute(spec.name), classname: junitAttribute(spec.classname), time: seconds(spec.timeMs ?? 0) },
+    children,
+  };
 }
 
 function testsuite(spec: SuiteSpec): XmlElement {
   const counts = tally(spec.cases);
-  const properties: XmlElement = { name: 'properties', children: spec.properties.map(([name, value]) => ({ name: 'property', attributes: { name, value: junitAttribute(value) } })) };
+  const properties: XmlElement = {
+    name: 'properties',
+    children: spec.properties.map(([name, value]) => ({ name: 'property', attributes: { name, value: junitAttribute(value) } })),
+  };
   return {
     name: 'testsuite',
     attributes: {

@@ -34,7 +34,10 @@ export interface RoundResult {
  * reads it from flags and config (FleetInputs.run), runGate and runDrill pass
  * it through, and each round adds the target's vars and its evidence folder.
  */
-export interface RoundSettings extends Pick<JourneyRunOptions, 'vars' | 'env' | 'secret' | 'redactor' | 'outDir' | 'browserPath' | 'trace' | 'retries' | 'timeoutMs'> {
+export interface RoundSettings extends Pick<
+  JourneyRunOptions,
+  'vars' | 'env' | 'secret' | 'redactor' | 'outDir' | 'browserPath' | 'trace' | 'retries' | 'timeoutMs'
+> {
   concurrency: number;
 }
 
@@ -72,12 +75,22 @@ export async function runRound(round: number, options: RoundOptions): Promise<Ro
       : options.targets
           .filter((target) => target.version !== undefined)
           .map(async (target) => {
-            const scope = { vars: { ...options.vars, ...target.vars }, env: options.env, secret: options.secret, onSecretDerived: (value: string) => options.redactor.add(value) };
+            const scope = {
+              vars: { ...options.vars, ...target.vars },
+              env: options.env,
+              secret: options.secret,
+              onSecretDerived: (value: string) => options.redactor.add(value),
+            };
             versions.set(target.name, await readTargetVersion(target.version!, scope, versionAgent));
           });
     const { journeys: _journeys, targets: _targets, skipVersions: _skipVersions, resources: _shared, concurrency: _concurrency, ...settings } = options;
     const runPair = async ({ target, journey }: (typeof pairs)[number]): Promise<void> => {
-      const runOptions: JourneyRunOptions = { ...settings, vars: { ...options.vars, ...target.vars }, resources, outDir: targetOutDir(options.outDir, target.name) };
+      const runOptions: JourneyRunOptions = {
+        ...settings,
+        vars: { ...options.vars, ...target.vars },
+        resources,
+        outDir: targetOutDir(options.outDir, target.name),
+      };
       let result = await runJourney(journey, runOptions);
       // A failure the runner's own stall may explain is run once more before anyone judges it.
       if (runnerStallOf(result) !== undefined && !options.signal.aborted) result = await runJourney(journey, runOptions);

@@ -55,7 +55,8 @@ export async function readTargetVersion(probe: VersionProbe, scope: TemplateScop
     if (text === '' || text.length > 200) return { ok: false, code: 'CEIL_GATE_VERSION_MISSING', message: `${url} did not answer a version string` };
     return { ok: true, version: text };
   } catch (error) {
-    if (signal.aborted) return { ok: false, code: 'CEIL_GATE_VERSION_TIMEOUT', message: `${url} did not answer within ${probe.timeoutMs} ms`, failureClass: 'timeout' };
+    if (signal.aborted)
+      return { ok: false, code: 'CEIL_GATE_VERSION_TIMEOUT', message: `${url} did not answer within ${probe.timeoutMs} ms`, failureClass: 'timeout' };
     const failure = classifyNetworkError(error, signal, url);
     return { ok: false, code: failure.code, message: failure.message, failureClass: failure.failureClass };
   }

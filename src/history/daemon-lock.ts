@@ -68,9 +68,13 @@ export class HistoryLock {
       db?.close();
       if (isBusy(error)) throw lockedError(dbFile, holder);
       if (error instanceof HistoryError) throw error;
-      throw new HistoryError('CEIL_HISTORY_NO_ACCESS', `cannot create the lock file ${file} (${(error as Error).message}): check that the folder is writable, or pass --db with another path`, {
-        cause: error,
-      });
+      throw new HistoryError(
+        'CEIL_HISTORY_NO_ACCESS',
+        `cannot create the lock file ${file} (${(error as Error).message}): check that the folder is writable, or pass --db with another path`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 

@@ -225,21 +225,21 @@ export class HistoryStore {
     // every row: with 50 journeys and 100k runs the cap check drops from about
     // 50 ms (a window over all rows) to about 5 ms of blocked event loop.
     this.selectJourneys = db
-      .prepare<[], string>(`
+      .prepare<[], string>(
+        `
         WITH RECURSIVE journeys(name) AS (
           SELECT min(journey) FROM runs
           UNION ALL
           SELECT (SELECT min(journey) FROM runs WHERE journey > journeys.name) FROM journeys WHERE journeys.name IS NOT NULL
         )
-        SELECT name FROM journeys WHERE name IS NOT NULL`)
+        SELECT name FROM journeys WHERE name IS NOT NULL`,
+      )
       .pluck();
     this.deleteBeyondCap = db.prepare(`
       DELETE FROM runs WHERE id IN (
         SELECT id FROM runs WHERE journey = ? ORDER BY started_at DESC, id DESC LIMIT -1 OFFSET ?
       )`);
-    this.deleteOldest = db.prepare(
-      'DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY started_at, id LIMIT ?)',
-    );
+    this.deleteOldest = db.prepare('DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY started_at, id LIMIT ?)');
     this.countRuns = db.prepare<[], number>('SELECT count(*) FROM runs').pluck();
     this.countPages = db.prepare(`
       SELECT (SELECT page_count FROM pragma_page_count) AS pages,
@@ -269,33 +269,37 @@ export class HistoryStore {
   }
 
   record(run: RunRecord): void {
-    this.write(() => this.insertRun.run({
-      journey: run.journey,
-      location: run.location,
-      target: run.target,
-      trigger: run.trigger,
-      startedAt: run.startedAt,
-      durationMs: run.durationMs,
-      result: run.result,
-      failedStep: run.failedStep ?? null,
-      failureCode: run.failureCode ?? null,
-      failureMessage: run.failureMessage ?? null,
-      steps: encodeSteps(run.steps),
-    }));
+    this.write(() =>
+      this.insertRun.run({
+        journey: run.journey,
+        location: run.location,
+        target: run.target,
+        trigger: run.trigger,
+        startedAt: run.startedAt,
+        durationMs: run.durationMs,
+        result: run.result,
+        failedStep: run.failedStep ?? null,
+        failureCode: run.failureCode ?? null,
+        failureMessage: run.failureMessage ?? null,
+        steps: encodeSteps(run.steps),
+      }),
+    );
   }
 
   /** Inserts or replaces the state of exactly this journey name. */
   saveState(state: PersistedState): void {
-    this.write(() => this.upsertState.run({
-      journey: state.journey,
-      health: state.health,
-      lastRunAt: state.lastRunAt ?? null,
-      lastPassAt: state.lastPassAt ?? null,
-      lastFailure: state.lastFailure ? encodeLastFailure(state.lastFailure) : null,
-      consecutiveFailures: state.consecutiveFailures,
-      alerting: state.alerting ? 1 : 0,
-      notifiedFailing: state.notifiedFailing ? 1 : 0,
-    }));
+    this.write(() =>
+      this.upsertState.run({
+        journey: state.journey,
+        health: state.health,
+        lastRunAt: state.lastRunAt ?? null,
+        lastPassAt: state.lastPassAt ?? null,
+        lastFailure: state.lastFailure ? encodeLastFailure(state.lastFailure) : null,
+        consecutiveFailures: state.consecutiveFailures,
+        alerting: state.alerting ? 1 : 0,
+        notifiedFailing: state.notifiedFailing ? 1 : 0,
+      }),
+    );
   }
 
   /**
@@ -352,7 +356,12 @@ export class HistoryStore {
     });
     return rows.map(({ id, steps, ...row }) => ({
       ...withoutNulls<Omit<RunRecord, 'steps'>>(row),
-      steps: this.decode(storedSteps, steps, `run ${id}`).map(([name, status, durationMs, requestMs]) => ({ name, status, durationMs, ...(requestMs !== undefined ? { requestMs } : {}) })),
+      steps: this.decode(storedSteps, steps, `run ${id}`).map(([name, status, durationMs, requestMs]) => ({
+        name,
+        status,
+        durationMs,
+        ...(requestMs !== undefined ? { requestMs } : {}),
+      })),
     }));
   }
 
@@ -433,7 +442,9 @@ export class HistoryStore {
 }
 
 function encodeSteps(steps: StepTiming[]): string {
-  return JSON.stringify(steps.map((step) => (step.requestMs !== undefined ? [step.name, step.status, step.durationMs, step.requestMs] : [step.name, step.status, step.durationMs])));
+  return JSON.stringify(
+    steps.map((step) => (step.requestMs !== undefined ? [step.name, step.status, step.durationMs, step.requestMs] : [step.name, step.status, step.durationMs])),
+  );
 }
 
 function encodeLastFailure(failure: LastFailure): string {
@@ -453,10 +464,7 @@ function checkOptions(options: HistoryOptions): void {
     }
   }
   if (!Number.isInteger(options.maxRunsPerJourney)) {
-    throw new HistoryError(
-      'CEIL_HISTORY_OPTIONS',
-      `history maxRunsPerJourney must be a whole number (got ${options.maxRunsPerJourney})`,
-    );
+    throw new HistoryError('CEIL_HISTORY_OPTIONS', `history maxRunsPerJourney must be a whole number (got ${options.maxRunsPerJourney})`);
   }
 }
 
@@ -525,11 +533,9 @@ function openError(file: string, error: unknown): HistoryError {
     );
   }
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new HistoryError(
-      'CEIL_HISTORY_LOCKED',
-      `${file} is locked by another process (${reason}): stop it, or pass --db with another path`,
-      { cause: error },
-    );
+    return new HistoryError('CEIL_HISTORY_LOCKED', `${file} is locked by another process (${reason}): stop it, or pass --db with another path`, {
+      cause: error,
+    });
   }
   const noAccess = ['SQLITE_CANTOPEN', 'SQLITE_PERM', 'SQLITE_AUTH', 'EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST'];
   if (code.startsWith('SQLITE_READONLY') || noAccess.some((prefix) => code.startsWith(prefix))) {
@@ -539,9 +545,7 @@ function openError(file: string, error: unknown): HistoryError {
       { cause: error },
     );
   }
-  return new HistoryError(
-    'CEIL_HISTORY_OPEN',
-    `cannot open the history database ${file} (${reason}): move it away or pass --db with another path`,
-    { cause: error },
-  );
+  return new HistoryError('CEIL_HISTORY_OPEN', `cannot open the history database ${file} (${reason}): move it away or pass --db with another path`, {
+    cause: error,
+  });
 }

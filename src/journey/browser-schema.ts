@@ -84,29 +84,41 @@ export function browserStepSpecs(duration: z.ZodType<string>) {
     'browser.reload': z.strictObject({ as: actor }),
     'browser.click': z.strictObject({ as: actor, target: browserTarget }),
     'browser.fill': z.strictObject({ as: actor, target: browserTarget, value: z.string() }),
-    'browser.select': z.strictObject({
-      as: actor,
-      target: browserTarget,
-      value: z.union([z.string(), z.array(z.string())]).optional(),
-      label: z.string().optional(),
-    }).superRefine(exactlyOne(['value', 'label'], 'browser.select')),
+    'browser.select': z
+      .strictObject({
+        as: actor,
+        target: browserTarget,
+        value: z.union([z.string(), z.array(z.string())]).optional(),
+        label: z.string().optional(),
+      })
+      .superRefine(exactlyOne(['value', 'label'], 'browser.select')),
     'browser.check': z.strictObject({ as: actor, target: browserTarget, checked: z.boolean().optional() }),
     'browser.press': z.strictObject({ as: actor, target: browserTarget.optional(), key: z.string() }),
-    'browser.waitFor': z.strictObject({
+    'browser.waitFor': z
+      .strictObject({
+        as: actor,
+        target: browserTarget.optional(),
+        state: z.enum(['visible', 'hidden', 'attached', 'detached']).optional(),
+        url: z.string().optional(),
+      })
+      .superRefine((value, ctx) => {
+        if (value.target === undefined && value.url === undefined) ctx.addIssue({ code: 'custom', message: 'browser.waitFor needs a target, a url, or both' });
+      }),
+    'browser.screenshot': z.strictObject({
       as: actor,
-      target: browserTarget.optional(),
-      state: z.enum(['visible', 'hidden', 'attached', 'detached']).optional(),
-      url: z.string().optional(),
-    }).superRefine((value, ctx) => {
-      if (value.target === undefined && value.url === undefined) ctx.addIssue({ code: 'custom', message: 'browser.waitFor needs a target, a url, or both' });
+      name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'screenshot names are file-safe words'),
+      fullPage: z.boolean().optional(),
     }),
-    'browser.screenshot': z.strictObject({ as: actor, name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'screenshot names are file-safe words'), fullPage: z.boolean().optional() }),
-    'browser.expectText': z.strictObject({ as: actor, target: browserTarget, ...textMatch, within: optionalDuration }).superRefine(exactlyOne(['text', 'equals', 'regex'], 'browser.expectText')),
+    'browser.expectText': z
+      .strictObject({ as: actor, target: browserTarget, ...textMatch, within: optionalDuration })
+      .superRefine(exactlyOne(['text', 'equals', 'regex'], 'browser.expectText')),
     'browser.expectVisible': z.strictObject({ as: actor, target: browserTarget, within: optionalDuration }),
     'browser.expectHidden': z.strictObject({ as: actor, target: browserTarget, within: optionalDuration }),
     'browser.expectUrl': z
       .strictObject({ as: actor, url: z.string().optional(), contains: z.string().optional(), regex: regexSource.optional(), within: optionalDuration })
       .superRefine(exactlyOne(['url', 'contains', 'regex'], 'browser.expectUrl')),
-    'browser.expectTitle': z.strictObject({ as: actor, ...textMatch, within: optionalDuration }).superRefine(exactlyOne(['text', 'equals', 'regex'], 'browser.expectTitle')),
+    'browser.expectTitle': z
+      .strictObject({ as: actor, ...textMatch, within: optionalDuration })
+      .superRefine(exactlyOne(['text', 'equals', 'regex'], 'browser.expectTitle')),
   } as const;
 }

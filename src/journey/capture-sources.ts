@@ -51,6 +51,7 @@ export function captureSourceProblem(family: CaptureFamily, source: string): str
 
 /** `from` of a { regex } capture: http reads the body or a header, the others a source of their own. */
 export function captureFromProblem(family: CaptureFamily, from: string): string | undefined {
-  if (family === 'http') return from === 'body' || /^(headers?\.)?[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(from) ? undefined : `capture from "${from}" is neither body nor a header name`;
+  if (family === 'http')
+    return from === 'body' || /^(headers?\.)?[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(from) ? undefined : `capture from "${from}" is neither body nor a header name`;
   return captureSourceProblem(family, from);
 }

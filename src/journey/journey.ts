@@ -21,9 +21,7 @@ export type CompiledStep = {
 export type StepOf<K extends StepKind> = Extract<CompiledStep, { kind: K }>;
 
 /** When `ceiling serve` runs a journey; jitter delays each start by a random share of it. */
-export type Schedule =
-  | { kind: 'every'; everyMs: number; jitterMs: number }
-  | { kind: 'cron'; cron: string; timezone?: string; jitterMs: number };
+export type Schedule = { kind: 'every'; everyMs: number; jitterMs: number } | { kind: 'cron'; cron: string; timezone?: string; jitterMs: number };
 
 export interface Journey {
   name: string;
@@ -47,7 +45,12 @@ export const DEFAULT_JOURNEY_TIMEOUT_MS = 30_000;
  * two journeys never share one.
  */
 export function journeyFolderName(journey: { name: string; file: string }): string {
-  const slug = journey.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'journey';
+  const slug =
+    journey.name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 60) || 'journey';
   const digest = createHash('sha1').update(`${journey.file}\0${journey.name}`).digest('hex').slice(0, 8);
   return `${slug}-${digest}`;
 }

@@ -14,7 +14,6 @@ import { checkSemantics } from './semantics.js';
 import { isRecord } from './value-path.js';
 import { reportZodIssues, type ZodIssueLike } from './zod-issues.js';
 
-
 export interface LoadOptions {
   /** Names given with --var; templates may use them without a definition in the file. */
   extraVars?: readonly string[];
@@ -88,11 +87,22 @@ function compileStep(report: FileReport, raw: unknown, index: number): CompiledS
   }
   if (unknown.length > 0) return null;
   if (actionKeys.length === 0) {
-    report.add('error', 'CEIL_STEP_NO_ACTION', at, `step has no action; add one such as http, ws.connect, browser.open, wait, assert or set (ceiling schema lists them all)`);
+    report.add(
+      'error',
+      'CEIL_STEP_NO_ACTION',
+      at,
+      `step has no action; add one such as http, ws.connect, browser.open, wait, assert or set (ceiling schema lists them all)`,
+    );
     return null;
   }
   if (actionKeys.length > 1) {
-    report.add('error', 'CEIL_STEP_MANY_ACTIONS', [...at, actionKeys[1]!], `a step takes exactly one action, found ${actionKeys.join(' and ')}; split it into ${actionKeys.length} steps`, true);
+    report.add(
+      'error',
+      'CEIL_STEP_MANY_ACTIONS',
+      [...at, actionKeys[1]!],
+      `a step takes exactly one action, found ${actionKeys.join(' and ')}; split it into ${actionKeys.length} steps`,
+      true,
+    );
     return null;
   }
   const kind = actionKeys[0] as StepKind;
@@ -107,7 +117,13 @@ function compileStep(report: FileReport, raw: unknown, index: number): CompiledS
       }
       return issue;
     });
-    reportZodIssues(report, schema, issues.filter((issue) => issue.code !== 'unrecognized_keys' || (issue.keys ?? []).length > 0), at, record);
+    reportZodIssues(
+      report,
+      schema,
+      issues.filter((issue) => issue.code !== 'unrecognized_keys' || (issue.keys ?? []).length > 0),
+      at,
+      record,
+    );
     return null;
   }
   const data = parsed.data as Record<string, unknown>;
@@ -157,7 +173,12 @@ export async function loadJourneyText(file: string, text: string, options: LoadO
   return compileJourney(report, exact.raw, options, schedules);
 }
 
-function compileJourney(report: FileReport, raw: unknown, options: LoadOptions, schedules: ScheduleModule | undefined): { journey?: Journey; diagnostics: Diagnostic[] } {
+function compileJourney(
+  report: FileReport,
+  raw: unknown,
+  options: LoadOptions,
+  schedules: ScheduleModule | undefined,
+): { journey?: Journey; diagnostics: Diagnostic[] } {
   const file = report.file;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     report.addAt('error', 'CEIL_JOURNEY_SHAPE', 1, 1, 'a journey file is a mapping with name and steps');
@@ -180,7 +201,12 @@ function compileJourney(report: FileReport, raw: unknown, options: LoadOptions, 
   }
   const data = header.data;
   if (!compiled.some((step) => step.asserts)) {
-    report.add('warning', 'CEIL_NO_ASSERTION', ['steps'], 'this journey checks nothing (no expect, ws.expect or assert); a run of it counts as nothing tested (exit 3)');
+    report.add(
+      'warning',
+      'CEIL_NO_ASSERTION',
+      ['steps'],
+      'this journey checks nothing (no expect, ws.expect or assert); a run of it counts as nothing tested (exit 3)',
+    );
   }
   const journey: Journey = {
     name: data.name,
@@ -210,7 +236,13 @@ export async function findJourneyFiles(inputs: readonly string[]): Promise<{ fil
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (error) {
-      diagnostics.push(fileDiagnostic('CEIL_FILE_UNREADABLE', dir, `cannot read this folder (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check its permissions`));
+      diagnostics.push(
+        fileDiagnostic(
+          'CEIL_FILE_UNREADABLE',
+          dir,
+          `cannot read this folder (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check its permissions`,
+        ),
+      );
       return;
     }
     entries.sort((a, b) => a.name.localeCompare(b.name));
@@ -227,7 +259,15 @@ export async function findJourneyFiles(inputs: readonly string[]): Promise<{ fil
       if (info.isDirectory()) await walk(input);
       else files.push(input);
     } catch {
-      diagnostics.push({ severity: 'error', code: 'CEIL_PATH_NOT_FOUND', file: input, line: 1, column: 1, field: '', message: 'no such file or folder; pass journey files (.yaml) or folders that hold them' });
+      diagnostics.push({
+        severity: 'error',
+        code: 'CEIL_PATH_NOT_FOUND',
+        file: input,
+        line: 1,
+        column: 1,
+        field: '',
+        message: 'no such file or folder; pass journey files (.yaml) or folders that hold them',
+      });
     }
   }
   return { files: [...new Set(files)], diagnostics };
@@ -239,7 +279,9 @@ function fileDiagnostic(code: FailureCode, file: string, message: string): Diagn
 
 /** Why a path in a journeys folder cannot be read, said the way a person would fix it. */
 async function unreadableReason(file: string, error: NodeJS.ErrnoException): Promise<string> {
-  const link = await lstat(file).then((info) => (info.isSymbolicLink() ? readlink(file) : undefined)).catch(() => undefined);
+  const link = await lstat(file)
+    .then((info) => (info.isSymbolicLink() ? readlink(file) : undefined))
+    .catch(() => undefined);
   if (link !== undefined && error.code === 'ENOENT') return `a symbolic link to ${link}, which does not exist; fix or remove the link`;
   if (error.code === 'ELOOP') return `a symbolic link that points back to itself${link !== undefined ? ` (via ${link})` : ''}; fix or remove the link`;
   if (error.code === 'EACCES' || error.code === 'EPERM') return 'cannot be read (permission denied); check its permissions';
@@ -256,9 +298,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 async function readJourneyFile(file: string, limits: LoadLimits): Promise<{ text: string } | { problem: Diagnostic }> {
   try {
     const info = await stat(file);
-    if (info.isDirectory()) return { problem: fileDiagnostic('CEIL_FILE_UNREADABLE', file, 'a folder named like a journey file; rename it or point at the files inside') };
+    if (info.isDirectory())
+      return { problem: fileDiagnostic('CEIL_FILE_UNREADABLE', file, 'a folder named like a journey file; rename it or point at the files inside') };
     // A device or a pipe has no size to check, and reading /dev/zero or a FIFO would never end.
-    if (!info.isFile()) return { problem: fileDiagnostic('CEIL_FILE_UNREADABLE', file, 'not a regular file (a device or a pipe?); journey files are YAML text files') };
+    if (!info.isFile())
+      return { problem: fileDiagnostic('CEIL_FILE_UNREADABLE', file, 'not a regular file (a device or a pipe?); journey files are YAML text files') };
     if (info.size > limits.maxFileBytes) {
       return {
         problem: fileDiagnostic(
@@ -273,9 +317,18 @@ async function readJourneyFile(file: string, limits: LoadLimits): Promise<{ text
     try {
       text = utf8.decode(bytes);
     } catch {
-      return { problem: fileDiagnostic('CEIL_FILE_NOT_TEXT', file, 'not UTF-8 text (a binary file?); journey files are YAML text, remove it from the journeys folder') };
+      return {
+        problem: fileDiagnostic('CEIL_FILE_NOT_TEXT', file, 'not UTF-8 text (a binary file?); journey files are YAML text, remove it from the journeys folder'),
+      };
     }
-    if (text.includes('\u0000')) return { problem: fileDiagnostic('CEIL_FILE_NOT_TEXT', file, 'holds NUL bytes, so it is not a text file; journey files are YAML text, remove it from the journeys folder') };
+    if (text.includes('\u0000'))
+      return {
+        problem: fileDiagnostic(
+          'CEIL_FILE_NOT_TEXT',
+          file,
+          'holds NUL bytes, so it is not a text file; journey files are YAML text, remove it from the journeys folder',
+        ),
+      };
     return { text };
   } catch (error) {
     return { problem: fileDiagnostic('CEIL_FILE_UNREADABLE', file, await unreadableReason(file, error as NodeJS.ErrnoException)) };
@@ -285,7 +338,11 @@ async function readJourneyFile(file: string, limits: LoadLimits): Promise<{ text
 export async function loadJourneys(inputs: readonly string[], options: LoadOptions = {}): Promise<LoadResult> {
   const limits = options.limits ?? loadLimitsFrom(process.env);
   if (typeof limits === 'string') {
-    return { journeys: [], files: [], diagnostics: [{ severity: 'error', code: 'CEIL_LIMIT_INVALID', file: '(environment)', line: 1, column: 1, field: '', message: limits }] };
+    return {
+      journeys: [],
+      files: [],
+      diagnostics: [{ severity: 'error', code: 'CEIL_LIMIT_INVALID', file: '(environment)', line: 1, column: 1, field: '', message: limits }],
+    };
   }
   const found = await findJourneyFiles(inputs);
   const diagnostics = [...found.diagnostics];

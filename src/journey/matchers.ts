@@ -90,9 +90,7 @@ function applyOperator(op: Operator, operand: unknown, actual: unknown, path: st
         return actual.includes(String(operand)) ? [] : fail(`${path} ${show(actual)} does not contain ${show(operand)}`);
       }
       if (Array.isArray(actual)) {
-        return actual.some((item) => matchAt(operand, item, path, show).length === 0)
-          ? []
-          : fail(`${path} has no element matching ${show(operand)}`);
+        return actual.some((item) => matchAt(operand, item, path, show).length === 0) ? [] : fail(`${path} has no element matching ${show(operand)}`);
       }
       return fail(`${path} should be a string or array containing ${show(operand)} but is ${typeOf(actual)}`);
     }
@@ -104,9 +102,7 @@ function applyOperator(op: Operator, operand: unknown, actual: unknown, path: st
     }
     case '$any': {
       const options = Array.isArray(operand) ? operand : [operand];
-      return options.some((option) => matchAt(option, actual, path, show).length === 0)
-        ? []
-        : fail(`${path} ${show(actual)} matches none of ${show(options)}`);
+      return options.some((option) => matchAt(option, actual, path, show).length === 0) ? [] : fail(`${path} ${show(actual)} matches none of ${show(options)}`);
     }
     case '$eq':
       return deepEqual(operand, actual) ? [] : fail(`${path} is ${show(actual)}, expected exactly ${show(operand)}`);
@@ -170,7 +166,11 @@ export function* operatorProblems(expected: unknown, path: (string | number)[] =
   const operators = keys.filter((key) => key.startsWith('$'));
   if (operators.length > 0 && operators.length < keys.length) {
     // Mixed, the object would be matched as a plain subset and `$type` looked up as a field name.
-    yield { path, key: operators[0]!, message: `a matcher object takes only operators (${operators.join(', ')}); put the other keys (${keys.filter((key) => !key.startsWith('$')).join(', ')}) in a mapping of their own` };
+    yield {
+      path,
+      key: operators[0]!,
+      message: `a matcher object takes only operators (${operators.join(', ')}); put the other keys (${keys.filter((key) => !key.startsWith('$')).join(', ')}) in a mapping of their own`,
+    };
   }
   for (const [key, value] of Object.entries(expected)) {
     if (key.startsWith('$')) {

@@ -42,21 +42,36 @@ export function compileSchedule(report: FileReport, spec: ScheduleSpec): Schedul
       ok = false;
     }
     if (jitterMs >= everyMs) {
-      report.add('error', 'CEIL_SCHEDULE_JITTER', ['schedule', 'jitter'], `jitter ${formatMs(jitterMs)} must be shorter than the interval (${formatMs(everyMs)}), or runs would bunch up`);
+      report.add(
+        'error',
+        'CEIL_SCHEDULE_JITTER',
+        ['schedule', 'jitter'],
+        `jitter ${formatMs(jitterMs)} must be shorter than the interval (${formatMs(everyMs)}), or runs would bunch up`,
+      );
       ok = false;
     }
     return ok ? { kind: 'every', everyMs, jitterMs } : undefined;
   }
   const pattern = spec.cron ?? '';
   if (spec.timezone !== undefined && !isTimeZone(spec.timezone)) {
-    report.add('error', 'CEIL_SCHEDULE_TIMEZONE', ['schedule', 'timezone'], `unknown time zone "${spec.timezone}"${zoneSuggestion(spec.timezone)}; use an IANA name such as "Europe/Berlin" or "UTC"`);
+    report.add(
+      'error',
+      'CEIL_SCHEDULE_TIMEZONE',
+      ['schedule', 'timezone'],
+      `unknown time zone "${spec.timezone}"${zoneSuggestion(spec.timezone)}; use an IANA name such as "Europe/Berlin" or "UTC"`,
+    );
     return undefined;
   }
   let cron: Cron;
   try {
     cron = new Cron(pattern, { paused: true, ...(spec.timezone !== undefined ? { timezone: spec.timezone } : {}) });
   } catch (error) {
-    report.add('error', 'CEIL_SCHEDULE_CRON', ['schedule', 'cron'], `invalid cron expression "${pattern}": ${(error as Error).message}; write five fields such as "*/5 * * * *"`);
+    report.add(
+      'error',
+      'CEIL_SCHEDULE_CRON',
+      ['schedule', 'cron'],
+      `invalid cron expression "${pattern}": ${(error as Error).message}; write five fields such as "*/5 * * * *"`,
+    );
     return undefined;
   }
   if (cron.nextRun() === null) {

@@ -15,8 +15,7 @@ function unitlessDuration(input: number): string {
 
 export const duration = z
   .string({
-    error: (issue) =>
-      typeof issue.input === 'number' ? unitlessDuration(issue.input) : 'expected a duration such as "500ms", "2s" or "1m"',
+    error: (issue) => (typeof issue.input === 'number' ? unitlessDuration(issue.input) : 'expected a duration such as "500ms", "2s" or "1m"'),
   })
   .superRefine((text, ctx) => {
     const parsed = parseDuration(text);
@@ -39,10 +38,7 @@ const statusExpectation = z.union([
   z.array(z.union([z.number().int().min(100).max(599), z.string().regex(/^[1-5]xx$/)])).min(1),
 ]);
 
-const textExpectation = z.union([
-  z.string(),
-  z.strictObject({ contains: z.string().optional(), regex: z.string().optional(), equals: z.string().optional() }),
-]);
+const textExpectation = z.union([z.string(), z.strictObject({ contains: z.string().optional(), regex: z.string().optional(), equals: z.string().optional() })]);
 
 export const httpExpect = z.strictObject({
   status: statusExpectation.optional(),
@@ -201,7 +197,10 @@ export const scheduleSpec = z
       ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'timezone applies to cron schedules only; an interval runs the same in every zone' });
     }
   })
-  .meta({ description: 'When ceiling serve runs this journey: { every: 1m } or { cron: "*/5 * * * *", timezone: Europe/Berlin }; jitter delays each start by up to that much.' });
+  .meta({
+    description:
+      'When ceiling serve runs this journey: { every: 1m } or { cron: "*/5 * * * *", timezone: Europe/Berlin }; jitter delays each start by up to that much.',
+  });
 
 export type ScheduleSpec = z.infer<typeof scheduleSpec>;
 

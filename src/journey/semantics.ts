@@ -39,7 +39,10 @@ function matcherRoots(step: CompiledStep): { value: unknown; path: Path }[] {
   if (step.kind === 'ws.expect' || step.kind === 'ws.expectNone') return [{ value: step.spec.json, path: [...base, step.kind, 'json'] }];
   if (step.kind === 'assert') {
     const checks = Array.isArray(step.spec) ? step.spec : [step.spec];
-    return checks.map((check, index) => ({ value: check.matches, path: Array.isArray(step.spec) ? [...base, 'assert', index, 'matches'] : [...base, 'assert', 'matches'] }));
+    return checks.map((check, index) => ({
+      value: check.matches,
+      path: Array.isArray(step.spec) ? [...base, 'assert', index, 'matches'] : [...base, 'assert', 'matches'],
+    }));
   }
   return [];
 }
@@ -93,7 +96,10 @@ function captureProblems(step: CompiledStep): { path: Path; message: string }[] 
       try {
         new RegExp(source.regex);
       } catch (error) {
-        problems.push({ path: [...base, name, 'regex'], message: `invalid regular expression /${source.regex}/: ${(error as Error).message.split(': ').pop() ?? ''}` });
+        problems.push({
+          path: [...base, name, 'regex'],
+          message: `invalid regular expression /${source.regex}/: ${(error as Error).message.split(': ').pop() ?? ''}`,
+        });
       }
     }
   }
@@ -129,7 +135,13 @@ function looselyDefinedBy(raw: unknown): { names: string[]; actors: string[] } {
 }
 
 /** Runs on every step that validated, even when others did not, so one run of validate reports every problem. */
-export function checkSemantics(report: FileReport, steps: readonly (CompiledStep | null)[], rawSteps: readonly unknown[], vars: Record<string, unknown>, extraVars: readonly string[]): void {
+export function checkSemantics(
+  report: FileReport,
+  steps: readonly (CompiledStep | null)[],
+  rawSteps: readonly unknown[],
+  vars: Record<string, unknown>,
+  extraVars: readonly string[],
+): void {
   const known = new Set<string>(extraVars);
   for (const [name, value] of Object.entries(vars)) {
     for (const { text, path: inner } of stringsIn(value)) {
@@ -153,11 +165,18 @@ export function checkSemantics(report: FileReport, steps: readonly (CompiledStep
     }
     for (const { value, path: base } of matcherRoots(step)) {
       for (const problem of operatorProblems(value)) {
-        report.add('error', 'CEIL_MATCHER_UNKNOWN', [...base, ...problem.path], `${problem.message}${problem.message.startsWith('unknown') ? didYouMean(problem.key, matcherOperators) : ''}`, true);
+        report.add(
+          'error',
+          'CEIL_MATCHER_UNKNOWN',
+          [...base, ...problem.path],
+          `${problem.message}${problem.message.startsWith('unknown') ? didYouMean(problem.key, matcherOperators) : ''}`,
+          true,
+        );
       }
     }
     for (const bad of regexProblems(step)) report.add('error', 'CEIL_REGEX', bad.path, `invalid regular expression /${bad.pattern}/: ${bad.reason}`);
-    for (const bad of captureProblems(step)) report.add('error', bad.message.startsWith('invalid regular') ? 'CEIL_REGEX' : 'CEIL_CAPTURE_SOURCE', bad.path, bad.message);
+    for (const bad of captureProblems(step))
+      report.add('error', bad.message.startsWith('invalid regular') ? 'CEIL_REGEX' : 'CEIL_CAPTURE_SOURCE', bad.path, bad.message);
     const family = actorFamily(step.kind);
     if (family) {
       const actor = (step.spec as { as: string }).as;
@@ -165,9 +184,19 @@ export function checkSemantics(report: FileReport, steps: readonly (CompiledStep
       if (step.kind === creator) actors.set(actor, family);
       else if (!actors.has(actor)) {
         const verb = family === 'ws' ? 'connected' : 'opened';
-        report.add('error', 'CEIL_ACTOR_UNKNOWN', ['steps', step.index, step.kind, 'as'], `actor "${actor}" is not ${verb} before this step; add a ${creator} with as: ${actor}${didYouMean(actor, [...actors.keys()])}`);
+        report.add(
+          'error',
+          'CEIL_ACTOR_UNKNOWN',
+          ['steps', step.index, step.kind, 'as'],
+          `actor "${actor}" is not ${verb} before this step; add a ${creator} with as: ${actor}${didYouMean(actor, [...actors.keys()])}`,
+        );
       } else if (actors.get(actor) !== undefined && actors.get(actor) !== family) {
-        report.add('error', 'CEIL_ACTOR_KIND', ['steps', step.index, step.kind, 'as'], `actor "${actor}" was made by ${actorCreators[actors.get(actor)!]}, so ${step.kind} cannot use it; give the ${family === 'ws' ? 'WebSocket client' : 'browser page'} its own name`);
+        report.add(
+          'error',
+          'CEIL_ACTOR_KIND',
+          ['steps', step.index, step.kind, 'as'],
+          `actor "${actor}" was made by ${actorCreators[actors.get(actor)!]}, so ${step.kind} cannot use it; give the ${family === 'ws' ? 'WebSocket client' : 'browser page'} its own name`,
+        );
       }
     }
     if (step.kind === 'ws.expect' || step.kind === 'ws.expectNone') {

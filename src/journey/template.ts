@@ -25,7 +25,9 @@ const generators: Record<string, { arity: [number, number]; run: (args: unknown[
     run: ([length]) => {
       const n = length === undefined ? 16 : Number(length);
       if (!Number.isInteger(n) || n < 1 || n > 4096) throw new Error('randomString(n) takes a length from 1 to 4096');
-      return randomBytes(Math.ceil((n * 3) / 4) + 3).toString('base64url').slice(0, n);
+      return randomBytes(Math.ceil((n * 3) / 4) + 3)
+        .toString('base64url')
+        .slice(0, n);
     },
   },
   randomInt: {
@@ -185,13 +187,17 @@ export function checkTemplate(text: string, knownVars: ReadonlySet<string>): Tem
       } else if (expr.path.length === 0) {
         problems.push({ message: `"${expr.root}" needs a name, e.g. ${expr.root}.NAME` });
       } else if (expr.root === 'vars' && !guarded && !knownVars.has(expr.path[0]!)) {
-        problems.push({ message: `undefined variable vars.${expr.path[0]}; define it in vars, with set or capture before this step, or pass --var ${expr.path[0]}=…` });
+        problems.push({
+          message: `undefined variable vars.${expr.path[0]}; define it in vars, with set or capture before this step, or pass --var ${expr.path[0]}=…`,
+        });
       }
     } else if (expr.type === 'call') {
       const generator = generatorFor(expr.name);
       if (!generator) problems.push({ message: `unknown function ${expr.name}(); available: ${generatorNames.join(', ')}` });
       else if (expr.args.length < generator.arity[0] || expr.args.length > generator.arity[1]) {
-        problems.push({ message: `${expr.name}() takes ${generator.arity[0] === generator.arity[1] ? generator.arity[0] : `${generator.arity[0]}–${generator.arity[1]}`} argument(s), got ${expr.args.length}` });
+        problems.push({
+          message: `${expr.name}() takes ${generator.arity[0] === generator.arity[1] ? generator.arity[0] : `${generator.arity[0]}–${generator.arity[1]}`} argument(s), got ${expr.args.length}`,
+        });
       }
       expr.args.forEach((arg) => visit(arg, guarded));
     } else if (expr.type === 'fallback') {

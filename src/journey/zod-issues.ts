@@ -16,7 +16,14 @@ function presentAt(value: unknown, target: readonly PropertyKey[]): { present: t
   return { present: true, value: current };
 }
 
-const typeNames: Record<string, string> = { number: 'a number', string: 'a string', boolean: 'true or false', object: 'a mapping', record: 'a mapping', array: 'a list' };
+const typeNames: Record<string, string> = {
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  object: 'a mapping',
+  record: 'a mapping',
+  array: 'a list',
+};
 
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
@@ -106,7 +113,13 @@ export function reportZodIssues(report: FileReport, schema: z.ZodType, issues: r
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeysAt(schema, issue.path as Path);
       for (const key of issue.keys ?? []) {
-        report.add('error', 'CEIL_SCHEMA_UNKNOWN_KEY', [...target, key], `unknown key "${key}"${didYouMean(key, known)}${known.length ? ` (allowed: ${known.join(', ')})` : ''}`, true);
+        report.add(
+          'error',
+          'CEIL_SCHEMA_UNKNOWN_KEY',
+          [...target, key],
+          `unknown key "${key}"${didYouMean(key, known)}${known.length ? ` (allowed: ${known.join(', ')})` : ''}`,
+          true,
+        );
       }
       continue;
     }

@@ -13,7 +13,17 @@ import { formatMs } from '../journey/duration.js';
 import type { JourneyRef, Reporter, RunStartInfo } from './reporter.js';
 import { writeToStream, type OutputStream } from './output.js';
 import { terminalSafeDeep } from './terminal-text.js';
-import { attemptLabel, failedStepOf, indent, paletteFor, renderFailureDetails, renderFailureSummary, renderStepLine, type Hue, type TextOptions } from './text.js';
+import {
+  attemptLabel,
+  failedStepOf,
+  indent,
+  paletteFor,
+  renderFailureDetails,
+  renderFailureSummary,
+  renderStepLine,
+  type Hue,
+  type TextOptions,
+} from './text.js';
 
 export { renderFailureDetails, renderFailureSummary, renderStepLine, type TextOptions } from './text.js';
 
@@ -92,7 +102,10 @@ const noJourneyRan: { text: string; hue: Hue } = { text: 'nothing tested: no jou
 export function renderRunStatus(result: RunResult, options: TextOptions): string {
   const colors = paletteFor(options);
   // An interrupt wins: whatever else the result says, the run did not finish.
-  const verdict = result.status === 'nothing-tested' && result.journeys.length === 0 && !result.interrupted ? noJourneyRan : verdicts[result.interrupted ? 'interrupted' : result.status];
+  const verdict =
+    result.status === 'nothing-tested' && result.journeys.length === 0 && !result.interrupted
+      ? noJourneyRan
+      : verdicts[result.interrupted ? 'interrupted' : result.status];
   return `${colors[verdict.hue](verdict.text)} ${colors.dim(`(exit code ${result.exitCode})`)}`;
 }
 

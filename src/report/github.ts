@@ -7,16 +7,7 @@
  */
 import type { AttemptResult, JourneyResult, JourneyStatus, RunResult, RunStatus, StepResult } from '../core/result.js';
 import { formatMs } from '../journey/duration.js';
-import {
-  annotation,
-  codeSpan,
-  escapeMarkdown,
-  escapeTableCell,
-  markdownTable,
-  MAX_TABLE_ROWS,
-  workspacePath,
-  writeStepSummary,
-} from './github-text.js';
+import { annotation, codeSpan, escapeMarkdown, escapeTableCell, markdownTable, MAX_TABLE_ROWS, workspacePath, writeStepSummary } from './github-text.js';
 import { writeToStream, type OutputStream } from './output.js';
 import type { Reporter } from './reporter.js';
 

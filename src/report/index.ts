@@ -109,7 +109,10 @@ export function parseReporterSpec(spec: string): ReporterSpec {
     throw new ReporterSpecError('CEIL_REPORTER_PATH', `reporter "${name}" writes to the terminal and takes no path; write "${name}" alone`);
   }
   if (requested === '') {
-    throw new ReporterSpecError('CEIL_REPORTER_PATH', `"${text}" has no path after "="; write "${name}=PATH", "${name}=-" for stdout, or "${name}" alone for the default file`);
+    throw new ReporterSpecError(
+      'CEIL_REPORTER_PATH',
+      `"${text}" has no path after "="; write "${name}=PATH", "${name}=-" for stdout, or "${name}" alone for the default file`,
+    );
   }
   return { name, path: requested };
 }

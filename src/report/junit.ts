@@ -134,7 +134,11 @@ export function renderJunit(result: RunResult): string {
       journeys.map(testcase),
     );
   });
-  const root = element('testsuites', { name: 'ceiling', tests: total.tests, failures: total.failures, errors: total.errors, time: seconds(result.durationMs) }, suites);
+  const root = element(
+    'testsuites',
+    { name: 'ceiling', tests: total.tests, failures: total.failures, errors: total.errors, time: seconds(result.durationMs) },
+    suites,
+  );
   return `${serializeXmlDocument(root)}\n`;
 }
 

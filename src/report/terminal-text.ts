@@ -57,7 +57,9 @@ export function terminalSafeDeep<T>(value: T, keepAsIs: ReadonlySet<string> = ne
     if (typeof item === 'string') return terminalSafe(item, { sequences: 'strip' });
     if (Array.isArray(item)) return item.map(visit);
     if (item !== null && typeof item === 'object') {
-      return Object.fromEntries(Object.entries(item).map(([key, inner]) => [terminalSafe(key, { sequences: 'strip' }), keepAsIs.has(key) ? inner : visit(inner)]));
+      return Object.fromEntries(
+        Object.entries(item).map(([key, inner]) => [terminalSafe(key, { sequences: 'strip' }), keepAsIs.has(key) ? inner : visit(inner)]),
+      );
     }
     return item;
   };

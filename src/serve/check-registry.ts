@@ -119,7 +119,9 @@ export class CheckRegistry {
   private evaluate(check: Check, now: number): CheckReport {
     if (check.journeys.some((journey) => journey.state === 'waiting')) {
       const views = new Map(this.options.journeys().map((view) => [view.journey, view]));
-      check.journeys = check.journeys.map((journey) => (journey.state === 'waiting' ? this.settle(journey.journey, views.get(journey.journey), check.startedAt, now) : journey));
+      check.journeys = check.journeys.map((journey) =>
+        journey.state === 'waiting' ? this.settle(journey.journey, views.get(journey.journey), check.startedAt, now) : journey,
+      );
     }
     return reportOf(check);
   }
@@ -157,11 +159,21 @@ function reportOf(check: Check): CheckReport {
 
   if (failed !== undefined) {
     const where = failed.step !== undefined ? ` at step ${JSON.stringify(failed.step)}` : '';
-    return { ...base, status: 'TERMINAL', verdict: 'fail', reason: `journey ${JSON.stringify(failed.journey)} failed${where}: ${failed.code} ${failed.message}` };
+    return {
+      ...base,
+      status: 'TERMINAL',
+      verdict: 'fail',
+      reason: `journey ${JSON.stringify(failed.journey)} failed${where}: ${failed.code} ${failed.message}`,
+    };
   }
   if (unproven !== undefined) {
     return { ...base, status: 'TERMINAL', verdict: 'inconclusive', reason: `journey ${JSON.stringify(unproven.journey)}: ${unproven.message}` };
   }
   if (finished < total) return { ...base, status: 'RUNNING', verdict: 'pending', reason: `waiting for ${total - finished} of ${total} journeys to run` };
-  return { ...base, status: 'SUCCEEDED', verdict: 'pass', reason: total === 1 ? `journey ${JSON.stringify(check.journeys[0]!.journey)} passed` : `all ${total} journeys passed` };
+  return {
+    ...base,
+    status: 'SUCCEEDED',
+    verdict: 'pass',
+    reason: total === 1 ? `journey ${JSON.stringify(check.journeys[0]!.journey)} passed` : `all ${total} journeys passed`,
+  };
 }

@@ -253,7 +253,10 @@ export class ProbeDaemon {
     const entry = this.entries.remove(name);
     if (!entry) return;
     this.scheduler.remove(name);
-    this.metrics.removeJourney(name, entry.journey.steps.map((step) => step.name));
+    this.metrics.removeJourney(
+      name,
+      entry.journey.steps.map((step) => step.name),
+    );
   }
 
   private labels(trigger: RunTrigger) {
@@ -422,7 +425,8 @@ export class ProbeDaemon {
     await this.alertReconciler.settled();
     const { checkpointError } = this.history.close();
     this.lock.release();
-    if (checkpointError !== undefined) this.options.log(`stopping: the history's final checkpoint failed (${checkpointError}); nothing is lost, the next start replays its log`);
+    if (checkpointError !== undefined)
+      this.options.log(`stopping: the history's final checkpoint failed (${checkpointError}); nothing is lost, the next start replays its log`);
     else this.options.log('stopping: history flushed');
     this.eventLoop.stop();
     await this.resources.closeAll();

@@ -51,8 +51,10 @@ export const DELIVERY_PATHS = {
 
 const CHECK_PATH = /^\/api\/v1\/checks\/([^/]+)$/;
 
-const SELECTION_HINT = 'select journeys with ?tag=critical (repeatable or comma-separated; any matches) or ?journey=NAME (repeatable), not both; with neither, every journey counts';
-const FLAGGER_HINT = 'Flagger sends {"name", "namespace", "phase", "checksum", "metadata"}; in metadata, set tag: "critical" (comma-separated for several) or journeys: "name one, name two"';
+const SELECTION_HINT =
+  'select journeys with ?tag=critical (repeatable or comma-separated; any matches) or ?journey=NAME (repeatable), not both; with neither, every journey counts';
+const FLAGGER_HINT =
+  'Flagger sends {"name", "namespace", "phase", "checksum", "metadata"}; in metadata, set tag: "critical" (comma-separated for several) or journeys: "name one, name two"';
 
 /**
  * Flagger's payload. Not strict: Flagger has added fields over time (phase,
@@ -75,13 +77,24 @@ export function deliveryRoutes(deps: DeliveryDependencies): Route[] {
   const now = deps.now ?? Date.now;
   const verdicts = new VerdictCache();
   const revisions = new RevisionTracker();
-  const checks = new CheckRegistry({ now, journeys: () => deps.journeys(), trigger: (request) => deps.trigger(request), waitWithinMs: (view) => deps.freshWithinMs(view) });
+  const checks = new CheckRegistry({
+    now,
+    journeys: () => deps.journeys(),
+    trigger: (request) => deps.trigger(request),
+    waitWithinMs: (view) => deps.freshWithinMs(view),
+  });
 
   function verdictFor(select: JourneySelection, notBefore?: number): ProbeVerdict {
     const at = now();
     const key = JSON.stringify([select.journeys ?? null, select.tags ?? null, notBefore ?? null]);
     return verdicts.get(key, at, () =>
-      verdictFromViews(deps.journeys(), { now: at, freshWithinMs: deps.freshWithinMs, version: deps.version, select, ...(notBefore !== undefined ? { notBefore } : {}) }),
+      verdictFromViews(deps.journeys(), {
+        now: at,
+        freshWithinMs: deps.freshWithinMs,
+        version: deps.version,
+        select,
+        ...(notBefore !== undefined ? { notBefore } : {}),
+      }),
     );
   }
 
@@ -94,7 +107,8 @@ export function deliveryRoutes(deps: DeliveryDependencies): Route[] {
     const payload = parseFlaggerPayload(await readBody(exchange.request));
     const select = selectionFromMetadata(payload.metadata ?? {});
     // Older Flagger versions send no checksum: no revision to track, though the freshness window still applies.
-    const notBefore = payload.checksum === undefined || payload.checksum === '' ? undefined : revisions.since(`${payload.namespace}/${payload.name}`, payload.checksum, now());
+    const notBefore =
+      payload.checksum === undefined || payload.checksum === '' ? undefined : revisions.since(`${payload.namespace}/${payload.name}`, payload.checksum, now());
     const { reason, ...verdict } = verdictFor(select, notBefore);
     const ok = verdict.verdict === 'pass';
     // Flagger reads only the status; it copies the body into its log and the canary's events, so the reason comes first.
@@ -114,7 +128,11 @@ export function deliveryRoutes(deps: DeliveryDependencies): Route[] {
   function checkStatus(exchange: Exchange, id: string): void {
     const report = checks.status(id);
     if (report === undefined) {
-      throw new HttpProblem(404, `no check has the id ${JSON.stringify(id)}`, 'checks are kept for an hour after they start, and the newest 1000 at most; start another with POST /api/v1/checks');
+      throw new HttpProblem(
+        404,
+        `no check has the id ${JSON.stringify(id)}`,
+        'checks are kept for an hour after they start, and the newest 1000 at most; start another with POST /api/v1/checks',
+      );
     }
     sendJson(exchange, 200, report);
   }
@@ -187,9 +205,14 @@ function parseFlaggerPayload(text: string): z.infer<typeof flaggerPayload> {
 
 function nothingToCheck(request: TriggerRequest, result: TriggerResult): HttpProblem {
   if (result.unknown.length > 0) {
-    return new HttpProblem(404, `no loaded journey is named ${result.unknown.map((name) => JSON.stringify(name)).join(', ')}`, 'names match exactly, case included; GET /api/v1/journeys lists them');
+    return new HttpProblem(
+      404,
+      `no loaded journey is named ${result.unknown.map((name) => JSON.stringify(name)).join(', ')}`,
+      'names match exactly, case included; GET /api/v1/journeys lists them',
+    );
   }
-  if (request.tag !== undefined) return new HttpProblem(404, `no loaded journey matches tag ${JSON.stringify(request.tag)}`, 'GET /api/v1/journeys lists each journey with its tags');
+  if (request.tag !== undefined)
+    return new HttpProblem(404, `no loaded journey matches tag ${JSON.stringify(request.tag)}`, 'GET /api/v1/journeys lists each journey with its tags');
   return new HttpProblem(404, 'no journeys are loaded, so there is nothing to check');
 }
 

@@ -14,7 +14,8 @@ import type { JourneyView } from './model.js';
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
 
 /** Journeys by exact name, or by tag (any of them); no selection means every loaded journey. */
-export type JourneySelection = { journeys: readonly string[]; tags?: never } | { tags: readonly string[]; journeys?: never } | { journeys?: never; tags?: never };
+export type JourneySelection =
+  { journeys: readonly string[]; tags?: never } | { tags: readonly string[]; journeys?: never } | { journeys?: never; tags?: never };
 
 export interface FailingJourney {
   journey: string;

@@ -77,7 +77,9 @@ export class HistoryWrites {
   private succeeded(now: number): void {
     if (this.failingSince === undefined) return;
     if (this.reported) {
-      this.log(`history: writes work again after ${Math.round((now - this.failingSince) / 1000)} s; ${this.unlogged > 0 ? `${this.unlogged} more writes had failed` : 'no more writes failed'} since the last report`);
+      this.log(
+        `history: writes work again after ${Math.round((now - this.failingSince) / 1000)} s; ${this.unlogged > 0 ? `${this.unlogged} more writes had failed` : 'no more writes failed'} since the last report`,
+      );
       this.unlogged = 0;
     }
     this.failingSince = undefined;

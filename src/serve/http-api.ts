@@ -80,7 +80,8 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
     const limit = integerParameter(exchange.query, 'limit', { min: 1, max: MAX_RUNS_LIMIT }) ?? DEFAULT_RUNS_LIMIT;
     const before = integerParameter(exchange.query, 'before', { min: 0, max: Number.MAX_SAFE_INTEGER });
     const runs = deps.runs(name, before === undefined ? { limit } : { limit, before });
-    if (runs === undefined) throw new HttpProblem(404, `no journey is named ${JSON.stringify(name)}`, 'names match exactly, case included; GET /api/v1/journeys lists them');
+    if (runs === undefined)
+      throw new HttpProblem(404, `no journey is named ${JSON.stringify(name)}`, 'names match exactly, case included; GET /api/v1/journeys lists them');
     sendJson(exchange, 200, { journey: name, runs });
   }
 
@@ -90,7 +91,11 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
     const result = deps.trigger(request);
     const nothingMatched = result.started.length + result.queued.length + result.busy.length === 0;
     if (nothingMatched && result.unknown.length > 0) {
-      throw new HttpProblem(404, `no loaded journey is named ${result.unknown.map((name) => JSON.stringify(name)).join(', ')}`, 'names match exactly, case included; GET /api/v1/journeys lists them');
+      throw new HttpProblem(
+        404,
+        `no loaded journey is named ${result.unknown.map((name) => JSON.stringify(name)).join(', ')}`,
+        'names match exactly, case included; GET /api/v1/journeys lists them',
+      );
     }
     if (nothingMatched && request.tag !== undefined) {
       throw new HttpProblem(404, `no loaded journey matches tag ${JSON.stringify(request.tag)}`, 'GET /api/v1/journeys lists each journey with its tags');
@@ -115,11 +120,19 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
       return;
     }
     if (!deps.allowAnonymousTrigger) {
-      throw new HttpProblem(403, 'triggering runs is turned off: the daemon has no token and listens beyond loopback', 'set a token (--token-env) to trigger runs on a non-loopback address');
+      throw new HttpProblem(
+        403,
+        'triggering runs is turned off: the daemon has no token and listens beyond loopback',
+        'set a token (--token-env) to trigger runs on a non-loopback address',
+      );
     }
     // Without a token, any web page the operator visits could otherwise POST here (cross-site, or through DNS rebinding).
     if (!isLoopbackHost(request.headers.host) || !isSameOrigin(request.headers.origin, request.headers.host)) {
-      throw new HttpProblem(403, 'without a token, runs can only be triggered from this machine, not from another site', 'call it from the command line (curl -X POST http://127.0.0.1:PORT/api/v1/run), or set a token (--token-env)');
+      throw new HttpProblem(
+        403,
+        'without a token, runs can only be triggered from this machine, not from another site',
+        'call it from the command line (curl -X POST http://127.0.0.1:PORT/api/v1/run), or set a token (--token-env)',
+      );
     }
   }
 
@@ -144,7 +157,11 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
         await handler(exchange, params);
         return;
       }
-      throw new HttpProblem(404, `nothing at ${rawPath}`, `try /, /metrics, /healthz, /api/v1/journeys, /api/v1/journeys/<name>/runs or POST /api/v1/run${deps.delivery !== undefined ? ', /api/v1/verdict, POST /api/v1/flagger or POST /api/v1/checks' : ''}`);
+      throw new HttpProblem(
+        404,
+        `nothing at ${rawPath}`,
+        `try /, /metrics, /healthz, /api/v1/journeys, /api/v1/journeys/<name>/runs or POST /api/v1/run${deps.delivery !== undefined ? ', /api/v1/verdict, POST /api/v1/flagger or POST /api/v1/checks' : ''}`,
+      );
     })();
 
     handled.catch((error: unknown) => {
@@ -171,7 +188,11 @@ function decodeName(encoded: string): string {
   try {
     return decodeURIComponent(encoded);
   } catch {
-    throw new HttpProblem(400, `the journey name in the path is not valid percent-encoding: ${encoded}`, 'encode the name with encodeURIComponent (a space is %20, a slash %2F, a percent sign %25)');
+    throw new HttpProblem(
+      400,
+      `the journey name in the path is not valid percent-encoding: ${encoded}`,
+      'encode the name with encodeURIComponent (a space is %20, a slash %2F, a percent sign %25)',
+    );
   }
 }
 

@@ -83,7 +83,12 @@ export function readBody(request: IncomingMessage): Promise<string> {
 
 function tooLarge(): HttpProblem {
   // The rest of the body is never read, so the connection cannot be reused.
-  return new HttpProblem(413, `the request body is over ${MAX_TRIGGER_BODY_BYTES / 1024} KiB`, 'send {"journey": [...]} or {"tag": "..."}, or no body to run every journey', { connection: 'close' });
+  return new HttpProblem(
+    413,
+    `the request body is over ${MAX_TRIGGER_BODY_BYTES / 1024} KiB`,
+    'send {"journey": [...]} or {"tag": "..."}, or no body to run every journey',
+    { connection: 'close' },
+  );
 }
 
 export function send(exchange: Exchange, status: number, headers: Record<string, string>, body: string): void {

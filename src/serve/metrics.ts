@@ -72,7 +72,7 @@ export class ProbeMetrics {
 
     this.#up = new Gauge({
       name: 'ceiling_journey_up',
-      help: 'Whether the journey\'s last run passed (1) or not (0); a flaky run, one that passed on a retry, counts as up. Absent until the first run ends.',
+      help: "Whether the journey's last run passed (1) or not (0); a flaky run, one that passed on a retry, counts as up. Absent until the first run ends.",
       labelNames: JOURNEY_LABELS,
       registers,
     });
@@ -85,7 +85,7 @@ export class ProbeMetrics {
     });
     this.#stepDuration = new Histogram({
       name: 'ceiling_step_duration_seconds',
-      help: 'How long each step that ran took; `step` is the step\'s name from the journey file. Skipped steps are not observed.',
+      help: "How long each step that ran took; `step` is the step's name from the journey file. Skipped steps are not observed.",
       labelNames: [...JOURNEY_LABELS, 'step'],
       buckets: STEP_DURATION_BUCKETS,
       registers,
@@ -106,13 +106,13 @@ export class ProbeMetrics {
     });
     this.#lastRun = new Gauge({
       name: 'ceiling_journey_last_run_timestamp_seconds',
-      help: 'When the journey\'s last run ended, in Unix seconds.',
+      help: "When the journey's last run ended, in Unix seconds.",
       labelNames: JOURNEY_LABELS,
       registers,
     });
     this.#skipped = new Counter({
       name: 'ceiling_journey_skipped_runs_total',
-      help: 'Scheduled runs skipped because the journey\'s previous run was still going.',
+      help: "Scheduled runs skipped because the journey's previous run was still going.",
       labelNames: JOURNEY_LABELS,
       registers,
     });

@@ -46,7 +46,8 @@ export function daemonHealth(facts: HealthFacts): { ok: boolean; detail: Record<
   const problems: string[] = [];
   if (facts.journeys === 0) problems.push('no journey is loaded: the last reload left none (see reloadErrors, --tag, --grep and --shard)');
   const history = facts.history;
-  if (history.failingSince !== undefined) problems.push(`the history cannot be written since ${new Date(history.failingSince).toISOString()}: ${history.lastError ?? ''}`);
+  if (history.failingSince !== undefined)
+    problems.push(`the history cannot be written since ${new Date(history.failingSince).toISOString()}: ${history.lastError ?? ''}`);
   // A full disk for a minute is an outage of the record, worth a 503; a blip, or nothing to probe, is only degraded.
   const ok = !facts.stopping && !facts.historyUnwritable;
   return {

@@ -41,7 +41,10 @@ export function decideRunOutcome(standing: JourneyStanding, run: RunRecord, poli
   const recent = [...standing.recent, { startedAt: record.startedAt, durationMs: record.durationMs, result: record.result }].slice(-RECENT_RUNS);
   const effects: RunOutcomeEffect[] = [{ kind: 'record-run', record }];
   if (runnerStalled) {
-    effects.push({ kind: 'log', line: `journey "${record.journey}": ${record.failureCode ?? 'error'} while the runner itself stalled; not counted against the target` });
+    effects.push({
+      kind: 'log',
+      line: `journey "${record.journey}": ${record.failureCode ?? 'error'} while the runner itself stalled; not counted against the target`,
+    });
     return { standing: { state: standing.state, recent }, effects };
   }
   const { state } = applyRun(standing.state, record, policy);

@@ -128,7 +128,9 @@ function recentStrip(recent: JourneyView['recent']): string {
   const tally = new Map<RunOutcome, number>();
   for (const run of shown) tally.set(run.result, (tally.get(run.result) ?? 0) + 1);
   const label = `last ${shown.length} runs, oldest first: ${[...tally].map(([result, count]) => `${count} ${result}`).join(', ')}`;
-  const squares = shown.map((run) => `<span class="run ${run.result}" title="${run.result} · ${isoTime(run.startedAt)} · ${secondsText(run.durationMs)}"></span>`);
+  const squares = shown.map(
+    (run) => `<span class="run ${run.result}" title="${run.result} · ${isoTime(run.startedAt)} · ${secondsText(run.durationMs)}"></span>`,
+  );
   return `<span class="strip" role="img" aria-label="${label}">${squares.join('')}</span>`;
 }
 

@@ -31,12 +31,20 @@ export function parseTriggerBody(text: string): TriggerRequest {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new HttpProblem(400, `the request body is not valid JSON: ${(error as Error).message}`, 'send {"journey": "name"}, {"journey": ["a", "b"]}, {"tag": "critical"}, or no body to run every journey');
+    throw new HttpProblem(
+      400,
+      `the request body is not valid JSON: ${(error as Error).message}`,
+      'send {"journey": "name"}, {"journey": ["a", "b"]}, {"tag": "critical"}, or no body to run every journey',
+    );
   }
   const parsed = triggerBody.safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`);
-    throw new HttpProblem(400, `the request body is not a run request: ${problems.join('; ')}`, 'send {"journey": "name"}, {"journey": ["a", "b"]}, {"tag": "critical"}, or no body to run every journey');
+    throw new HttpProblem(
+      400,
+      `the request body is not a run request: ${problems.join('; ')}`,
+      'send {"journey": "name"}, {"journey": ["a", "b"]}, {"tag": "critical"}, or no body to run every journey',
+    );
   }
   const { journey, tag } = parsed.data;
   return {

@@ -32,7 +32,12 @@ export const assertStep: Executor<'assert'> = async (step, context) => {
     }
     if (check.equals === undefined && check.matches === undefined) {
       assertions++;
-      if (!check.value) throw assertionFailed('CEIL_ASSERT_TRUTHY', `value ${JSON.stringify(check.value)} is not truthy`, { path: 'value', expected: true, actual: check.value });
+      if (!check.value)
+        throw assertionFailed('CEIL_ASSERT_TRUTHY', `value ${JSON.stringify(check.value)} is not truthy`, {
+          path: 'value',
+          expected: true,
+          actual: check.value,
+        });
     }
   }
   return { assertions };

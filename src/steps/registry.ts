@@ -66,6 +66,8 @@ export async function prepareSteps(kinds: Iterable<StepKind>, resources: RunReso
   }
   if (needed.has('browser.open')) {
     const { browserHost } = await import('./browser/launch.js');
-    await browserHost(resources, settings).browser().catch(() => undefined);
+    await browserHost(resources, settings)
+      .browser()
+      .catch(() => undefined);
   }
 }

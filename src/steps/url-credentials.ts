@@ -36,9 +36,14 @@ export function takeUrlCredentials(url: URL, headers: Record<string, string>, re
   url.username = '';
   url.password = '';
   if (headers.authorization !== undefined) {
-    throw new StepFailure('config', 'CEIL_HTTP_AUTH_TWICE', `the URL of ${url.origin} carries credentials and the step sets an Authorization header (or auth:) too`, {
-      hint: 'keep one: remove user:password@ from the URL, or remove auth:/the header',
-    });
+    throw new StepFailure(
+      'config',
+      'CEIL_HTTP_AUTH_TWICE',
+      `the URL of ${url.origin} carries credentials and the step sets an Authorization header (or auth:) too`,
+      {
+        hint: 'keep one: remove user:password@ from the URL, or remove auth:/the header',
+      },
+    );
   }
   const value = `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64')}`;
   redactor.add(value, 'url credentials');

@@ -118,7 +118,11 @@ export async function leftoverAfter(needles: readonly string[], mark: Mark, grac
  * until they are gone; returns the pids that would not go.
  */
 export async function killMarked(procs: readonly ChromiumProcess[], needles: readonly string[], mark: Mark, waitMs = 2_000): Promise<number[]> {
-  const current = new Map(scanChromium(needles).filter((proc) => isMarked(proc, mark)).map((proc) => [proc.pid, proc]));
+  const current = new Map(
+    scanChromium(needles)
+      .filter((proc) => isMarked(proc, mark))
+      .map((proc) => [proc.pid, proc]),
+  );
   const targets = procs.filter((proc) => current.has(proc.pid)).map((proc) => proc.pid);
   for (const pid of targets) {
     try {

@@ -378,7 +378,9 @@ async function checkPlaywright(root: string, cli: string, journey: string, env: 
   const esmSeen = control.loads.some((l) => l.startsWith('esm playwright '));
   const cjsSeen = control.loads.some((l) => l.startsWith('cjs playwright-core '));
   if (!esmSeen || !cjsSeen) {
-    return { line: `HTTP-only run loaded playwright: unknown (the tracer missed its control: esm ${esmSeen ? 'seen' : 'missed'}, require ${cjsSeen ? 'seen' : 'missed'})` };
+    return {
+      line: `HTTP-only run loaded playwright: unknown (the tracer missed its control: esm ${esmSeen ? 'seen' : 'missed'}, require ${cjsSeen ? 'seen' : 'missed'})`,
+    };
   }
 
   const side = ceilingRun(cli, journey, 1, cwd);
@@ -426,7 +428,9 @@ function plural(n: number, word: string): string {
 function render(results: readonly Measured[]): string {
   const timeRows: string[][] = [['case', 'runs', 'ceiling median', 'bare median', 'ratio', 'goal', '', 'ceiling p90', 'bare p90']];
   const rssRows: string[][] = [['case (peak RSS)', 'ceiling median', 'bare median', 'ratio', 'goal', '', 'ceiling max', 'bare max']];
-  const leftRows: string[][] = [['case (Chromium processes left after the run)', 'runs checked', 'ceiling max', 'bare max', 'goal', '', 'running before (not ours)']];
+  const leftRows: string[][] = [
+    ['case (Chromium processes left after the run)', 'runs checked', 'ceiling max', 'bare max', 'goal', '', 'running before (not ours)'],
+  ];
   const notes: string[] = [];
   for (const { spec, runs, warmups, ceiling, bare, extras, chromiumBefore } of results) {
     const c = median(ceiling.wallMs);
@@ -692,7 +696,15 @@ async function main(): Promise<void> {
     const leftoverLine = watch !== undefined ? await checkLeftoverControl(watch, leftoverControl, env, work) : undefined;
 
     const runner = wants('runner')
-      ? await measureRunner({ cli, benchDir, work, env, runs: options.runs, browserRuns: options.browserRuns, log: (line) => process.stderr.write(`${line}\n`) })
+      ? await measureRunner({
+          cli,
+          benchDir,
+          work,
+          env,
+          runs: options.runs,
+          browserRuns: options.browserRuns,
+          log: (line) => process.stderr.write(`${line}\n`),
+        })
       : undefined;
     stopIfInterrupted();
 
@@ -709,7 +721,9 @@ async function main(): Promise<void> {
       const left = scanChromium(watch.needles).filter((proc) => isMarked(proc, mark));
       if (left.length > 0) {
         const stuck = await killMarked(left, watch.needles, mark);
-        process.stderr.write(`bench: killed ${left.length} Chromium process(es) its runs had left${stuck.length > 0 ? `; ${stuck.join(', ')} would not die` : ''}\n`);
+        process.stderr.write(
+          `bench: killed ${left.length} Chromium process(es) its runs had left${stuck.length > 0 ? `; ${stuck.join(', ')} would not die` : ''}\n`,
+        );
       }
     }
     process.off('SIGINT', onSignal);
@@ -720,6 +734,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`\nbench aborted: ${error instanceof BenchError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `\nbench aborted: ${error instanceof BenchError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exitCode = 1;
 });

@@ -39,11 +39,18 @@ interface RunReport {
 
 async function runCeiling(setup: RunnerBenchSetup, target: string, name: string, extra: string[] = []): Promise<RunReport> {
   const file = path.join(setup.work, `runner-${name}.json`);
-  const result = await runChild({ args: [setup.cli, 'run', target, '--reporter', `json=${file}`, ...extra], env: setup.env, cwd: setup.work, timeoutMs: CHILD_TIMEOUT_MS });
+  const result = await runChild({
+    args: [setup.cli, 'run', target, '--reporter', `json=${file}`, ...extra],
+    env: setup.env,
+    cwd: setup.work,
+    timeoutMs: CHILD_TIMEOUT_MS,
+  });
   const report = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as RunReport;
   await rm(file, { force: true });
   if (result.code !== 0 || report.status !== 'passed') {
-    const failed = (report.journeys ?? []).filter((journey) => journey.status !== 'passed').map((journey) => `${journey.name}: ${journey.attempts.at(-1)?.failure?.message ?? journey.status}`);
+    const failed = (report.journeys ?? [])
+      .filter((journey) => journey.status !== 'passed')
+      .map((journey) => `${journey.name}: ${journey.attempts.at(-1)?.failure?.message ?? journey.status}`);
     throw new Error(`ceiling run ${name} did not pass (exit ${result.code}): ${failed.join('; ')}${result.stderr.slice(-500)}`);
   }
   return report;
@@ -71,7 +78,8 @@ async function withHogs<T>(work: () => Promise<T>): Promise<T> {
 async function mixedSuite(setup: RunnerBenchSetup): Promise<string> {
   const dir = path.join(setup.work, 'mixed');
   await mkdir(dir, { recursive: true });
-  for (const file of ['chat-leave.yaml', 'comment-post.yaml', 'secret-roundtrip.yaml']) await copyFile(path.join(setup.benchDir, 'journeys', file), path.join(dir, file));
+  for (const file of ['chat-leave.yaml', 'comment-post.yaml', 'secret-roundtrip.yaml'])
+    await copyFile(path.join(setup.benchDir, 'journeys', file), path.join(dir, file));
   return dir;
 }
 
@@ -110,7 +118,12 @@ export async function measureRunner(setup: RunnerBenchSetup): Promise<RunnerResu
     const step = report.journeys?.[0]?.attempts[0]?.steps[0];
     firstStepMs.push(step?.durationMs ?? Number.NaN);
     firstStepWireMs.push(step?.phases?.totalMs ?? Number.NaN);
-    const bare = await runChild({ args: [path.join(setup.benchDir, 'bare', 'first-request.mjs'), `${setup.env.DROP_URL}/health`], env: setup.env, cwd: setup.work, timeoutMs: CHILD_TIMEOUT_MS });
+    const bare = await runChild({
+      args: [path.join(setup.benchDir, 'bare', 'first-request.mjs'), `${setup.env.DROP_URL}/health`],
+      env: setup.env,
+      cwd: setup.work,
+      timeoutMs: CHILD_TIMEOUT_MS,
+    });
     if (bare.code !== 0) throw new Error(`bare first-request failed: ${bare.stderr}`);
     bareFirstMs.push(Number(bare.stdout.trim()));
   }
@@ -187,9 +200,27 @@ export function renderRunner(raw: RunnerResults): string {
   };
   const rows: string[][] = [['runner case', 'runs', 'ceiling median', 'ceiling max / p90', 'baseline median', 'figure', 'goal', '']];
   const quietMax = results.loopQuiet.length > 0 ? Math.max(...results.loopQuiet) : Number.NaN;
-  rows.push(['event-loop delay max, mixed suite, quiet', String(results.loopQuiet.length), show(medianOf(results.loopQuiet)), show(quietMax), '—', show(quietMax), '< 100 ms', quietMax < 100 ? '✓' : '✗']);
+  rows.push([
+    'event-loop delay max, mixed suite, quiet',
+    String(results.loopQuiet.length),
+    show(medianOf(results.loopQuiet)),
+    show(quietMax),
+    '—',
+    show(quietMax),
+    '< 100 ms',
+    quietMax < 100 ? '✓' : '✗',
+  ]);
   const busyMax = results.loopBusy.length > 0 ? Math.max(...results.loopBusy) : Number.NaN;
-  rows.push(['event-loop delay max, mixed suite, busy loop on every core', String(results.loopBusy.length), show(medianOf(results.loopBusy)), show(busyMax), '—', show(busyMax), '(info)', '']);
+  rows.push([
+    'event-loop delay max, mixed suite, busy loop on every core',
+    String(results.loopBusy.length),
+    show(medianOf(results.loopBusy)),
+    show(busyMax),
+    '—',
+    show(busyMax),
+    '(info)',
+    '',
+  ]);
   const overhead = median(results.firstStepMs) - median(results.bareFirstMs);
   rows.push([
     'first step (GET /health) vs bare undici warmed alike, fresh process',
@@ -217,6 +248,6 @@ export function renderRunner(raw: RunnerResults): string {
     `First step: the step's reported durationMs (its wire time, phases.totalMs, has median ${show(medianOf(results.firstStepWireMs))}); ` +
       "event-loop delay: the run JSON's runner.eventLoopDelayMaxMs, measured while journeys are live; " +
       'serve: the durations serve recorded per run, the first run of each side dropped as warm-up. ' +
-      'The machine\'s own load shows in the event-loop figures: a shared 2-core box is never quiet.',
+      "The machine's own load shows in the event-loop figures: a shared 2-core box is never quiet.",
   ].join('\n');
 }

@@ -70,7 +70,9 @@ export class ServeProcess {
       env: spec.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const failedToSpawn = new Promise<never>((_, reject) => child.once('error', (error) => reject(new SoakError(`cannot start ceiling serve: ${error.message}`))));
+    const failedToSpawn = new Promise<never>((_, reject) =>
+      child.once('error', (error) => reject(new SoakError(`cannot start ceiling serve: ${error.message}`))),
+    );
     await Promise.race([new Promise((resolve) => child.once('spawn', resolve)), failedToSpawn]);
     const serve = new ServeProcess(child);
     let timer: NodeJS.Timeout | undefined;

@@ -369,8 +369,18 @@ function render(args: {
 
   const rows: string[][] = [
     ['', 'start', 'end', 'change'],
-    ['runs/s (first, last minute)', fmt(firstWindow, (r) => r.runsPerS, '/s', 1), fmt(lastWindow, (r) => r.runsPerS, '/s', 1), `whole: ${fmt(whole, (r) => r.runsPerS, '/s', 1)}`],
-    ['CPU, % of one core (first, last minute)', fmt(firstWindow, (r) => r.cpuPct, '%', 1), fmt(lastWindow, (r) => r.cpuPct, '%', 1), `whole: ${fmt(whole, (r) => r.cpuPct, '%', 1)}`],
+    [
+      'runs/s (first, last minute)',
+      fmt(firstWindow, (r) => r.runsPerS, '/s', 1),
+      fmt(lastWindow, (r) => r.runsPerS, '/s', 1),
+      `whole: ${fmt(whole, (r) => r.runsPerS, '/s', 1)}`,
+    ],
+    [
+      'CPU, % of one core (first, last minute)',
+      fmt(firstWindow, (r) => r.cpuPct, '%', 1),
+      fmt(lastWindow, (r) => r.cpuPct, '%', 1),
+      `whole: ${fmt(whole, (r) => r.cpuPct, '%', 1)}`,
+    ],
     ['RSS (VmRSS)', formatKb(first.proc.rssKb), formatKb(last.proc.rssKb), `${signed(100 * rssGrowth, 1)}%`],
     ['open fds (lowest of a 1 s burst)', String(first.proc.fds), String(last.proc.fds), signed(fdGrowth)],
     ['open fds (highest of the burst)', String(first.fdsMax), String(last.fdsMax), signed(last.fdsMax - first.fdsMax)],
@@ -378,7 +388,9 @@ function render(args: {
       'JS heap used (daemon metrics)',
       first.heapUsedBytes === undefined ? 'n/a' : formatKb(first.heapUsedBytes / 1024),
       last.heapUsedBytes === undefined ? 'n/a' : formatKb(last.heapUsedBytes / 1024),
-      first.heapUsedBytes === undefined || last.heapUsedBytes === undefined ? '' : `${signed((100 * (last.heapUsedBytes - first.heapUsedBytes)) / first.heapUsedBytes, 1)}%`,
+      first.heapUsedBytes === undefined || last.heapUsedBytes === undefined
+        ? ''
+        : `${signed((100 * (last.heapUsedBytes - first.heapUsedBytes)) / first.heapUsedBytes, 1)}%`,
     ],
     ['runs started (counter)', String(first.runs), String(last.runs), signed(last.runs - first.runs)],
     ['skipped runs, other journeys', String(first.skippedOthers), String(last.skippedOthers), signed(last.skippedOthers - first.skippedOthers)],
@@ -435,7 +447,8 @@ function render(args: {
     verdicts.push({
       goal: `SIGTERM: exits 0 within ${formatMs(STOP_BOUND_MS)}`,
       ok: !stopped.killed && stopped.code === 0,
-      detail: `${stopped.killed ? 'SIGKILLed after the bound' : stopped.signal !== null ? `killed by ${stopped.signal}` : `exit code ${stopped.code}`} after ${formatMs(stopped.ms)}; ` +
+      detail:
+        `${stopped.killed ? 'SIGKILLed after the bound' : stopped.signal !== null ? `killed by ${stopped.signal}` : `exit code ${stopped.code}`} after ${formatMs(stopped.ms)}; ` +
         `black hole connections open just before: ${hole.openAtEnd}`,
     });
   }
@@ -529,11 +542,16 @@ async function main(): Promise<number> {
       cli,
       args: [
         suite.dir,
-        '--listen', '127.0.0.1:0',
-        '--db', path.join(work, 'history.db'),
-        '--concurrency', String(options.concurrency),
-        '--location', 'soak',
-        '--grace', `${GRACE_MS / 1000}s`,
+        '--listen',
+        '127.0.0.1:0',
+        '--db',
+        path.join(work, 'history.db'),
+        '--concurrency',
+        String(options.concurrency),
+        '--location',
+        'soak',
+        '--grace',
+        `${GRACE_MS / 1000}s`,
       ],
       env,
       cwd: work,
@@ -543,7 +561,8 @@ async function main(): Promise<number> {
     const daemon = serve;
     let stopRequested = false;
     void daemon.exited.then((exit) => {
-      if (!stopRequested && !soak.signal.aborted) soak.abort(new SoakError(`ceiling serve exited during the soak (${exit.signal ?? `exit code ${exit.code}`})\n${daemon.tail()}`));
+      if (!stopRequested && !soak.signal.aborted)
+        soak.abort(new SoakError(`ceiling serve exited during the soak (${exit.signal ?? `exit code ${exit.code}`})\n${daemon.tail()}`));
     });
     const client = new ServeClient(started.url, token, REQUEST_TIMEOUT_MS);
     process.stdout.write(`ceiling serve pid ${daemon.pid} on ${started.url}\n\n`);
@@ -579,7 +598,9 @@ async function main(): Promise<number> {
       if (await waitUntil(t0 + warmupMs)) {
         const first = await snapshot(daemon.pid, client, watch);
         snapshots.push(first);
-        process.stdout.write(`[${clock(first.at - t0).padStart(6)}] start: rss ${formatKb(first.proc.rssKb)} · fds ${first.proc.fds}–${first.fdsMax} · ${first.runs} runs so far\n`);
+        process.stdout.write(
+          `[${clock(first.at - t0).padStart(6)}] start: rss ${formatKb(first.proc.rssKb)} · fds ${first.proc.fds}–${first.fdsMax} · ${first.runs} runs so far\n`,
+        );
         for (let next = first.at + SAMPLE_EVERY_MS; next <= end - MIN_WINDOW_MS; next += SAMPLE_EVERY_MS) {
           if (!(await waitUntil(next))) break;
           const sample = await snapshot(daemon.pid, client, watch);
@@ -659,7 +680,9 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`\nsoak aborted: ${error instanceof SoakError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `\nsoak aborted: ${error instanceof SoakError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   },
 );

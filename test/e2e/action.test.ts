@@ -109,7 +109,9 @@ describe('action/run.sh', () => {
     const result = await runAction(cwd, { command: 'run' }, { DROP_URL: broken.url });
     expect(result.code).toBe(1);
     expect(result.outputs).toMatchObject({ 'exit-code': '1', verdict: 'fail' });
-    expect(result.stdout).toMatch(/^::error file=journeys\/secret\.yaml,line=\d+,col=\d+,title=a dropped secret reads back once › read back::CEIL_HTTP_JSON: /m);
+    expect(result.stdout).toMatch(
+      /^::error file=journeys\/secret\.yaml,line=\d+,col=\d+,title=a dropped secret reads back once › read back::CEIL_HTTP_JSON: /m,
+    );
     expect(result.summary).toContain('ceiling run: FAILED');
     expect(result.summary).toContain('read back');
   });
@@ -159,18 +161,32 @@ describe('action/run.sh', () => {
 });
 
 describe('action.yml', () => {
-  const action = async () => parse(await readFile(path.join(root, 'action.yml'), 'utf8')) as {
-    inputs: Record<string, { default?: string }>;
-    outputs: Record<string, { value: string }>;
-    runs: { using: string; steps: { id?: string; run?: string; env?: Record<string, string> }[] };
-  };
+  const action = async () =>
+    parse(await readFile(path.join(root, 'action.yml'), 'utf8')) as {
+      inputs: Record<string, { default?: string }>;
+      outputs: Record<string, { value: string }>;
+      runs: { using: string; steps: { id?: string; run?: string; env?: Record<string, string> }[] };
+    };
 
   it('is a composite action with the inputs the issue names, each passed to the scripts as an environment variable', async () => {
     const { inputs, runs } = await action();
     expect(runs.using).toBe('composite');
-    expect(Object.keys(inputs).sort()).toEqual(['browser', 'command', 'config', 'deploy', 'expect-version', 'on-fail', 'paths', 'reporter', 'rollback', 'version', 'working-directory']);
+    expect(Object.keys(inputs).sort()).toEqual([
+      'browser',
+      'command',
+      'config',
+      'deploy',
+      'expect-version',
+      'on-fail',
+      'paths',
+      'reporter',
+      'rollback',
+      'version',
+      'working-directory',
+    ]);
     const passed = runs.steps.flatMap((step) => Object.values(step.env ?? {})).join('\n');
-    for (const name of ['command', 'paths', 'config', 'expect-version', 'on-fail', 'deploy', 'rollback', 'reporter', 'version']) expect(passed, name).toContain(`inputs.${name} }}`);
+    for (const name of ['command', 'paths', 'config', 'expect-version', 'on-fail', 'deploy', 'rollback', 'reporter', 'version'])
+      expect(passed, name).toContain(`inputs.${name} }}`);
     // No input is pasted into a script: that would be script injection.
     for (const step of runs.steps) expect(step.run ?? '', 'a run line').not.toMatch(/\$\{\{/);
   });

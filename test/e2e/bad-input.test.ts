@@ -52,7 +52,9 @@ describe('journey files that are not valid: exit 2 with file:line:col › field:
   it('a duplicate key points at the second occurrence', async () => {
     const file = await journeyFile(
       'dup.yaml',
-      ['name: duplicate', 'steps:', '  - http:', '      url: http://127.0.0.1:9/a', '      url: http://127.0.0.1:9/b', '    expect: { status: 200 }', ''].join('\n'),
+      ['name: duplicate', 'steps:', '  - http:', '      url: http://127.0.0.1:9/a', '      url: http://127.0.0.1:9/b', '    expect: { status: 200 }', ''].join(
+        '\n',
+      ),
     );
     const { validate } = await bothRefuse(file);
     expect(diagnostics(validate.stderr, file)).toEqual([
@@ -86,7 +88,9 @@ describe('journey files that are not valid: exit 2 with file:line:col › field:
   it('a value of the wrong type', async () => {
     const file = await journeyFile(
       'type.yaml',
-      ['name: wrong types', 'retries: two', 'steps:', '  - http: { url: "http://127.0.0.1:9/", insecure: "yes" }', '    expect: { status: 200 }', ''].join('\n'),
+      ['name: wrong types', 'retries: two', 'steps:', '  - http: { url: "http://127.0.0.1:9/", insecure: "yes" }', '    expect: { status: 200 }', ''].join(
+        '\n',
+      ),
     );
     const { validate } = await bothRefuse(file);
     expect(diagnostics(validate.stderr, file)).toEqual([
@@ -98,7 +102,15 @@ describe('journey files that are not valid: exit 2 with file:line:col › field:
   it('an undefined variable is caught by validate, before anything runs', async () => {
     const file = await journeyFile(
       'var.yaml',
-      ['name: undefined var', 'vars:', '  base: http://127.0.0.1:9', 'steps:', '  - http: { url: "{{ vars.base }}/{{ vars.nope }}" }', '    expect: { status: 200 }', ''].join('\n'),
+      [
+        'name: undefined var',
+        'vars:',
+        '  base: http://127.0.0.1:9',
+        'steps:',
+        '  - http: { url: "{{ vars.base }}/{{ vars.nope }}" }',
+        '    expect: { status: 200 }',
+        '',
+      ].join('\n'),
     );
     const { validate } = await bothRefuse(file);
     const lines = diagnostics(validate.stderr, file);
@@ -144,7 +156,10 @@ describe('journey files that are not valid: exit 2 with file:line:col › field:
     });
     const validate = await runCli(['validate', dir], { killAfterMs: 15_000 });
     expect(validate.code, show(validate)).toBe(2);
-    const lines = validate.stderr.split('\n').filter((line) => line.startsWith(dir)).map((line) => path.relative(dir, line));
+    const lines = validate.stderr
+      .split('\n')
+      .filter((line) => line.startsWith(dir))
+      .map((line) => path.relative(dir, line));
     expect(lines).toEqual([
       'a.yaml:3:5 › steps[0].htp: unknown step "htp"; did you mean "http"?',
       'b.yaml:3:11 › steps[0].wait: duration 5 has no unit; write it as "5ms" or "5s"',
@@ -165,7 +180,14 @@ describe('problems only known at run time: exit 2, naming the value and the fix'
   it('an unset environment variable', async () => {
     const file = await journeyFile(
       'env.yaml',
-      ['name: needs env', 'steps:', '  - name: call it', '    http: { url: "http://127.0.0.1:9/{{ env.CEILING_TEST_UNSET }}" }', '    expect: { status: 200 }', ''].join('\n'),
+      [
+        'name: needs env',
+        'steps:',
+        '  - name: call it',
+        '    http: { url: "http://127.0.0.1:9/{{ env.CEILING_TEST_UNSET }}" }',
+        '    expect: { status: 200 }',
+        '',
+      ].join('\n'),
     );
     const run = await runWithJson(cleanup, ['run', file], { env: { CEILING_TEST_UNSET: undefined } });
     expect(run.killed, show(run)).toBe(false);
@@ -188,7 +210,14 @@ describe('problems only known at run time: exit 2, naming the value and the fix'
   it('a secret that is neither in --secrets-file nor in the environment', async () => {
     const file = await journeyFile(
       'secret.yaml',
-      ['name: needs secret', 'steps:', '  - name: call it', '    http: { url: "http://127.0.0.1:9/", headers: { x-token: "{{ secrets.NOPE }}" } }', '    expect: { status: 200 }', ''].join('\n'),
+      [
+        'name: needs secret',
+        'steps:',
+        '  - name: call it',
+        '    http: { url: "http://127.0.0.1:9/", headers: { x-token: "{{ secrets.NOPE }}" } }',
+        '    expect: { status: 200 }',
+        '',
+      ].join('\n'),
     );
     const run = await runWithJson(cleanup, ['run', file], { env: { NOPE: undefined } });
     expect(run.code, show(run)).toBe(2);
@@ -252,7 +281,11 @@ describe('command-line mistakes', () => {
 
   // Commander prints only its own InvalidArgumentError; anything else would exit 2 with nothing said.
   it('a malformed --retries / --concurrency says what is wrong', async () => {
-    for (const args of [['--retries', '-1'], ['--retries', 'two'], ['--concurrency', '1.5']]) {
+    for (const args of [
+      ['--retries', '-1'],
+      ['--retries', 'two'],
+      ['--concurrency', '1.5'],
+    ]) {
       const run = await runCli(['run', 'journeys', ...args], { killAfterMs: 15_000 });
       expect(run.code, show(run)).toBe(2);
       expect(run.stderr, show(run)).toContain(args[0]!);
@@ -272,7 +305,20 @@ describe('command-line mistakes', () => {
       Object.keys(option.properties).find((key) => !['name', 'timeout', 'expect', 'capture'].includes(key)),
     );
     expect(kinds).toEqual(
-      expect.arrayContaining(['http', 'ws.connect', 'ws.send', 'ws.expect', 'ws.expectNone', 'ws.close', 'ws.drop', 'ws.ghost', 'ws.expectClosed', 'wait', 'assert', 'set']),
+      expect.arrayContaining([
+        'http',
+        'ws.connect',
+        'ws.send',
+        'ws.expect',
+        'ws.expectNone',
+        'ws.close',
+        'ws.drop',
+        'ws.ghost',
+        'ws.expectClosed',
+        'wait',
+        'assert',
+        'set',
+      ]),
     );
   });
 });

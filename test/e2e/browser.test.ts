@@ -179,7 +179,10 @@ async function expectEvidence(run: BrowserRun, journey: string, actor: string): 
   const png = await readFile(onDisk(shot!.path));
   expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const trace = unzipSync(new Uint8Array(await readFile(onDisk(zip!.path))));
-  expect(Object.keys(trace).some((name) => name.endsWith('.trace')), Object.keys(trace).join(', ')).toBe(true);
+  expect(
+    Object.keys(trace).some((name) => name.endsWith('.trace')),
+    Object.keys(trace).join(', '),
+  ).toBe(true);
   return { png, trace };
 }
 
@@ -259,7 +262,7 @@ class RunProcesses {
   scan(): void {
     const table = processTable();
     const tree = new Set(this.#cli === undefined ? [] : [this.#cli]);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const entry of table) {
         if (tree.has(entry.ppid) && !tree.has(entry.pid)) {
@@ -323,9 +326,12 @@ class RunProcesses {
 // ---- 1. a missing element -----------------------------------------------------
 
 describe('a missing element', () => {
-  it('click and expectVisible on { label: Nope } fail as assertions naming the locator and the step, with a screenshot and trace on disk', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const site = cleanup.add(await startSite());
-    const click = `name: click a missing element
+  it(
+    'click and expectVisible on { label: Nope } fail as assertions naming the locator and the step, with a screenshot and trace on disk',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const site = cleanup.add(await startSite());
+      const click = `name: click a missing element
 steps:
   - browser.open: { as: alice, baseUrl: "{{ env.WEB }}" }
   - browser.goto: { as: alice, url: / }
@@ -334,33 +340,34 @@ steps:
     timeout: 2s
     browser.click: { as: alice, target: { label: Nope } }
 `;
-    const visible = `name: expect a missing element
+      const visible = `name: expect a missing element
 steps:
   - browser.open: { as: bob, baseUrl: "{{ env.WEB }}" }
   - browser.goto: { as: bob, url: / }
   - name: nope is visible
     browser.expectVisible: { as: bob, target: { label: Nope }, within: 1s }
 `;
-    const run = await runJourneys({ 'click.yaml': click, 'visible.yaml': visible }, [], { env: { WEB: site.url } });
-    expect(run.killed, show(run)).toBe(false);
-    expect(run.code, show(run)).toBe(1);
+      const run = await runJourneys({ 'click.yaml': click, 'visible.yaml': visible }, [], { env: { WEB: site.url } });
+      expect(run.killed, show(run)).toBe(false);
+      expect(run.code, show(run)).toBe(1);
 
-    for (const [journey, file, text, stepName, actor] of [
-      ['click a missing element', 'click.yaml', click, 'click nope', 'alice'],
-      ['expect a missing element', 'visible.yaml', visible, 'nope is visible', 'bob'],
-    ] as const) {
-      const outcome = outcomeOf(run.json, journey);
-      expect(outcome.status).toBe('failed');
-      expect(outcome.step?.name).toBe(stepName);
-      expect(outcome.failure, show(run)).toMatchObject({ class: 'assertion', code: 'CEIL_BROWSER_NO_ELEMENT' });
-      expect(outcome.failure?.message).toContain('label "Nope"');
-      const line = lineOf(text, `- name: ${stepName}`);
-      expect(outcome.step?.location).toMatchObject({ line });
-      expect(run.stdout).toMatch(new RegExp(`${file.replace('.', '\\.')}:${line}:\\d+ › ${stepName}`));
-      await expectEvidence(run, journey, actor);
-    }
-    expect(run.stdout).toContain('assertion CEIL_BROWSER_NO_ELEMENT: no element matches label "Nope"');
-  });
+      for (const [journey, file, text, stepName, actor] of [
+        ['click a missing element', 'click.yaml', click, 'click nope', 'alice'],
+        ['expect a missing element', 'visible.yaml', visible, 'nope is visible', 'bob'],
+      ] as const) {
+        const outcome = outcomeOf(run.json, journey);
+        expect(outcome.status).toBe('failed');
+        expect(outcome.step?.name).toBe(stepName);
+        expect(outcome.failure, show(run)).toMatchObject({ class: 'assertion', code: 'CEIL_BROWSER_NO_ELEMENT' });
+        expect(outcome.failure?.message).toContain('label "Nope"');
+        const line = lineOf(text, `- name: ${stepName}`);
+        expect(outcome.step?.location).toMatchObject({ line });
+        expect(run.stdout).toMatch(new RegExp(`${file.replace('.', '\\.')}:${line}:\\d+ › ${stepName}`));
+        await expectEvidence(run, journey, actor);
+      }
+      expect(run.stdout).toContain('assertion CEIL_BROWSER_NO_ELEMENT: no element matches label "Nope"');
+    },
+  );
 });
 
 describe('--trace off', () => {
@@ -406,7 +413,11 @@ steps:
   });
 
   for (const variant of [
-    { name: 'sends headers and part of the page, never the rest', url: (site: Site) => `${site.url}/partial`, message: /the page arrived, but its "load" event never came/ },
+    {
+      name: 'sends headers and part of the page, never the rest',
+      url: (site: Site) => `${site.url}/partial`,
+      message: /the page arrived, but its "load" event never came/,
+    },
     { name: 'accepts the connection and never answers', url: () => `${faults.url.replace(/\/$/, '')}/hang`, message: /sent no page within/ },
   ]) {
     it(`a page that ${variant.name}: timeout at the step's 2s, and the process exits on its own`, { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -455,17 +466,21 @@ steps:
     return { PLAYWRIGHT_BROWSERS_PATH: await cleanup.dir(), CEILING_SYSTEM_BROWSERS: '/nonexistent/chrome', CEILING_BROWSER_PATH: undefined };
   }
 
-  it('with no browser anywhere: exit 2, naming apt-get, npx playwright install and --browser-path / CEILING_BROWSER_PATH', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const site = cleanup.add(await startSite());
-    const run = await runJourneys({ 'open.yaml': journey }, [], { env: { WEB: site.url, ...(await nowhere()) } });
-    expect(run.killed, show(run)).toBe(false);
-    expect(run.code, show(run)).toBe(2);
-    expect(outcomeOf(run.json, 'opens a page').failure).toMatchObject({ class: 'config', code: 'CEIL_BROWSER_NOT_FOUND' });
-    for (const way of ['apt-get install chromium', 'npx playwright install chromium', '--browser-path', 'CEILING_BROWSER_PATH', '/nonexistent/chrome']) {
-      expect(run.output, show(run)).toContain(way);
-    }
-    expect(site.requests()).toBe(0);
-  });
+  it(
+    'with no browser anywhere: exit 2, naming apt-get, npx playwright install and --browser-path / CEILING_BROWSER_PATH',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const site = cleanup.add(await startSite());
+      const run = await runJourneys({ 'open.yaml': journey }, [], { env: { WEB: site.url, ...(await nowhere()) } });
+      expect(run.killed, show(run)).toBe(false);
+      expect(run.code, show(run)).toBe(2);
+      expect(outcomeOf(run.json, 'opens a page').failure).toMatchObject({ class: 'config', code: 'CEIL_BROWSER_NOT_FOUND' });
+      for (const way of ['apt-get install chromium', 'npx playwright install chromium', '--browser-path', 'CEILING_BROWSER_PATH', '/nonexistent/chrome']) {
+        expect(run.output, show(run)).toContain(way);
+      }
+      expect(site.requests()).toBe(0);
+    },
+  );
 
   it('--browser-path /nonexistent: exit 2 naming the path', { timeout: TEST_TIMEOUT_MS }, async () => {
     const site = cleanup.add(await startSite());
@@ -728,7 +743,9 @@ describe('loading Playwright', () => {
 
     async function traced(name: string, journey: string): Promise<{ run: BrowserRun; loads: string }> {
       const traceFile = path.join(tracer, `${name}.log`);
-      const run = await runJourneys({ [`${name}.yaml`]: journey }, [], { env: { WEB: site.url, NODE_OPTIONS: nodeOptions, CEILING_E2E_LOAD_TRACE: traceFile } });
+      const run = await runJourneys({ [`${name}.yaml`]: journey }, [], {
+        env: { WEB: site.url, NODE_OPTIONS: nodeOptions, CEILING_E2E_LOAD_TRACE: traceFile },
+      });
       const loads = await readFile(traceFile, 'utf8').catch(() => '');
       return { run, loads };
     }

@@ -22,9 +22,7 @@ const RUNS = 5;
 let hogs: ChildProcess[] = [];
 
 beforeAll(() => {
-  hogs = Array.from({ length: os.availableParallelism() }, () =>
-    spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }),
-  );
+  hogs = Array.from({ length: os.availableParallelism() }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
 });
 
 afterAll(async () => {
@@ -65,7 +63,9 @@ async function runSuiteRepeatedly(keepaliveMs: number, extraArgs: string[]): Pro
       const json = JSON.parse(await readFile(report, 'utf8')) as RunResult;
       const failures = json.journeys
         .filter((journey) => journey.status !== 'passed')
-        .map((journey) => `${journey.name}: ${journey.status} ${journey.attempts.at(-1)?.failure?.code ?? ''} ${journey.attempts.at(-1)?.failure?.message ?? ''}`);
+        .map(
+          (journey) => `${journey.name}: ${journey.status} ${journey.attempts.at(-1)?.failure?.code ?? ''} ${journey.attempts.at(-1)?.failure?.message ?? ''}`,
+        );
       expect(failures, `run ${run}`).toEqual([]);
       expect(result.code, `run ${run}`).toBe(0);
       expect(json.totals).toMatchObject({ journeys: 5, passed: 5 });
@@ -77,12 +77,20 @@ async function runSuiteRepeatedly(keepaliveMs: number, extraArgs: string[]): Pro
 }
 
 describe('on a machine whose every core is busy', () => {
-  it(`the example suite passes ${RUNS} times in a row`, async () => {
-    // The 500 ms keepalive the stall was first seen with; the example journeys' own budget allows for it.
-    await runSuiteRepeatedly(500, []);
-  }, RUNS * 130_000);
+  it(
+    `the example suite passes ${RUNS} times in a row`,
+    async () => {
+      // The 500 ms keepalive the stall was first seen with; the example journeys' own budget allows for it.
+      await runSuiteRepeatedly(500, []);
+    },
+    RUNS * 130_000,
+  );
 
-  it(`a mixed WebSocket and browser suite, all journeys at once, passes ${RUNS} times in a row against a 500 ms keepalive`, async () => {
-    await runSuiteRepeatedly(500, ['--concurrency', '5']);
-  }, RUNS * 130_000);
+  it(
+    `a mixed WebSocket and browser suite, all journeys at once, passes ${RUNS} times in a row against a 500 ms keepalive`,
+    async () => {
+      await runSuiteRepeatedly(500, ['--concurrency', '5']);
+    },
+    RUNS * 130_000,
+  );
 });

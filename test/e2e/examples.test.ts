@@ -19,7 +19,10 @@ afterEach(async () => {
 async function runExamples(env: NodeJS.ProcessEnv) {
   const out = await scratch({});
   outDirs.push(out);
-  const result = await runCli(['run', 'journeys', '--out', out, '--reporter', 'console', '--reporter', `json=${path.join(out, 'r.json')}`], { env, killAfterMs: 60_000 });
+  const result = await runCli(['run', 'journeys', '--out', out, '--reporter', 'console', '--reporter', `json=${path.join(out, 'r.json')}`], {
+    env,
+    killAfterMs: 60_000,
+  });
   const json = JSON.parse(await readFile(path.join(out, 'r.json'), 'utf8')) as RunResult;
   return { ...result, json };
 }
@@ -107,4 +110,3 @@ describe('example journeys against the demo services', () => {
     expect(run.json.totals).toMatchObject({ passed: 4, failed: 1 });
   });
 });
-

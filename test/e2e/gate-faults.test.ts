@@ -26,8 +26,23 @@ describe('the gate after a rollback that does not bring back green', () => {
     const verdictFile = path.join(dir, 'verdict.json');
     const rollback = `${process.execPath} -e "process.exit(0)"`;
     const result = await runCli(
-      ['gate', path.join(dir, 'answers.yaml'), '--config', path.join(dir, 'ceiling.yaml'), '--verdict-out', verdictFile, '--out', path.join(dir, 'out'),
-        '--every', '30s', '--on-fail', rollback, '--recover-within', '3s', '--no-notify'],
+      [
+        'gate',
+        path.join(dir, 'answers.yaml'),
+        '--config',
+        path.join(dir, 'ceiling.yaml'),
+        '--verdict-out',
+        verdictFile,
+        '--out',
+        path.join(dir, 'out'),
+        '--every',
+        '30s',
+        '--on-fail',
+        rollback,
+        '--recover-within',
+        '3s',
+        '--no-notify',
+      ],
       { killAfterMs: 60_000 },
     );
     expect(result.code, show(result)).toBe(1);

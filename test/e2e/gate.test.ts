@@ -31,15 +31,7 @@ function chatTarget(name: string, service: RunningService): string {
 }
 
 function configText(targets: string[], extra = ''): string {
-  return [
-    'targets:',
-    ...targets,
-    'version:',
-    '  url: "{{ vars.chatHttp }}/version"',
-    '  json: version',
-    extra,
-    '',
-  ].join('\n');
+  return ['targets:', ...targets, 'version:', '  url: "{{ vars.chatHttp }}/version"', '  json: version', extra, ''].join('\n');
 }
 
 interface GateRun extends CliResult {
@@ -50,10 +42,13 @@ interface GateRun extends CliResult {
 async function gate(config: string, journeys: string[], args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<GateRun> {
   const dir = await cleanup.dir({ 'ceiling.yaml': config });
   const verdictFile = path.join(dir, 'verdict.json');
-  const result = await runCli(['gate', ...journeys, '--config', path.join(dir, 'ceiling.yaml'), '--verdict-out', verdictFile, '--out', path.join(dir, 'out'), ...args], {
-    env,
-    killAfterMs: 60_000,
-  });
+  const result = await runCli(
+    ['gate', ...journeys, '--config', path.join(dir, 'ceiling.yaml'), '--verdict-out', verdictFile, '--out', path.join(dir, 'out'), ...args],
+    {
+      env,
+      killAfterMs: 60_000,
+    },
+  );
   let verdict: GateResult;
   try {
     verdict = JSON.parse(await readFile(verdictFile, 'utf8')) as GateResult;
@@ -112,7 +107,14 @@ describe('ceiling gate over a fleet', () => {
     const server = cleanup.add(await startServer((_req, res) => res.writeHead(200).end('{}')));
     const dir = await cleanup.dir({
       'ceiling.yaml': ['targets:', `  t1: { vars: { base: "${server.url}" } }`, ''].join('\n'),
-      'needs-secret.yaml': ['name: needs a token', 'tags: [critical]', 'steps:', '  - http: { url: "{{ vars.base }}/", headers: { authorization: "Bearer {{ secrets.GATE_TOKEN_NOT_SET }}" } }', '    expect: { status: 200 }', ''].join('\n'),
+      'needs-secret.yaml': [
+        'name: needs a token',
+        'tags: [critical]',
+        'steps:',
+        '  - http: { url: "{{ vars.base }}/", headers: { authorization: "Bearer {{ secrets.GATE_TOKEN_NOT_SET }}" } }',
+        '    expect: { status: 200 }',
+        '',
+      ].join('\n'),
     });
     const marker = path.join(dir, 'rolled-back');
     const rollback = `${process.execPath} -e "require('fs').writeFileSync('${marker}', 'yes')"`;
@@ -190,7 +192,7 @@ describe('ceiling gate latency against a baseline', () => {
 });
 
 describe('ceiling gate with a baseline from ceiling serve history', () => {
-  it('compares against the probes\' recent runs', async () => {
+  it("compares against the probes' recent runs", async () => {
     const fast = cleanup.add(await startDeadDrop());
     const dir = await cleanup.dir();
     const db = path.join(dir, 'history.db');
@@ -261,7 +263,12 @@ describe('ceiling gate rollback', () => {
     );
     // It also prints what the gate handed it: the verdict in env vars and in the JSON file.
     const rollback = `${process.execPath} -e "const fs=require('fs');const v=JSON.parse(fs.readFileSync(process.env.CEILING_VERDICT_FILE,'utf8'));console.log('env',process.env.CEILING_VERDICT,process.env.CEILING_FAILING_TARGETS,'file',v.verdict);fetch('${control.url}/rollback',{method:'POST'}).then(r=>r.text().then(t=>{console.log(t);process.exit(r.ok?0:1)}))"`;
-    const run = await gate(configText([chatTarget('chat-1', good), chatTarget('chat-2', bad)]), CHAT_JOURNEYS, ['--on-fail', rollback, '--recover-within', '30s']);
+    const run = await gate(configText([chatTarget('chat-1', good), chatTarget('chat-2', bad)]), CHAT_JOURNEYS, [
+      '--on-fail',
+      rollback,
+      '--recover-within',
+      '30s',
+    ]);
     expect(run.code, show(run)).toBe(1);
     expect(run.verdict.rollback).toMatchObject({ ok: true, exitCode: 0 });
     expect(run.verdict.rollback!.output).toContain('rolled back');
@@ -307,9 +314,14 @@ describe('ceiling gate outputs', () => {
     const scratchDir = await cleanup.dir({ 'summary.md': '# earlier step\n' });
     const summary = path.join(scratchDir, 'summary.md');
     const junit = path.join(scratchDir, 'gate.xml');
-    const run = await gate(configText([chatTarget('chat-1', good), chatTarget('chat-2', stale)]), CHAT_JOURNEYS, ['--junit', junit, '--pushgateway', pushgateway.url, '--webhook', `${pushgateway.url}/hook`], {
-      GITHUB_STEP_SUMMARY: summary,
-    });
+    const run = await gate(
+      configText([chatTarget('chat-1', good), chatTarget('chat-2', stale)]),
+      CHAT_JOURNEYS,
+      ['--junit', junit, '--pushgateway', pushgateway.url, '--webhook', `${pushgateway.url}/hook`],
+      {
+        GITHUB_STEP_SUMMARY: summary,
+      },
+    );
     expect(run.code, show(run)).toBe(1);
     const markdown = await readFile(summary, 'utf8');
     expect(markdown.startsWith('# earlier step\n')).toBe(true);
@@ -345,7 +357,9 @@ describe('ceiling gate output isolation', () => {
       }),
     );
     const files = await unwritableJUnit();
-    const run = await gate(configText([chatTarget('chat-1', healthy)]), CHAT_JOURNEYS, ['--junit', files.junit, '--pushgateway', pushgateway.url], { GITHUB_STEP_SUMMARY: files.summary });
+    const run = await gate(configText([chatTarget('chat-1', healthy)]), CHAT_JOURNEYS, ['--junit', files.junit, '--pushgateway', pushgateway.url], {
+      GITHUB_STEP_SUMMARY: files.summary,
+    });
     expect(run.code, show(run)).toBe(0);
     expect(run.verdict).toMatchObject({ verdict: 'pass', exitCode: 0 });
     expect(run.stderr).toContain(`output "junit ${files.junit}" failed:`);
@@ -390,13 +404,42 @@ describe('ceiling gate secrets', () => {
     );
     const dir = await cleanup.dir({
       'ceiling.yaml': ['targets:', `  t1: { vars: { base: "${target.url}" } }`, ''].join('\n'),
-      'secret.yaml': ['name: uses a token', 'tags: [critical]', 'steps:', '  - name: call with the token', '    http: { url: "{{ vars.base }}/api", headers: { authorization: "Bearer {{ secrets.API_TOKEN }}" } }', '    expect: { status: 200 }', ''].join('\n'),
+      'secret.yaml': [
+        'name: uses a token',
+        'tags: [critical]',
+        'steps:',
+        '  - name: call with the token',
+        '    http: { url: "{{ vars.base }}/api", headers: { authorization: "Bearer {{ secrets.API_TOKEN }}" } }',
+        '    expect: { status: 200 }',
+        '',
+      ].join('\n'),
       'summary.md': '',
     });
-    const files = { verdict: path.join(dir, 'verdict.json'), junit: path.join(dir, 'gate.xml'), summary: path.join(dir, 'summary.md'), baseline: path.join(dir, 'base.json') };
+    const files = {
+      verdict: path.join(dir, 'verdict.json'),
+      junit: path.join(dir, 'gate.xml'),
+      summary: path.join(dir, 'summary.md'),
+      baseline: path.join(dir, 'base.json'),
+    };
     const result = await runCli(
-      ['gate', path.join(dir, 'secret.yaml'), '--config', path.join(dir, 'ceiling.yaml'), '--verdict-out', files.verdict, '--junit', files.junit, '--baseline-out', files.baseline,
-        '--pushgateway', target.url, '--webhook', `${target.url}/hook`, '--out', path.join(dir, 'out')],
+      [
+        'gate',
+        path.join(dir, 'secret.yaml'),
+        '--config',
+        path.join(dir, 'ceiling.yaml'),
+        '--verdict-out',
+        files.verdict,
+        '--junit',
+        files.junit,
+        '--baseline-out',
+        files.baseline,
+        '--pushgateway',
+        target.url,
+        '--webhook',
+        `${target.url}/hook`,
+        '--out',
+        path.join(dir, 'out'),
+      ],
       { env: { API_TOKEN: planted, GITHUB_STEP_SUMMARY: files.summary }, killAfterMs: 60_000 },
     );
     expect(result.code, show(result)).toBe(1);
@@ -423,7 +466,18 @@ describe('ceiling drill', () => {
       'feature.yaml': ['name: the feature works', 'steps:', '  - http: { url: "{{ vars.base }}/feature" }', '    expect: { status: 200 }', ''].join('\n'),
     });
     const call = (what: string) => `${process.execPath} -e "fetch('${target.url}/${what}').then(r=>process.exit(r.ok?0:1))"`;
-    const args = (deploy: string, rollback: string) => ['drill', path.join(dir, 'feature.yaml'), '--config', path.join(dir, 'ceiling.yaml'), '--deploy', deploy, '--rollback', rollback, '--every', '200ms'];
+    const args = (deploy: string, rollback: string) => [
+      'drill',
+      path.join(dir, 'feature.yaml'),
+      '--config',
+      path.join(dir, 'ceiling.yaml'),
+      '--deploy',
+      deploy,
+      '--rollback',
+      rollback,
+      '--every',
+      '200ms',
+    ];
     return { dir, call, args };
   }
 

@@ -30,7 +30,10 @@ afterAll(async () => {
 
 /** 50 steps sharing one `&headers` map: ordinary YAML, about 50 aliases. */
 function sharedHeadersJourney(url: string): string {
-  const steps = Array.from({ length: 50 }, (_, index) => `  - name: call ${index}\n    http: { url: "${url}?n=${index}", headers: *headers }\n    expect: { status: 200 }`);
+  const steps = Array.from(
+    { length: 50 },
+    (_, index) => `  - name: call ${index}\n    http: { url: "${url}?n=${index}", headers: *headers }\n    expect: { status: 200 }`,
+  );
   return ['name: shared headers', 'vars:', '  headers: &headers { accept: application/json, x-probe: ceiling }', 'steps:', ...steps, ''].join('\n');
 }
 
@@ -97,7 +100,9 @@ describe('files that cannot be read', () => {
   });
 
   it('a journey file over the size cap is refused at once with the limit and how to raise it', async () => {
-    const dir = await cleanup.dir({ 'big.yaml': `name: big\nsteps:\n  - http: { url: "${faults.url}json" }\n    expect: { status: 200 }\n${'#'.repeat(2 * 1024 * 1024)}\n` });
+    const dir = await cleanup.dir({
+      'big.yaml': `name: big\nsteps:\n  - http: { url: "${faults.url}json" }\n    expect: { status: 200 }\n${'#'.repeat(2 * 1024 * 1024)}\n`,
+    });
     const refused = await runCli(['validate', dir]);
     expect(refused.code, show(refused)).toBe(2);
     expect(refused.stderr).toContain(`${path.join(dir, 'big.yaml')}:1:1: the file is 2.0 MiB, over the 1 MiB limit for a journey file`);
@@ -287,9 +292,22 @@ describe("journey vars built on a target's vars", () => {
         '',
       ].join('\n'),
     });
-    const result = await runCli(['gate', path.join(dir, 'api.yaml'), '--config', path.join(dir, 'ceiling.yaml'), '--verdict-out', path.join(dir, 'verdict.json'), '--out', path.join(dir, 'out'), '--no-notify'], {
-      killAfterMs: 60_000,
-    });
+    const result = await runCli(
+      [
+        'gate',
+        path.join(dir, 'api.yaml'),
+        '--config',
+        path.join(dir, 'ceiling.yaml'),
+        '--verdict-out',
+        path.join(dir, 'verdict.json'),
+        '--out',
+        path.join(dir, 'out'),
+        '--no-notify',
+      ],
+      {
+        killAfterMs: 60_000,
+      },
+    );
     expect(result.code, show(result)).toBe(0);
     expect(seen).toContain('/api/ping?shade=target');
   });
@@ -297,7 +315,8 @@ describe("journey vars built on a target's vars", () => {
   it('run: a journey var may use a --var', async () => {
     const target = cleanup.add(await startServer((_req, res) => res.writeHead(200).end('ok')));
     const dir = await cleanup.dir({
-      'api.yaml': 'name: api via --var\nvars:\n  api: "{{ vars.base_url }}/api"\nsteps:\n  - http: { url: "{{ vars.api }}/ping" }\n    expect: { status: 200 }\n',
+      'api.yaml':
+        'name: api via --var\nvars:\n  api: "{{ vars.base_url }}/api"\nsteps:\n  - http: { url: "{{ vars.api }}/ping" }\n    expect: { status: 200 }\n',
     });
     const run = await runWithJson(cleanup, ['run', dir, '--var', `base_url=${target.url}`]);
     expect(run.code, show(run)).toBe(0);
@@ -367,7 +386,21 @@ describe('a secret in every part of a URL', () => {
     );
     const db = path.join(work, 'state', 'history.db');
     const daemon = cleanup.add(
-      await startServe([journeysDir, '--every', '1s', '--db', db, '--alert-after', '1', '--webhook', `${receiver.url}/json`, '--slack-webhook', `${receiver.url}/slack`, '--secrets-file', secretsFile]),
+      await startServe([
+        journeysDir,
+        '--every',
+        '1s',
+        '--db',
+        db,
+        '--alert-after',
+        '1',
+        '--webhook',
+        `${receiver.url}/json`,
+        '--slack-webhook',
+        `${receiver.url}/slack`,
+        '--secrets-file',
+        secretsFile,
+      ]),
     );
     await eventually(async () => (bodies.length >= 6 ? true : undefined), 'a failing alert per journey on both webhooks');
     const names = ['every url part', 'secret host', 'secret idn host'];
@@ -380,10 +413,12 @@ describe('a secret in every part of a URL', () => {
       found.push(...leaks(endpoint, await response.text()));
     }
     // While serve runs, recent writes sit in the WAL.
-    for (const file of await readdir(path.dirname(db))) found.push(...leaks(`${file} (running)`, (await readFile(path.join(path.dirname(db), file))).toString('latin1')));
+    for (const file of await readdir(path.dirname(db)))
+      found.push(...leaks(`${file} (running)`, (await readFile(path.join(path.dirname(db), file))).toString('latin1')));
     const stopped = await daemon.stop('SIGTERM');
     expect(stopped.code).toBe(0);
-    for (const file of await readdir(path.dirname(db))) found.push(...leaks(`${file} (stopped)`, (await readFile(path.join(path.dirname(db), file))).toString('latin1')));
+    for (const file of await readdir(path.dirname(db)))
+      found.push(...leaks(`${file} (stopped)`, (await readFile(path.join(path.dirname(db), file))).toString('latin1')));
     found.push(...leaks('serve stderr', daemon.stderr()), ...leaks('serve stdout', daemon.stdout()));
     found.push(...bodies.flatMap((body, index) => leaks(`webhook body ${index}`, body)));
     expect(found).toEqual([]);

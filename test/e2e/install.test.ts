@@ -34,7 +34,12 @@ function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 async function run(command: string, args: string[], cwd: string, options: { env?: NodeJS.ProcessEnv; timeout?: number } = {}) {
   try {
-    const { stdout, stderr } = await exec(command, args, { cwd, env: cleanEnv(options.env), timeout: options.timeout ?? INSTALL_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await exec(command, args, {
+      cwd,
+      env: cleanEnv(options.env),
+      timeout: options.timeout ?? INSTALL_TIMEOUT_MS,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number | string; stdout?: string; stderr?: string };
@@ -74,7 +79,8 @@ async function emptyProject(dir: string): Promise<string> {
 }
 
 /** `npx ceiling …` inside the project, as a CI job would call it. */
-const ceiling = (project: string, args: string[], env: NodeJS.ProcessEnv = {}) => run('npx', ['--no-install', 'ceiling', ...args], project, { env, timeout: RUN_TIMEOUT_MS });
+const ceiling = (project: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+  run('npx', ['--no-install', 'ceiling', ...args], project, { env, timeout: RUN_TIMEOUT_MS });
 
 let work: string;
 let services: DemoServices;
@@ -89,11 +95,7 @@ beforeAll(async () => {
   await snapshotRepository(repository);
   projects.tarball = await emptyProject(path.join(work, 'from-tarball'));
   projects.git = await emptyProject(path.join(work, 'from-git'));
-  [services] = await Promise.all([
-    startDemoServices(),
-    npmInstall(projects.tarball, tarball),
-    npmInstall(projects.git, `git+file://${repository}`),
-  ]);
+  [services] = await Promise.all([startDemoServices(), npmInstall(projects.tarball, tarball), npmInstall(projects.git, `git+file://${repository}`)]);
 }, INSTALL_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -117,23 +119,31 @@ describe.each(['tarball', 'git'] as const)('installed from the %s', (kind) => {
   });
 
   it('ships the journey and config schemas, so a modeline can point into node_modules', async () => {
-    const schema = JSON.parse(await readFile(path.join(projects[kind], 'node_modules/ceiling-probe/journeys/ceiling.schema.json'), 'utf8')) as { title: string };
+    const schema = JSON.parse(await readFile(path.join(projects[kind], 'node_modules/ceiling-probe/journeys/ceiling.schema.json'), 'utf8')) as {
+      title: string;
+    };
     expect(schema.title).toBe('Ceiling journey');
-    const config = JSON.parse(await readFile(path.join(projects[kind], 'node_modules/ceiling-probe/docs/ceiling.config.schema.json'), 'utf8')) as { title: string };
+    const config = JSON.parse(await readFile(path.join(projects[kind], 'node_modules/ceiling-probe/docs/ceiling.config.schema.json'), 'utf8')) as {
+      title: string;
+    };
     expect(config.title).toBe('Ceiling project config');
   });
 
   it('validates and runs HTTP and WebSocket journeys against the demo services', async () => {
     const validated = await ceiling(projects[kind], ['validate', 'journeys']);
     expect(validated.code, validated.stderr).toBe(0);
-    const result = await ceiling(projects[kind], ['run', 'journeys/secret-roundtrip.yaml', 'journeys/chat-leave.yaml', 'journeys/chat-ghost.yaml', '--reporter', 'json=results.json'], services.env);
+    const result = await ceiling(
+      projects[kind],
+      ['run', 'journeys/secret-roundtrip.yaml', 'journeys/chat-leave.yaml', 'journeys/chat-ghost.yaml', '--reporter', 'json=results.json'],
+      services.env,
+    );
     expect(result.code, result.stderr + result.stdout).toBe(0);
     const json = JSON.parse(await readFile(path.join(projects[kind], 'results.json'), 'utf8')) as { totals: { journeys: number; passed: number } };
     expect(json.totals.journeys).toBe(3);
     expect(json.totals.passed).toBe(json.totals.journeys);
   });
 
-  it('runs a browser journey in the Chromium it finds (Debian\'s, as in CI)', async () => {
+  it("runs a browser journey in the Chromium it finds (Debian's, as in CI)", async () => {
     const result = await ceiling(projects[kind], ['run', 'journeys', '--tag', 'comments', '--trace', 'off'], services.env);
     expect(result.code, result.stderr + result.stdout).toBe(0);
     expect(result.stdout).toMatch(/PASS {2}a posted comment is stored and reaches other readers/);

@@ -218,7 +218,10 @@ describe('selecting journeys', () => {
   });
 
   it('a filter that matches nothing is "nothing tested" (exit 3)', async () => {
-    for (const args of [['--tag', 'nope'], ['--grep', 'no such journey']]) {
+    for (const args of [
+      ['--tag', 'nope'],
+      ['--grep', 'no such journey'],
+    ]) {
       const { run } = await selection(args);
       expect(run.code, show(run)).toBe(3);
       expect(run.stderr).toContain('nothing tested: no journey matched --tag/--grep');

@@ -15,7 +15,15 @@ describe('timeout and retries', () => {
     // Holds every request open: only the deadline ends an attempt.
     const silent = cleanup.add(await startServer(() => undefined));
     const dir = await cleanup.dir({
-      'hang.yaml': ['name: hangs every time', 'timeout: 1s', 'retries: 2', 'steps:', `  - http: { url: "${silent.url}/hang" }`, '    expect: { status: 200 }', ''].join('\n'),
+      'hang.yaml': [
+        'name: hangs every time',
+        'timeout: 1s',
+        'retries: 2',
+        'steps:',
+        `  - http: { url: "${silent.url}/hang" }`,
+        '    expect: { status: 200 }',
+        '',
+      ].join('\n'),
     });
     const run = await runWithJson(cleanup, ['run', dir], { killAfterMs: 30_000 });
     expect(run.code, show(run)).toBe(1);

@@ -102,7 +102,11 @@ describe('ceiling run reads ceiling.yaml', () => {
       'ceiling.schema.json': '{}',
       'secret.yaml': await SECRET_JOURNEY,
     });
-    for (const args of [['validate', '.'], ['run', '.'], ['gate', '.', '--verdict-out', path.join(dir, 'out/v.json')]]) {
+    for (const args of [
+      ['validate', '.'],
+      ['run', '.'],
+      ['gate', '.', '--verdict-out', path.join(dir, 'out/v.json')],
+    ]) {
       const result = await runCli(args, { cwd: dir, env: { DROP_URL: drop.url } });
       expect(result.code, `${args[0]}: ${show(result)}`).toBe(0);
       expect(result.stderr).not.toContain('ceiling.yaml:1:1');
@@ -111,13 +115,20 @@ describe('ceiling run reads ceiling.yaml', () => {
 });
 
 describe('ceiling run: CI-runner habits', () => {
-  const journeys = Object.fromEntries(Array.from({ length: 8 }, (_, index) => [`journeys/j${index}.yaml`, pingJourney(`journey ${index}`, index % 2 === 0 ? ['even'] : [])]));
+  const journeys = Object.fromEntries(
+    Array.from({ length: 8 }, (_, index) => [`journeys/j${index}.yaml`, pingJourney(`journey ${index}`, index % 2 === 0 ? ['even'] : [])]),
+  );
 
   it('--list prints the selected journeys and runs nothing; --shard k/n splits them with no gap or overlap', async () => {
     const dir = await project(journeys);
     const all = await runCli(['run', '--list', '--tag', 'even'], { cwd: dir });
     expect(all.code, show(all)).toBe(0);
-    const listed = (text: string) => text.trim().split('\n').filter(Boolean).map((line) => line.split(/\s{2,}/)[1]);
+    const listed = (text: string) =>
+      text
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(/\s{2,}/)[1]);
     expect(listed(all.stdout).sort()).toEqual(['journey 0', 'journey 2', 'journey 4', 'journey 6']);
     expect(all.stdout).toMatch(/^journeys\/j0\.yaml:1 {2}journey 0 {2}\[even\]$/m);
     expect(all.stderr).toContain('4 journeys selected; nothing was run (--list)');
@@ -137,7 +148,10 @@ describe('ceiling run: CI-runner habits', () => {
 
   it('--quiet prints only what did not pass, and the summary', async () => {
     const drop = cleanup.add(await startDeadDrop());
-    const dir = await project({ 'journeys/ok.yaml': pingJourney('fine'), 'journeys/bad.yaml': pingJourney('broken', [], `  base: "http://127.0.0.1:9"\n`).replace(/vars:\n {2}base: [^\n]*\n/, 'vars:\n') });
+    const dir = await project({
+      'journeys/ok.yaml': pingJourney('fine'),
+      'journeys/bad.yaml': pingJourney('broken', [], `  base: "http://127.0.0.1:9"\n`).replace(/vars:\n {2}base: [^\n]*\n/, 'vars:\n'),
+    });
     const result = await runCli(['run', '--quiet'], { cwd: dir, env: { PING_BASE: drop.url } });
     expect(result.code).toBe(1);
     expect(result.stdout).not.toContain('fine');
@@ -163,10 +177,15 @@ describe('ceiling run under GitHub Actions', () => {
       'journeys/flaky.yaml': pingJourney('comes back', [], 'retries: 1\n'),
       'journeys/down.yaml': pingJourney('stays down').replace("env.PING_BASE ?? 'http://127.0.0.1:9'", "'http://127.0.0.1:9'"),
     });
-    const result = await runCli(['run'], { cwd: dir, env: { PING_BASE: flaky.url, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: path.join(dir, 'summary.md'), GITHUB_WORKSPACE: dir } });
+    const result = await runCli(['run'], {
+      cwd: dir,
+      env: { PING_BASE: flaky.url, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: path.join(dir, 'summary.md'), GITHUB_WORKSPACE: dir },
+    });
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^::error file=journeys\/down\.yaml,line=6,col=5,title=stays down › health::CEIL_CONNECT_REFUSED: /m);
-    expect(result.stdout).toMatch(/^::warning file=journeys\/flaky\.yaml,line=7,col=5,title=flaky%3A comes back › health::CEIL_HTTP_STATUS: .*\(passed on attempt 2\)/m);
+    expect(result.stdout).toMatch(
+      /^::warning file=journeys\/flaky\.yaml,line=7,col=5,title=flaky%3A comes back › health::CEIL_HTTP_STATUS: .*\(passed on attempt 2\)/m,
+    );
     const summary = await readFile(path.join(dir, 'summary.md'), 'utf8');
     expect(summary.startsWith('# an earlier step\n\n## ❌ ceiling run: FAILED')).toBe(true);
     expect(summary).toMatch(/\| 💥 error \| stays down \| 1\. health \(journeys\/down\.yaml:6\) \| `CEIL_CONNECT_REFUSED` /);
@@ -187,7 +206,8 @@ describe('ceiling init', () => {
     const dir = await project({});
     const result = await runCli(['init', '--url', 'https://shop.example/'], { cwd: dir });
     expect(result.code, show(result)).toBe(0);
-    for (const file of ['ceiling.yaml', 'journeys/home-page.yaml', 'journeys/ceiling.schema.json', '.github/workflows/ceiling.yml']) expect(result.stdout).toContain(`wrote ${file}`);
+    for (const file of ['ceiling.yaml', 'journeys/home-page.yaml', 'journeys/ceiling.schema.json', '.github/workflows/ceiling.yml'])
+      expect(result.stdout).toContain(`wrote ${file}`);
     expect(result.stdout).toMatch(/next:\n {2}npx ceiling validate .*\n {2}npx ceiling run --target production .*\n {2}git add /);
     expect(await readFile(path.join(dir, 'ceiling.yaml'), 'utf8')).toContain('baseUrl: "https://shop.example"');
     expect(await readFile(path.join(dir, 'journeys/home-page.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\/ceiling\.schema\.json\n/);
@@ -243,7 +263,9 @@ describe('ceiling gate: Pushgateway grouping', () => {
     });
     const staging = await runCli(['gate', '--pushgateway-label', 'environment=staging', '--verdict-out', 'out/v.json'], { cwd: dir });
     expect(staging.code, show(staging)).toBe(0);
-    const production = await runCli(['gate', '--pushgateway-job', 'release', '--pushgateway-label', 'environment=production', '--verdict-out', 'out/v.json'], { cwd: dir });
+    const production = await runCli(['gate', '--pushgateway-job', 'release', '--pushgateway-label', 'environment=production', '--verdict-out', 'out/v.json'], {
+      cwd: dir,
+    });
     expect(production.code, show(production)).toBe(0);
     expect(pushed).toEqual(['PUT /metrics/job/deploys/team/payments/environment/staging', 'PUT /metrics/job/release/team/payments/environment/production']);
   });
@@ -264,6 +286,8 @@ describe('ceiling validate under GitHub Actions', () => {
     const dir = await project({ 'journeys/bad.yaml': 'name: bad\nsteps:\n  - htp: { url: "http://127.0.0.1:9" }\n' });
     const result = await runCli(['validate'], { cwd: dir, env: { GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: dir } });
     expect(result.code).toBe(2);
-    expect(result.stdout).toMatch(/^::error file=journeys\/bad\.yaml,line=3,col=\d+,title=ceiling validate%3A CEIL_[A-Z_]+::steps\[0\]\.htp: unknown step "htp"; did you mean "http"\?/m);
+    expect(result.stdout).toMatch(
+      /^::error file=journeys\/bad\.yaml,line=3,col=\d+,title=ceiling validate%3A CEIL_[A-Z_]+::steps\[0\]\.htp: unknown step "htp"; did you mean "http"\?/m,
+    );
   });
 });

@@ -39,7 +39,10 @@ function formsOf(secret: string): Record<string, string> {
 const FRAGMENT = 10;
 function forbidden(): { label: string; text: string }[] {
   const found: { label: string; text: string }[] = [];
-  for (const [name, secret] of [['file secret', FILE_SECRET], ['env secret', ENV_SECRET]] as const) {
+  for (const [name, secret] of [
+    ['file secret', FILE_SECRET],
+    ['env secret', ENV_SECRET],
+  ] as const) {
     for (const [form, text] of Object.entries(formsOf(secret))) {
       found.push({ label: `${name} (${form})`, text });
       // The basic token's fragments also cover the user name, which is not secret.

@@ -42,7 +42,9 @@ async function health(daemon: ServeProcess): Promise<{ status: number; body: Hea
 
 /** A journey that fails at once, every second: the target's port is closed. */
 function failingJourney(name: string, port: number, schedule = '{ every: 1s }'): string {
-  return [`name: ${name}`, `schedule: ${schedule}`, 'steps:', `  - http: { url: "http://127.0.0.1:${port}/state" }`, '    expect: { status: 200 }', ''].join('\n');
+  return [`name: ${name}`, `schedule: ${schedule}`, 'steps:', `  - http: { url: "http://127.0.0.1:${port}/state" }`, '    expect: { status: 200 }', ''].join(
+    '\n',
+  );
 }
 
 interface Receiver extends TestServer {
@@ -77,7 +79,7 @@ async function startReceiver(status = 200): Promise<Receiver> {
 }
 
 describe('one daemon per history file', () => {
-  it('refuses a second serve on the same --db with exit 2 naming the first one\'s PID, and starts again after kill -9', async () => {
+  it("refuses a second serve on the same --db with exit 2 naming the first one's PID, and starts again after kill -9", async () => {
     const port = await closedPort();
     const dir = await cleanup.dir({ 'a.yaml': failingJourney('locked out', port) });
     const db = path.join(dir, 'state', 'history.db');
@@ -110,7 +112,7 @@ describe('alerts that were never delivered', () => {
     // 1. The receiver is down: the failing alert is queued and retried when the process is killed.
     const first = await serve(args);
     await eventually(async () => (receiver.attempts() > 0 ? true : undefined), 'an attempt to deliver the failing alert');
-    expect((await journeyState(first, 'undelivered'))).toMatchObject({ alerting: true });
+    expect(await journeyState(first, 'undelivered')).toMatchObject({ alerting: true });
     await first.stop('SIGKILL');
 
     // 2. Still down; this time SIGTERM abandons it at shutdown.
@@ -127,13 +129,19 @@ describe('alerts that were never delivered', () => {
     await eventually(async () => (receiver.accepted.length > 0 ? true : undefined), 'the failing alert delivered after the restart');
     expect(receiver.accepted[0]).toMatchObject({ event: 'failing', journey: 'undelivered' });
     const runsSeen = (await journeyState(third, 'undelivered'))!.consecutiveFailures;
-    await eventually(async () => (((await journeyState(third, 'undelivered'))?.consecutiveFailures ?? 0) >= runsSeen + 2 ? true : undefined), 'two more failed runs');
+    await eventually(
+      async () => (((await journeyState(third, 'undelivered'))?.consecutiveFailures ?? 0) >= runsSeen + 2 ? true : undefined),
+      'two more failed runs',
+    );
     expect((await third.stop('SIGTERM')).code).toBe(0);
 
     // 4. Delivered means delivered: a fourth start sends nothing, however many runs fail.
     const fourth = await serve(args);
     const before = (await journeyState(fourth, 'undelivered'))!.consecutiveFailures;
-    await eventually(async () => (((await journeyState(fourth, 'undelivered'))?.consecutiveFailures ?? 0) >= before + 2 ? true : undefined), 'two more failed runs');
+    await eventually(
+      async () => (((await journeyState(fourth, 'undelivered'))?.consecutiveFailures ?? 0) >= before + 2 ? true : undefined),
+      'two more failed runs',
+    );
     expect((await fourth.stop('SIGTERM')).code).toBe(0);
     expect(receiver.accepted).toHaveLength(1);
   }, 120_000);

@@ -29,7 +29,9 @@ export function startServe(args: string[], options: { env?: NodeJS.ProcessEnv; c
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let killed = false;
 
   const stop: ServeProcess['stop'] = async (signal = 'SIGTERM', killAfterMs = 20_000) => {

@@ -125,7 +125,9 @@ describe('ceiling serve against the demo services', () => {
     expect(metrics).not.toContain('127.0.0.1');
     // HTTP steps export where their time went; the history keeps the whole request.
     for (const phase of ['resolve', 'connect', 'tls', 'processing', 'transfer']) {
-      expect(metrics).toMatch(new RegExp(`ceiling_step_http_phase_seconds\\{journey="${names[0]}",location="e2e-lab",target="default",step="create",phase="${phase}"\\} \\d`));
+      expect(metrics).toMatch(
+        new RegExp(`ceiling_step_http_phase_seconds\\{journey="${names[0]}",location="e2e-lab",target="default",step="create",phase="${phase}"\\} \\d`),
+      );
     }
     expect(metrics).not.toMatch(/ceiling_step_http_phase_seconds\{journey="chat announces who left"/);
     const create = runs.body.runs[0]!.steps[0]!;
@@ -199,7 +201,10 @@ describe('ceiling serve hot reload', () => {
     await eventually(async () => ((await journeys(daemon)).every((journey) => journey.health === 'passing') ? true : undefined), 'both passing');
 
     await writeFile(path.join(dir, 'a.yaml'), switchJourney('journey a', '{ every: 1s }').replace('ask the switch', 'ask the switch again'));
-    await eventually(async () => ((await text(`${daemon.url}/metrics`)).includes('step="ask the switch again"') ? true : undefined), 'the edited step in /metrics');
+    await eventually(
+      async () => ((await text(`${daemon.url}/metrics`)).includes('step="ask the switch again"') ? true : undefined),
+      'the edited step in /metrics',
+    );
 
     await writeFile(path.join(dir, 'a.yaml'), switchJourney('journey a', '{ cron: "61 * * * *" }'));
     await eventually(async () => (daemon.stderr().includes('schedule.cron') ? true : undefined), 'the reload error');
@@ -207,7 +212,10 @@ describe('ceiling serve hot reload', () => {
     const health = await getJson<{ reloadErrors: string[] }>(`${daemon.url}/healthz`);
     expect(health.body.reloadErrors.join('\n')).toContain('a.yaml');
     const before = (await journeyState(daemon, 'journey a'))!.lastRunAt!;
-    await eventually(async () => (((await journeyState(daemon, 'journey a'))?.lastRunAt ?? 0) > before ? true : undefined), 'the previous version still running');
+    await eventually(
+      async () => (((await journeyState(daemon, 'journey a'))?.lastRunAt ?? 0) > before ? true : undefined),
+      'the previous version still running',
+    );
     expect(await text(`${daemon.url}/metrics`)).toContain('ceiling_reload_errors_total');
 
     await rm(path.join(dir, 'b.yaml'));
@@ -215,7 +223,10 @@ describe('ceiling serve hot reload', () => {
     expect(await text(`${daemon.url}/metrics`)).not.toContain('journey="journey b"');
 
     await writeFile(path.join(dir, 'a.yaml'), switchJourney('journey a', '{ every: 2s }'));
-    await eventually(async () => ((await getJson<{ reloadErrors: string[] }>(`${daemon.url}/healthz`)).body.reloadErrors.length === 0 ? true : undefined), 'errors cleared');
+    await eventually(
+      async () => ((await getJson<{ reloadErrors: string[] }>(`${daemon.url}/healthz`)).body.reloadErrors.length === 0 ? true : undefined),
+      'errors cleared',
+    );
     expect((await journeyState(daemon, 'journey a'))!.schedule).toBe('every 2.00s');
     expect((await daemon.stop()).code).toBe(0);
   }, 60_000);
@@ -301,7 +312,8 @@ describe('ceiling serve for progressive-delivery tools', () => {
     const target = cleanup.add(await startSwitch());
     const dir = await cleanup.dir({ 'switch.yaml': switchJourney('canary switch', '{ every: 1s }') });
     const daemon = await serve([dir, '--db', path.join(dir, '.state', 'h.db')], { SWITCH_URL: target.url, PROBE_TOKEN: PLANTED });
-    const verdict = () => getJson<{ verdict: string; fresh: boolean; version: string; failing: { journey: string; step?: string }[] }>(`${daemon.url}/api/v1/verdict`);
+    const verdict = () =>
+      getJson<{ verdict: string; fresh: boolean; version: string; failing: { journey: string; step?: string }[] }>(`${daemon.url}/api/v1/verdict`);
     const flagger = (checksum: string) =>
       getJson<{ ok: boolean; reason: string }>(`${daemon.url}/api/v1/flagger`, {
         method: 'POST',
@@ -327,7 +339,12 @@ describe('ceiling serve for progressive-delivery tools', () => {
     const refused = await flagger('rev-1');
     target.setMode('ok');
     // Spinnaker's webhook stage: start a check, then poll the status URL it was given.
-    const started = await fetch(`${daemon.url}/api/v1/checks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"tag":"critical"}', signal: AbortSignal.timeout(5_000) });
+    const started = await fetch(`${daemon.url}/api/v1/checks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"tag":"critical"}',
+      signal: AbortSignal.timeout(5_000),
+    });
     expect(started.status).toBe(202);
     const statusUrl = started.headers.get('location')!;
     expect(statusUrl).toMatch(/\/api\/v1\/checks\/[0-9a-f-]{36}$/);
@@ -385,6 +402,10 @@ describe('ceiling serve shards', () => {
     const owned = await Promise.all(replicas.map(async (replica) => (await journeys(replica)).map((journey) => journey.journey)));
     const all = owned.flat();
     expect(new Set(all).size).toBe(all.length);
-    expect([...all].sort()).toEqual(Object.values(files).map((_, index) => `sharded ${index}`).sort());
+    expect([...all].sort()).toEqual(
+      Object.values(files)
+        .map((_, index) => `sharded ${index}`)
+        .sort(),
+    );
   }, 60_000);
 });

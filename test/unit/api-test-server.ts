@@ -59,7 +59,11 @@ export class TestServer {
   }
 
   postJson(path: string, value: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-    return this.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof value === 'string' ? value : JSON.stringify(value) });
+    return this.request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof value === 'string' ? value : JSON.stringify(value),
+    });
   }
 }
 

@@ -96,7 +96,7 @@ describe('the import checker', () => {
       tree({
         'src/cli/program.ts': "const lazy = () => import('./run-command.js');\n",
         'src/cli/run-command.ts': "import { VERSION } from '../version.js';\nimport type { RunFlags } from './program.js';\n",
-        'src/cli/run-flags.ts': "export interface RunFlags {}\n",
+        'src/cli/run-flags.ts': 'export interface RunFlags {}\n',
       }),
     );
     expect(cycleViolations(edges, [])).toEqual([
@@ -130,9 +130,7 @@ describe('the import checker', () => {
 
 describe('the layer table', () => {
   it('is itself one direction: no two folders may import each other, even through others', () => {
-    const edges = Object.entries(ALLOWED_IMPORTS).flatMap(([from, allowed]) =>
-      allowed.map((to): ImportEdge => ({ from, line: 0, specifier: to, to })),
-    );
+    const edges = Object.entries(ALLOWED_IMPORTS).flatMap(([from, allowed]) => allowed.map((to): ImportEdge => ({ from, line: 0, specifier: to, to })));
     expect(importCycles(edges)).toEqual([]);
   });
 

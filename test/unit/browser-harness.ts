@@ -12,7 +12,6 @@ export { compile, failureOf } from './step-session.js';
  * and a look at the process table for leftover Chromium processes.
  */
 
-
 export const DEFAULT_STEP_TIMEOUT_MS = 5_000;
 
 /** Like the engine's run resources, plus a count of how often each was created. */
@@ -35,7 +34,6 @@ export class CountingResources implements RunResources {
     await Promise.allSettled(entries.map((entry) => entry.close(entry.value as never)));
   }
 }
-
 
 export interface SessionOptions {
   resources: RunResources;

@@ -67,9 +67,13 @@ describe('a browser shared by the runs of a daemon', () => {
       const first = await runJourney(await journey('first', visit), runOptions(new SharedResources(daemon)));
       const second = await runJourney(await journey('second', visit), runOptions(new SharedResources(daemon)));
       expect([first.status, second.status]).toEqual(['passed', 'passed']);
-      const host = daemon.shared<BrowserHost>(BROWSER_RESOURCE, () => {
-        throw new Error('the daemon should already hold the browser');
-      }, () => undefined);
+      const host = daemon.shared<BrowserHost>(
+        BROWSER_RESOURCE,
+        () => {
+          throw new Error('the daemon should already hold the browser');
+        },
+        () => undefined,
+      );
       expect(host.launches).toBe(1);
       expect(host.contextsInFlight).toBe(0);
 

@@ -49,7 +49,10 @@ function notFound(run: () => unknown): StepFailure {
 
 describe('finding Chromium', () => {
   it('takes --browser-path first, and names it when it is missing or unusable', async () => {
-    expect(findChromium({ browserPath: fakeBrowser, playwrightExecutable: () => '/usr/bin/chromium', env: {} })).toEqual({ executable: fakeBrowser, source: 'browser-path' });
+    expect(findChromium({ browserPath: fakeBrowser, playwrightExecutable: () => '/usr/bin/chromium', env: {} })).toEqual({
+      executable: fakeBrowser,
+      source: 'browser-path',
+    });
     expect(findChromium({ env: { CEILING_BROWSER_PATH: fakeBrowser } })).toEqual({ executable: fakeBrowser, source: 'browser-path' });
     const missing = notFound(() => findChromium({ browserPath: '/opt/nowhere/chrome', env: {} }));
     expect([missing.failureClass, missing.code]).toEqual(['config', 'CEIL_BROWSER_PATH_INVALID']);
@@ -66,10 +69,22 @@ describe('finding Chromium', () => {
   });
 
   it('then the system one, from the built-in list or CEILING_SYSTEM_BROWSERS, with bare names looked up on PATH', () => {
-    expect(SYSTEM_BROWSER_CANDIDATES.slice(0, 5)).toEqual(['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/snap/bin/chromium']);
+    expect(SYSTEM_BROWSER_CANDIDATES.slice(0, 5)).toEqual([
+      '/usr/bin/chromium',
+      '/usr/bin/chromium-browser',
+      '/usr/bin/google-chrome',
+      '/usr/bin/google-chrome-stable',
+      '/snap/bin/chromium',
+    ]);
     // This machine, like CI, has Debian's chromium and no Playwright download.
-    expect(findChromium({ playwrightExecutable: noPlaywright, env: { PATH: process.env.PATH } })).toEqual({ executable: '/usr/bin/chromium', source: 'system' });
-    expect(findChromium({ playwrightExecutable: noPlaywright, env: { CEILING_SYSTEM_BROWSERS: `/nope/chrome:${fakeBrowser}` } })).toEqual({ executable: fakeBrowser, source: 'system' });
+    expect(findChromium({ playwrightExecutable: noPlaywright, env: { PATH: process.env.PATH } })).toEqual({
+      executable: '/usr/bin/chromium',
+      source: 'system',
+    });
+    expect(findChromium({ playwrightExecutable: noPlaywright, env: { CEILING_SYSTEM_BROWSERS: `/nope/chrome:${fakeBrowser}` } })).toEqual({
+      executable: fakeBrowser,
+      source: 'system',
+    });
     expect(findChromium({ playwrightExecutable: noPlaywright, env: { CEILING_SYSTEM_BROWSERS: 'fake-chrome', PATH: `/nope:${scratch}` } })).toEqual({
       executable: fakeBrowser,
       source: 'system',
@@ -109,7 +124,10 @@ describe('launching', () => {
       expect(root.args).toContain(flag);
       expect(user.args).toContain(flag);
     }
-    const features = user.args.find((arg) => arg.startsWith('--disable-features='))!.slice('--disable-features='.length).split(',');
+    const features = user.args
+      .find((arg) => arg.startsWith('--disable-features='))!
+      .slice('--disable-features='.length)
+      .split(',');
     expect(features).toEqual(expect.arrayContaining(['Translate', 'OptimizationHints', 'MediaRouter']));
   });
 
@@ -145,7 +163,10 @@ describe('launching', () => {
     } finally {
       await launched.browser.close();
     }
-    const log = JSON.parse(await readFile(netLog, 'utf8')) as { constants: { logEventTypes: Record<string, number> }; events: { type: number; params?: Record<string, unknown> }[] };
+    const log = JSON.parse(await readFile(netLog, 'utf8')) as {
+      constants: { logEventTypes: Record<string, number> };
+      events: { type: number; params?: Record<string, unknown> }[];
+    };
     const names = new Map(Object.entries(log.constants.logEventTypes).map(([name, id]) => [id, name]));
     const connects: string[] = [];
     const outside: string[] = [];
@@ -167,7 +188,10 @@ describe('launching', () => {
 });
 
 async function journey(name: string, stepsYaml: string): Promise<Journey> {
-  const { journey: loaded, diagnostics } = await loadJourneyText(`${name}.yaml`, `name: ${name}\ntimeout: 20s\nsteps:\n${stepsYaml.replace(/^\s*\n/, '').trimEnd()}\n`);
+  const { journey: loaded, diagnostics } = await loadJourneyText(
+    `${name}.yaml`,
+    `name: ${name}\ntimeout: 20s\nsteps:\n${stepsYaml.replace(/^\s*\n/, '').trimEnd()}\n`,
+  );
   if (!loaded) throw new Error(diagnostics.map(formatDiagnostic).join('\n'));
   return loaded;
 }

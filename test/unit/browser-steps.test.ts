@@ -235,12 +235,20 @@ describe('browser steps against real Chromium', () => {
     const visible = await failureOf(s.run(steps[6]));
     expect([visible.code, visible.message]).toEqual(['CEIL_BROWSER_STILL_VISIBLE', expect.stringMatching(/^css #status is still visible after/)]);
     const twice = await failureOf(s.run(steps[7]));
-    expect([twice.failureClass, twice.code, twice.message]).toEqual(['assertion', 'CEIL_BROWSER_AMBIGUOUS', 'button "Twice" matches 2 elements, and this step needs exactly one']);
+    expect([twice.failureClass, twice.code, twice.message]).toEqual([
+      'assertion',
+      'CEIL_BROWSER_AMBIGUOUS',
+      'button "Twice" matches 2 elements, and this step needs exactly one',
+    ]);
     const locked = await failureOf(s.run(steps[10]));
     expect([locked.failureClass, locked.code]).toEqual(['assertion', 'CEIL_BROWSER_NOT_ACTIONABLE']);
     expect(locked.message).toMatch(/^button "Locked" is on the page but could not be clicked within [\d.]+m?s: .*not enabled/);
     const notField = await failureOf(s.run(steps[11]));
-    expect([notField.failureClass, notField.code, notField.message]).toEqual(['assertion', 'CEIL_BROWSER_ACTION', expect.stringMatching(/^css #status could not be filled: Element is not an <input>/)]);
+    expect([notField.failureClass, notField.code, notField.message]).toEqual([
+      'assertion',
+      'CEIL_BROWSER_ACTION',
+      expect.stringMatching(/^css #status could not be filled: Element is not an <input>/),
+    ]);
     await s.run(steps[8]);
     const onError = await failureOf(s.run(steps[9]));
     expect(onError.message).toMatch(/^no element matches label "Comment" within .*; the page answered HTTP 500/);
@@ -262,7 +270,11 @@ describe('browser steps against real Chromium', () => {
     );
     await s.run(steps[0]);
     const refused = await failureOf(s.run(steps[1]));
-    expect([refused.failureClass, refused.code, refused.message]).toEqual(['connect', 'CEIL_CONNECT_REFUSED', `connection refused by http://127.0.0.1:${port}/`]);
+    expect([refused.failureClass, refused.code, refused.message]).toEqual([
+      'connect',
+      'CEIL_CONNECT_REFUSED',
+      `connection refused by http://127.0.0.1:${port}/`,
+    ]);
     const dns = await failureOf(s.run(steps[2]));
     expect([dns.failureClass, dns.code]).toEqual(['dns', 'CEIL_DNS_LOOKUP']);
     const relative = await failureOf(s.run(steps[3]));
@@ -421,7 +433,9 @@ describe('browser step validation', () => {
     expect(await problems('- browser.expectText: { as: alice, target: { css: p } }')).toEqual([
       expect.stringMatching(/v\.yaml:4:\d+ › steps\[1\]\.browser\.expectText: browser\.expectText needs exactly one of text, equals, regex/),
     ]);
-    expect((await problems('- browser.select: { as: alice, target: { label: Size }, value: s, label: Small }'))[0]).toMatch(/browser\.select needs exactly one of value, label \(found value and label\)/);
+    expect((await problems('- browser.select: { as: alice, target: { label: Size }, value: s, label: Small }'))[0]).toMatch(
+      /browser\.select needs exactly one of value, label \(found value and label\)/,
+    );
     expect((await problems('- browser.expectUrl: { as: alice }'))[0]).toMatch(/needs exactly one of url, contains, regex/);
     expect((await problems('- browser.waitFor: { as: alice }'))[0]).toMatch(/browser\.waitFor needs a target, a url, or both/);
     expect((await problems('- browser.expectTitle: { as: alice, regex: "a(b" }'))[0]).toMatch(/regex: not a valid regular expression/);

@@ -22,7 +22,11 @@ async function script(body: string): Promise<string> {
   return file;
 }
 
-const spec = (argv: string[], timeoutMs = 10_000, cwd?: string): DiscoverySpec => ({ source: { kind: 'command', argv, ...(cwd ? { cwd } : {}) }, timeoutMs, everyMs: 30_000 });
+const spec = (argv: string[], timeoutMs = 10_000, cwd?: string): DiscoverySpec => ({
+  source: { kind: 'command', argv, ...(cwd ? { cwd } : {}) },
+  timeoutMs,
+  everyMs: 30_000,
+});
 const problemOf = (result: DiscoveryResult) => {
   if (!('problem' in result)) throw new Error(`expected a problem, found ${result.instances.length} instances`);
   return result.problem;
@@ -58,7 +62,9 @@ describe('discoverFleet with a command', () => {
 [{"name": "eu-1", "url": "http://127.0.0.1:4101", "region": "eu", "weight": 3},
  {"url": "https://[::1]/app"}]
 JSON`);
-    const result = await discoverFleet('web', spec([file]), { vars: { base_url: '{{ target.url }}', region: '{{ target.region ?? "none" }}', where: '{{ target.region }}' } });
+    const result = await discoverFleet('web', spec([file]), {
+      vars: { base_url: '{{ target.url }}', region: '{{ target.region ?? "none" }}', where: '{{ target.region }}' },
+    });
     if ('problem' in result) throw new Error(result.problem.message);
     expect(result.instances.map((instance) => [instance.name, instance.host, instance.port, instance.url])).toEqual([
       ['web/[::1]:443', '::1', 443, 'https://[::1]/app'],
@@ -114,7 +120,10 @@ JSON`);
 
   it('reports a non-zero exit with its stderr, and a command that cannot start', async () => {
     const file = await script('echo "inventory API down" >&2; exit 4');
-    expect(problemOf(await discoverFleet('web', spec([file])))).toEqual({ code: 'CEIL_DISCOVERY_COMMAND_FAILED', message: `web: discovery command ${file} exited with status 4; stderr: inventory API down` });
+    expect(problemOf(await discoverFleet('web', spec([file])))).toEqual({
+      code: 'CEIL_DISCOVERY_COMMAND_FAILED',
+      message: `web: discovery command ${file} exited with status 4; stderr: inventory API down`,
+    });
     const missing = problemOf(await discoverFleet('web', spec([path.join(dir, 'nope.sh')])));
     expect(missing).toEqual({ code: 'CEIL_DISCOVERY_COMMAND_FAILED', message: expect.stringContaining('could not start (ENOENT)') });
   });
@@ -135,7 +144,10 @@ JSON`);
     const pids = path.join(dir, 'pids');
     const file = await script(`sleep 600 & echo $! > ${pids}.tmp; echo $$ >> ${pids}.tmp; mv ${pids}.tmp ${pids}; echo "still listing" >&2; wait`);
     const problem = problemOf(await discoverFleet('web', spec([file], 1_000)));
-    expect(problem).toEqual({ code: 'CEIL_DISCOVERY_COMMAND_TIMEOUT', message: expect.stringMatching(/did not finish within 1000 ms and was killed; .*stderr: still listing$/) });
+    expect(problem).toEqual({
+      code: 'CEIL_DISCOVERY_COMMAND_TIMEOUT',
+      message: expect.stringMatching(/did not finish within 1000 ms and was killed; .*stderr: still listing$/),
+    });
     const started = (await readFile(pids, 'utf8')).trim().split('\n').map(Number);
     expect(started).toHaveLength(2);
     for (const pid of started) expect(await isRunning(pid)).toBe(false);

@@ -47,18 +47,30 @@ version: { url: "{{ vars.base_url }}/version" }
       },
       expect.objectContaining({
         name: 'api',
-        discover: { source: { kind: 'dns', name: 'api.internal', port: 8080, scheme: 'http' }, resolver: { host: '127.0.0.1', port: 5353 }, timeoutMs: 2000, everyMs: 30_000 },
+        discover: {
+          source: { kind: 'dns', name: 'api.internal', port: 8080, scheme: 'http' },
+          resolver: { host: '127.0.0.1', port: 5353 },
+          timeoutMs: 2000,
+          everyMs: 30_000,
+        },
         expect: { min: 2 },
       }),
       expect.objectContaining({
         name: 'batch',
-        discover: { source: { kind: 'command', argv: [path.resolve('/srv/ops/list-instances.sh'), '--env', 'prod'], cwd: path.resolve('/srv/ops') }, timeoutMs: 10_000, everyMs: 30_000 },
+        discover: {
+          source: { kind: 'command', argv: [path.resolve('/srv/ops/list-instances.sh'), '--env', 'prod'], cwd: path.resolve('/srv/ops') },
+          timeoutMs: 10_000,
+          everyMs: 30_000,
+        },
       }),
     ]);
   });
 
   it('gives each problem a config code', async () => {
-    const load = await loadProjectConfigText('ceiling.yaml', `targets:\n  web:\n    discover: { srv: _http._tcp.web.test, every: 30 }\n    vars: { a: "{{ target.hst }}" }\n`);
+    const load = await loadProjectConfigText(
+      'ceiling.yaml',
+      `targets:\n  web:\n    discover: { srv: _http._tcp.web.test, every: 30 }\n    vars: { a: "{{ target.hst }}" }\n`,
+    );
     expect(load.diagnostics.map((diagnostic) => diagnostic.code)).toEqual(['CEIL_CONFIG_INVALID', 'CEIL_CONFIG_TEMPLATE']);
   });
 

@@ -7,8 +7,18 @@ import { parseDnsServer } from '../../src/discovery/spec.js';
 /** Discovery against a real DNS server: dnsmasq on a loopback port. A missing dnsmasq fails here, loudly. */
 
 const at = (server: DnsServer) => parseDnsServer(server.address)!;
-const srvSpec = (server: DnsServer, name: string, timeoutMs = 5_000): DiscoverySpec => ({ source: { kind: 'srv', name, scheme: 'http' }, resolver: at(server), timeoutMs, everyMs: 30_000 });
-const dnsSpec = (server: DnsServer, name: string, port: number): DiscoverySpec => ({ source: { kind: 'dns', name, port, scheme: 'http' }, resolver: at(server), timeoutMs: 5_000, everyMs: 30_000 });
+const srvSpec = (server: DnsServer, name: string, timeoutMs = 5_000): DiscoverySpec => ({
+  source: { kind: 'srv', name, scheme: 'http' },
+  resolver: at(server),
+  timeoutMs,
+  everyMs: 30_000,
+});
+const dnsSpec = (server: DnsServer, name: string, port: number): DiscoverySpec => ({
+  source: { kind: 'dns', name, port, scheme: 'http' },
+  resolver: at(server),
+  timeoutMs: 5_000,
+  everyMs: 30_000,
+});
 
 function instancesOf(result: DiscoveryResult) {
   if ('problem' in result) throw new Error(`expected instances, got ${result.problem.code}: ${result.problem.message}`);
@@ -33,7 +43,11 @@ describe('discoverFleet against dnsmasq', () => {
   });
 
   it('finds an SRV fleet of three, each named from group and address, with its port and template values', async () => {
-    const instances = instancesOf(await discoverFleet('web', srvSpec(server, '_http._tcp.web.test'), { vars: { base_url: '{{ target.url }}', label: '{{ target.name }} on {{ target.port }}', token: '{{ secrets.token }}' } }));
+    const instances = instancesOf(
+      await discoverFleet('web', srvSpec(server, '_http._tcp.web.test'), {
+        vars: { base_url: '{{ target.url }}', label: '{{ target.name }} on {{ target.port }}', token: '{{ secrets.token }}' },
+      }),
+    );
     expect(instances.map((instance) => instance.name)).toEqual(['web/127.0.0.1:18081', 'web/127.0.0.1:18082', 'web/127.0.0.1:18083']);
     expect(instances[1]).toMatchObject({
       group: 'web',
@@ -72,7 +86,12 @@ describe('discoverFleet against dnsmasq', () => {
 
   it('calls a name with no records not found: inconclusive, naming the name and the server', async () => {
     const result = await discoverFleet('web', srvSpec(server, '_http._tcp.absent.test'));
-    expect(result).toEqual({ problem: { code: 'CEIL_DISCOVERY_NOT_FOUND', message: expect.stringContaining(`SRV name _http._tcp.absent.test has no records at DNS server ${server.address}`) } });
+    expect(result).toEqual({
+      problem: {
+        code: 'CEIL_DISCOVERY_NOT_FOUND',
+        message: expect.stringContaining(`SRV name _http._tcp.absent.test has no records at DNS server ${server.address}`),
+      },
+    });
     const plain = await discoverFleet('api', dnsSpec(server, 'absent.test', 80));
     expect('problem' in plain && plain.problem.code).toBe('CEIL_DISCOVERY_NOT_FOUND');
   });
@@ -85,7 +104,9 @@ describe('discoverFleet against dnsmasq', () => {
 
 describe('the dnsmasq test server', () => {
   it('fails, naming the package to install, when dnsmasq is missing', async () => {
-    await expect(startDnsServer({}, '/nonexistent/dnsmasq')).rejects.toThrow(/dnsmasq is not installed at \/nonexistent\/dnsmasq: .*apt-get install -y dnsmasq-base/);
+    await expect(startDnsServer({}, '/nonexistent/dnsmasq')).rejects.toThrow(
+      /dnsmasq is not installed at \/nonexistent\/dnsmasq: .*apt-get install -y dnsmasq-base/,
+    );
   });
 });
 
@@ -102,8 +123,18 @@ describe('discoverFleet when the DNS server does not answer', () => {
     silent.on('message', () => (queries += 1));
     await new Promise<void>((resolve) => silent!.bind(0, '127.0.0.1', resolve));
     const resolver = { host: '127.0.0.1', port: silent.address().port };
-    const result = await discoverFleet('web', { source: { kind: 'srv', name: '_http._tcp.web.test', scheme: 'http' }, resolver, timeoutMs: 300, everyMs: 30_000 });
-    expect(result).toEqual({ problem: { code: 'CEIL_DISCOVERY_DNS_TIMEOUT', message: expect.stringMatching(/^web: no answer from DNS server 127\.0\.0\.1:\d+ for SRV _http\._tcp\.web\.test within 300 ms/) } });
+    const result = await discoverFleet('web', {
+      source: { kind: 'srv', name: '_http._tcp.web.test', scheme: 'http' },
+      resolver,
+      timeoutMs: 300,
+      everyMs: 30_000,
+    });
+    expect(result).toEqual({
+      problem: {
+        code: 'CEIL_DISCOVERY_DNS_TIMEOUT',
+        message: expect.stringMatching(/^web: no answer from DNS server 127\.0\.0\.1:\d+ for SRV _http\._tcp\.web\.test within 300 ms/),
+      },
+    });
     expect(queries).toBeGreaterThan(0);
   });
 
@@ -112,7 +143,12 @@ describe('discoverFleet when the DNS server does not answer', () => {
     await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
     const port = probe.address().port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const result = await discoverFleet('api', { source: { kind: 'dns', name: 'pool.test', port: 80, scheme: 'http' }, resolver: { host: '127.0.0.1', port }, timeoutMs: 1_000, everyMs: 30_000 });
+    const result = await discoverFleet('api', {
+      source: { kind: 'dns', name: 'pool.test', port: 80, scheme: 'http' },
+      resolver: { host: '127.0.0.1', port },
+      timeoutMs: 1_000,
+      everyMs: 30_000,
+    });
     expect('problem' in result && result.problem.code).toBe('CEIL_DISCOVERY_DNS_TIMEOUT');
   });
 });

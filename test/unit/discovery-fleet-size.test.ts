@@ -16,13 +16,22 @@ describe('checkFleetSize', () => {
     expect(checkFleetSize('web', fleet(7), { count: 8 })).toEqual({
       verdict: 'fail',
       code: 'CEIL_DISCOVERY_FLEET_SHORT',
-      message: 'web: expected 8 instances, found 7: web/10.0.3.1:8080, web/10.0.3.2:8080, web/10.0.3.3:8080, web/10.0.3.4:8080, web/10.0.3.5:8080, web/10.0.3.6:8080, web/10.0.3.7:8080',
+      message:
+        'web: expected 8 instances, found 7: web/10.0.3.1:8080, web/10.0.3.2:8080, web/10.0.3.3:8080, web/10.0.3.4:8080, web/10.0.3.5:8080, web/10.0.3.6:8080, web/10.0.3.7:8080',
     });
-    expect(checkFleetSize('web', fleet(2), { min: 3 })).toEqual({ verdict: 'fail', code: 'CEIL_DISCOVERY_FLEET_SHORT', message: 'web: expected at least 3 instances, found 2: web/10.0.3.1:8080, web/10.0.3.2:8080' });
+    expect(checkFleetSize('web', fleet(2), { min: 3 })).toEqual({
+      verdict: 'fail',
+      code: 'CEIL_DISCOVERY_FLEET_SHORT',
+      message: 'web: expected at least 3 instances, found 2: web/10.0.3.1:8080, web/10.0.3.2:8080',
+    });
   });
 
   it('fails an instance that should not exist', () => {
-    expect(checkFleetSize('web', fleet(2), { count: 1 })).toEqual({ verdict: 'fail', code: 'CEIL_DISCOVERY_FLEET_EXCESS', message: 'web: expected 1 instance, found 2: web/10.0.3.1:8080, web/10.0.3.2:8080' });
+    expect(checkFleetSize('web', fleet(2), { count: 1 })).toEqual({
+      verdict: 'fail',
+      code: 'CEIL_DISCOVERY_FLEET_EXCESS',
+      message: 'web: expected 1 instance, found 2: web/10.0.3.1:8080, web/10.0.3.2:8080',
+    });
   });
 
   it('calls a fleet of none inconclusive, whatever was expected', () => {
@@ -35,7 +44,9 @@ describe('checkFleetSize', () => {
 describe('target templates', () => {
   it('fills plain target references and leaves every other template as written', () => {
     const values = { url: 'http://10.0.3.7:8080', name: 'web/10.0.3.7:8080' };
-    expect(fillTargetValues('{{ target.url }}/api?from={{ env.WHO }}&n={{target.name}}', values)).toBe('http://10.0.3.7:8080/api?from={{ env.WHO }}&n=web/10.0.3.7:8080');
+    expect(fillTargetValues('{{ target.url }}/api?from={{ env.WHO }}&n={{target.name}}', values)).toBe(
+      'http://10.0.3.7:8080/api?from={{ env.WHO }}&n=web/10.0.3.7:8080',
+    );
     expect(fillTargetValues('no template', values)).toBe('no template');
     expect(fillTargetValues('{{ target.region }}', values)).toBe('{{ target.region }}');
     expect(fillTargetValues('{{ broken', values)).toBe('{{ broken');

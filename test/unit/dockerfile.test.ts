@@ -46,8 +46,13 @@ function parseDockerfile(text: string): Stage[] {
 
 const dockerfile = parseDockerfile(readFileSync(path.join(root, 'Dockerfile'), 'utf8'));
 const runtime = dockerfile.at(-1)!;
-const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string>; dependencies: Record<string, string> };
-const of = (stage: Stage, keyword: string): string[] => stage.instructions.filter((instruction) => instruction.keyword === keyword).map((instruction) => instruction.args);
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+  bin: Record<string, string>;
+  dependencies: Record<string, string>;
+};
+const of = (stage: Stage, keyword: string): string[] =>
+  stage.instructions.filter((instruction) => instruction.keyword === keyword).map((instruction) => instruction.args);
 
 /** .dockerignore as written here: ignore everything, then `!path` lets files back in. */
 function passesDockerignore(file: string): boolean {

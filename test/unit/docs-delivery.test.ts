@@ -37,7 +37,21 @@ const FLAGGER_METADATA_KEYS = ['tag', 'journeys'];
 /** Flagger hooks whose 2xx means "go on". A rollback hook's 2xx means "roll back"; confirm-rollout runs before the canary has pods. */
 const FLAGGER_HOOK_TYPES = ['pre-rollout', 'rollout', 'confirm-promotion'];
 
-const RUN_FLAGS = ['--tag', '--grep', '--concurrency', '--retries', '--timeout', '--var', '--env-file', '--secrets-file', '--reporter', '--out', '--fail-on-flaky', '--browser-path', '--trace'];
+const RUN_FLAGS = [
+  '--tag',
+  '--grep',
+  '--concurrency',
+  '--retries',
+  '--timeout',
+  '--var',
+  '--env-file',
+  '--secrets-file',
+  '--reporter',
+  '--out',
+  '--fail-on-flaky',
+  '--browser-path',
+  '--trace',
+];
 /** Flags of `ceiling gate` the examples may use; a test below checks each is still defined in src/cli/program.ts. */
 const GATE_FLAGS = [
   '--config',
@@ -57,7 +71,6 @@ const GATE_FLAGS = [
   '--verdict-out',
   '--junit',
 ];
-
 
 function parseYaml(file: string): Obj[] {
   return parseAllDocuments(readFileSync(path.join(DIR, file), 'utf8')).map((doc, i) => {
@@ -266,7 +279,12 @@ describe('docs/delivery', () => {
         for (const [key, value] of Object.entries(metadata)) {
           expect(FLAGGER_METADATA_KEYS, `${where}: metadata.${key}`).toContain(key);
           expect(typeof value, `${where}: metadata values are strings`).toBe('string');
-          expect(String(value).split(',').every((item) => item.trim() !== ''), `${where}: metadata.${key} has no empty item`).toBe(true);
+          expect(
+            String(value)
+              .split(',')
+              .every((item) => item.trim() !== ''),
+            `${where}: metadata.${key} has no empty item`,
+          ).toBe(true);
         }
       }
     });
@@ -290,7 +308,12 @@ describe('docs/delivery', () => {
       if (stage.statusUrlResolution === 'webhookResponse') expect(stage.statusUrlJsonPath).toBe('$.statusUrl');
       expect(stage.statusJsonPath).toBe('$.status');
       if (stage.progressJsonPath !== undefined) expect(stage.progressJsonPath).toBe('$.progress');
-      const statuses = (field: string): string[] => (stage[field] === undefined ? [] : str(stage[field], field).split(',').map((status) => status.trim()));
+      const statuses = (field: string): string[] =>
+        stage[field] === undefined
+          ? []
+          : str(stage[field], field)
+              .split(',')
+              .map((status) => status.trim());
       expect(statuses('successStatuses')).toEqual(['SUCCEEDED']);
       expect(statuses('terminalStatuses')).toEqual(['TERMINAL']);
       for (const field of ['successStatuses', 'canceledStatuses', 'terminalStatuses']) {
@@ -319,7 +342,9 @@ describe('docs/delivery', () => {
     }
 
     function gateStep(): { job: string; step: Step } {
-      const found = [...workflow().jobs].flatMap(([job, { steps }]) => steps.flatMap((step) => (step.uses?.startsWith(ACTION_REF.split('@')[0]!) ? [{ job, step }] : [])));
+      const found = [...workflow().jobs].flatMap(([job, { steps }]) =>
+        steps.flatMap((step) => (step.uses?.startsWith(ACTION_REF.split('@')[0]!) ? [{ job, step }] : [])),
+      );
       expect(found, 'one step uses the Ceiling action').toHaveLength(1);
       return found[0]!;
     }
@@ -331,7 +356,11 @@ describe('docs/delivery', () => {
       for (const [name, job] of jobs) {
         expect(typeof job['runs-on'], `${name}: runs-on`).toBe('string');
         expect(job.steps.length, name).toBeGreaterThan(0);
-        for (const step of job.steps) expect([step.run, step.uses].filter((x) => x !== undefined), `${name}: a step has exactly one of run and uses`).toHaveLength(1);
+        for (const step of job.steps)
+          expect(
+            [step.run, step.uses].filter((x) => x !== undefined),
+            `${name}: a step has exactly one of run and uses`,
+          ).toHaveLength(1);
       }
     });
 

@@ -53,7 +53,6 @@ const SERVE_FLAGS = [
 const PROMETHEUS_CONFIG = 'prometheus.yml';
 const RULES_FILE = 'alert-rules.yml';
 
-
 interface Doc {
   file: string;
   index: number;
@@ -191,8 +190,7 @@ function probes(): Probe[] {
     });
 }
 
-const flagValues = (probe: Probe, name: string): string[] =>
-  probe.flags.filter((flag) => flag.name === name).map((flag) => flag.value ?? '');
+const flagValues = (probe: Probe, name: string): string[] => probe.flags.filter((flag) => flag.name === name).map((flag) => flag.value ?? '');
 
 /** A flag's value with one level of shell quoting removed (for the plain-args form it is already bare). */
 const unquote = (value: string): string => value.replace(/^"(.*)"$/s, '$1').replace(/^'(.*)'$/s, '$1');
@@ -370,7 +368,9 @@ describe('docs/kubernetes', () => {
   });
 
   it('every mount has a volume, the state and /tmp are writable, and the journeys come from the ConfigMap', () => {
-    const configMaps = manifests().filter((doc) => kindOf(doc) === 'ConfigMap').map(nameOf);
+    const configMaps = manifests()
+      .filter((doc) => kindOf(doc) === 'ConfigMap')
+      .map(nameOf);
     for (const probe of probes()) {
       const spec = obj(probe.doc.value.spec, 'spec');
       const claims = (spec.volumeClaimTemplates === undefined ? [] : list(spec.volumeClaimTemplates, 'volumeClaimTemplates')).map((c) =>
@@ -423,7 +423,7 @@ describe('docs/kubernetes', () => {
     }
   });
 
-  it('services select their location\'s pods, and the StatefulSet\'s governing service exists', () => {
+  it("services select their location's pods, and the StatefulSet's governing service exists", () => {
     const services = manifests().filter((doc) => kindOf(doc) === 'Service');
     for (const probe of probes()) {
       const selecting = services.filter((service) => matches(probe.podLabels, obj(obj(service.value.spec, 'service spec').selector, 'selector')));

@@ -94,10 +94,7 @@ describe('retries', () => {
 
 describe('deadlines', () => {
   it('a step timeout fails the step as a timeout', async () => {
-    const result = await runJourneys(
-      [await journey('name: t\nsteps:\n  - wait: 5s\n    timeout: 50ms\n  - assert: { value: true }\n')],
-      options(),
-    );
+    const result = await runJourneys([await journey('name: t\nsteps:\n  - wait: 5s\n    timeout: 50ms\n  - assert: { value: true }\n')], options());
     const attempt = result.journeys[0]!.attempts[0]!;
     expect(attempt.failure).toMatchObject({ class: 'timeout', code: 'CEIL_TIMEOUT_STEP' });
     expect(attempt.steps.map((step) => step.status)).toEqual(['error', 'skipped']);
@@ -105,7 +102,10 @@ describe('deadlines', () => {
   });
 
   it("the journey's deadline cuts a step with a longer timeout", async () => {
-    const result = await runJourneys([await journey('name: t\ntimeout: 80ms\nsteps:\n  - wait: 5s\n    timeout: 10s\n  - assert: { value: true }\n')], options());
+    const result = await runJourneys(
+      [await journey('name: t\ntimeout: 80ms\nsteps:\n  - wait: 5s\n    timeout: 10s\n  - assert: { value: true }\n')],
+      options(),
+    );
     expect(result.journeys[0]!.attempts[0]!.failure).toMatchObject({ class: 'timeout', code: 'CEIL_TIMEOUT_JOURNEY' });
   });
 
@@ -147,9 +147,7 @@ describe('concurrency', () => {
       },
       onRunEnd() {},
     };
-    const journeys = await Promise.all(
-      [1, 2, 3, 4, 5].map((n) => journey(`name: j${n}\nsteps:\n  - wait: 30ms\n  - assert: { value: true }\n`, `j${n}.yaml`)),
-    );
+    const journeys = await Promise.all([1, 2, 3, 4, 5].map((n) => journey(`name: j${n}\nsteps:\n  - wait: 30ms\n  - assert: { value: true }\n`, `j${n}.yaml`)));
     const result = await runJourneys(journeys, options({ concurrency: 2, reporter }));
     expect(result.totals.passed).toBe(5);
     expect(peak).toBe(2);
@@ -168,7 +166,17 @@ describe('the verdict', () => {
       startedAt: '',
       durationMs: 0,
       assertions,
-      attempts: [{ attempt: 1, status: status === 'flaky' ? 'passed' : status, startedAt: '', durationMs: 0, steps: [], cleanupErrors: [], ...(failureClass ? { failure: { class: failureClass, code: 'X', message: '' } } : {}) }],
+      attempts: [
+        {
+          attempt: 1,
+          status: status === 'flaky' ? 'passed' : status,
+          startedAt: '',
+          durationMs: 0,
+          steps: [],
+          cleanupErrors: [],
+          ...(failureClass ? { failure: { class: failureClass, code: 'X', message: '' } } : {}),
+        },
+      ],
     }) as JourneyResult;
 
   it.each([

@@ -4,14 +4,7 @@ import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import {
-  COMMENTS_BUGS,
-  MAX_BODY_BYTES,
-  MAX_COMMENT_LENGTH,
-  MAX_STORED_COMMENTS,
-  startComments,
-  type Comment,
-} from '../../fixtures/comments.js';
+import { COMMENTS_BUGS, MAX_BODY_BYTES, MAX_COMMENT_LENGTH, MAX_STORED_COMMENTS, startComments, type Comment } from '../../fixtures/comments.js';
 import type { RunningService } from '../../fixtures/service.js';
 
 let service: RunningService | undefined;
@@ -170,9 +163,7 @@ describe('comments fixture', () => {
     const nasty = `<script>alert("x")</script><img src=x onerror=alert(1)> & 'q'`;
     expect((await post(nasty)).status).toBe(201);
     const page = await call('GET', '/');
-    expect(page.text).toContain(
-      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt; &amp; &#39;q&#39;</li>',
-    );
+    expect(page.text).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt; &amp; &#39;q&#39;</li>');
     expect(page.text).not.toContain('<script>alert');
     expect(page.text).not.toContain('<img');
     expect(page.text.match(/<script/g)).toHaveLength(1);

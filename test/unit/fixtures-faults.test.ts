@@ -2,13 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { Agent, errors, fetch, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import {
-  DRIP_LENGTH,
-  faultTlsCredentials,
-  startBlackHole,
-  startFaultServer,
-  type FaultServer,
-} from '../../fixtures/faults.js';
+import { DRIP_LENGTH, faultTlsCredentials, startBlackHole, startFaultServer, type FaultServer } from '../../fixtures/faults.js';
 
 const cleanups: Array<() => unknown> = [];
 

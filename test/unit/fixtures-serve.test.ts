@@ -4,21 +4,14 @@ import { parseServeArgs, UsageError } from '../../fixtures/serve-args.js';
 
 describe('serve arguments', () => {
   it('parses a full chat invocation', () => {
-    expect(
-      parseServeArgs([
-        'chat',
-        '--port',
-        '4100',
-        '--bug',
-        'ghost-leave',
-        '--keepalive',
-        '200ms',
-        '--version',
-        '2.0.0',
-        '--slow',
-        '1s',
-      ]),
-    ).toEqual({ service: 'chat', port: 4100, bugs: ['ghost-leave'], keepaliveMs: 200, version: '2.0.0', slowMs: 1000 });
+    expect(parseServeArgs(['chat', '--port', '4100', '--bug', 'ghost-leave', '--keepalive', '200ms', '--version', '2.0.0', '--slow', '1s'])).toEqual({
+      service: 'chat',
+      port: 4100,
+      bugs: ['ghost-leave'],
+      keepaliveMs: 200,
+      version: '2.0.0',
+      slowMs: 1000,
+    });
   });
 
   it('collects repeated --bug flags and leaves unset options out', () => {

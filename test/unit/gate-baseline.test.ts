@@ -112,10 +112,7 @@ describe('baselines from results', () => {
       attempts: [
         {
           ...passedAttempt(),
-          steps: [
-            stepResult({ index: 0, name: 'ws.expect alice', durationMs: 5 }),
-            stepResult({ index: 1, name: 'ws.expect alice', durationMs: 800 }),
-          ],
+          steps: [stepResult({ index: 0, name: 'ws.expect alice', durationMs: 5 }), stepResult({ index: 1, name: 'ws.expect alice', durationMs: 800 })],
         },
       ],
     });
@@ -231,7 +228,14 @@ describe('baselineFromHistory', () => {
   });
 
   test("an HTTP step recorded with its whole-request time is sampled by it, as the gate's fresh runs are", () => {
-    fill([run({ steps: [{ name: 'create', status: 'passed', durationMs: 60, requestMs: 41 }, { name: 'connect alice', status: 'passed', durationMs: 12 }] })]);
+    fill([
+      run({
+        steps: [
+          { name: 'create', status: 'passed', durationMs: 60, requestMs: 41 },
+          { name: 'connect alice', status: 'passed', durationMs: 12 },
+        ],
+      }),
+    ]);
     const baseline = baselineFromHistory(dbFile(), ['chat announces who left'], { sinceMs: 6 * hour, now });
     expect(baseline.steps).toEqual({ 'chat announces who left': { create: [41], 'connect alice': [12] } });
   });

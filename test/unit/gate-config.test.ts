@@ -213,14 +213,18 @@ describe('loadProjectConfigText: problems, each at its line and column', () => {
       'ceiling.yaml:8:9 › gate.bake: "10 mins" is not a duration; use a number with a unit: ms, s, m or h (e.g. "500ms", "2s")',
       'ceiling.yaml:9:18 › gate.recoverWithin: duration "0s" is zero; it must be greater than zero',
     ]);
-    expect(await problems(`${twoTargets}gate: { bake: 0 }\n`)).toEqual(['ceiling.yaml:6:15 › gate.bake: write zero with a unit: "0s" (a single round, no bake window)']);
+    expect(await problems(`${twoTargets}gate: { bake: 0 }\n`)).toEqual([
+      'ceiling.yaml:6:15 › gate.bake: write zero with a unit: "0s" (a single round, no bake window)',
+    ]);
   });
 
   it('refuses a bare minEffect above 1, which would almost always mean a percentage', async () => {
     expect(await problems(`${twoTargets}gate: { minEffect: 20 }\n`)).toEqual([
       'ceiling.yaml:6:20 › gate.minEffect: a bare number is a fraction (0.2 = 20 % slower); for 20 % write "20%" or 0.2, and write more than 100 % as a percentage such as "150%"',
     ]);
-    expect(await problems(`${twoTargets}gate: { minEffect: yes }\n`)).toEqual(['ceiling.yaml:6:20 › gate.minEffect: expected a percentage such as "20%" or a fraction such as 0.2']);
+    expect(await problems(`${twoTargets}gate: { minEffect: yes }\n`)).toEqual([
+      'ceiling.yaml:6:20 › gate.minEffect: expected a percentage such as "20%" or a fraction such as 0.2',
+    ]);
   });
 
   it('points at the target that lacks a var the default version URL uses', async () => {
@@ -277,7 +281,9 @@ version: { url: "{{ vars.chatHttp }}/version" }
   it('reports a target declared twice', async () => {
     const load = await loadProjectConfigText('ceiling.yaml', 'targets:\n  chat-1: {}\n  chat-1: {}\n');
     expect(load.diagnostics.map((d) => d.code)).toEqual(['CEIL_CONFIG_YAML_DUPLICATE_KEY']);
-    expect(printed(load)).toEqual(['ceiling.yaml:3:3 › targets.chat-1: duplicate key "chat-1": each key may appear once per mapping; give each target its own name']);
+    expect(printed(load)).toEqual([
+      'ceiling.yaml:3:3 › targets.chat-1: duplicate key "chat-1": each key may appear once per mapping; give each target its own name',
+    ]);
   });
 
   it('checks reporters with the same rules as --reporter', async () => {
@@ -288,7 +294,9 @@ version: { url: "{{ vars.chatHttp }}/version" }
   });
 
   it('asks for quotes around a var that YAML read as a number', async () => {
-    expect(await problems('targets:\n  a:\n    vars: { port: 4101, name: x }\n')).toEqual(['ceiling.yaml:3:19 › targets.a.vars.port: var values are strings; quote it: "4101"']);
+    expect(await problems('targets:\n  a:\n    vars: { port: 4101, name: x }\n')).toEqual([
+      'ceiling.yaml:3:19 › targets.a.vars.port: var values are strings; quote it: "4101"',
+    ]);
   });
 
   it('refuses a notification address that is not an http URL', async () => {
@@ -299,7 +307,9 @@ version: { url: "{{ vars.chatHttp }}/version" }
   });
 
   it('says what a config file is when it is not a mapping', async () => {
-    expect(await problems('- targets\n')).toEqual(['ceiling.yaml:1:1: a project config is a mapping with at least targets; see docs/ceiling.yaml for a full example']);
+    expect(await problems('- targets\n')).toEqual([
+      'ceiling.yaml:1:1: a project config is a mapping with at least targets; see docs/ceiling.yaml for a full example',
+    ]);
   });
 
   it('reports every problem at once, in source order, all as CEIL_CONFIG_*', async () => {

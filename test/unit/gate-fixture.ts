@@ -85,7 +85,13 @@ export const staleVersionFinding = (): GateFinding => ({
   round: 0,
 });
 
-export const okRollback = (): RollbackOutcome => ({ command: ['./rollback.sh', '1.4.1'], exitCode: 0, output: 'rolled back to 1.4.1\n', durationMs: 2_100, ok: true });
+export const okRollback = (): RollbackOutcome => ({
+  command: ['./rollback.sh', '1.4.1'],
+  exitCode: 0,
+  output: 'rolled back to 1.4.1\n',
+  durationMs: 2_100,
+  ok: true,
+});
 
 export const failedRollback = (): RollbackOutcome => ({
   command: ['./rollback.sh', '1.4.1'],

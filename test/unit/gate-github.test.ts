@@ -24,8 +24,15 @@ const rowsOf = (markdown: string, header: string): string[] => {
 describe('renderStepSummary', () => {
   it('leads with the verdict, then the reason, then a table of targets', () => {
     const markdown = renderStepSummary(failResult());
-    expect(markdown.startsWith('## ❌ ceiling gate: FAIL\n\n**target chat-2: journey "chat announces who left", step "bob leaves": no message matched within 2s**\n')).toBe(true);
-    expect(rowsOf(markdown, '| Target | Version | Status | Clean rounds |')).toEqual(['| chat-1 | 1.4.2 | ✅ passed | 2 |', '| chat-2 | 1.4.1 (expected 1.4.2) | ❌ failed | 0 |']);
+    expect(
+      markdown.startsWith(
+        '## ❌ ceiling gate: FAIL\n\n**target chat-2: journey "chat announces who left", step "bob leaves": no message matched within 2s**\n',
+      ),
+    ).toBe(true);
+    expect(rowsOf(markdown, '| Target | Version | Status | Clean rounds |')).toEqual([
+      '| chat-1 | 1.4.2 | ✅ passed | 2 |',
+      '| chat-2 | 1.4.1 (expected 1.4.2) | ❌ failed | 0 |',
+    ]);
     expect(renderStepSummary(passResult())).toMatch(/^## ✅ ceiling gate: PASS\n/);
     expect(renderStepSummary(inconclusiveResult())).toMatch(/^## ⚠️ ceiling gate: INCONCLUSIVE\n/);
   });
@@ -33,7 +40,9 @@ describe('renderStepSummary', () => {
   it('lists findings once per distinct problem, with the rounds it was seen in', () => {
     const rows = rowsOf(renderStepSummary(failResult()), '| Target | Where | Code | Message | Seen |');
     expect(rows).toHaveLength(2);
-    expect(rows[1]).toBe('| chat-2 | chat announces who left › bob leaves (critical) | `CEIL_WS_EXPECT_TIMEOUT` | no message matched within 2s: expected \\{"type":"left","nick":"bob"\\} | rounds 1, 2 |');
+    expect(rows[1]).toBe(
+      '| chat-2 | chat announces who left › bob leaves (critical) | `CEIL_WS_EXPECT_TIMEOUT` | no message matched within 2s: expected \\{"type":"left","nick":"bob"\\} | rounds 1, 2 |',
+    );
   });
 
   it('has a latency table with the regressions first', () => {
@@ -63,7 +72,9 @@ describe('renderStepSummary', () => {
 
   it('reports time to detect, the rollback and time to recover', () => {
     const markdown = renderStepSummary(failResult());
-    expect(markdown).toContain('### Outcome\n\n- Detected in 12.3s\n- rollback ./rollback.sh 1.4.1 exited 0 in 2.10s\n- Recovery: green again 8.40s after the verdict (1 round)');
+    expect(markdown).toContain(
+      '### Outcome\n\n- Detected in 12.3s\n- rollback ./rollback.sh 1.4.1 exited 0 in 2.10s\n- Recovery: green again 8.40s after the verdict (1 round)',
+    );
   });
 
   it('cuts a very long findings table and says where the rest is', () => {
@@ -113,7 +124,10 @@ describe('renderAnnotations', () => {
 
   it('pins a journey listed by absolute path (as ceiling.yaml resolves them) relative to the workspace, and drops one outside it', () => {
     const result = failResult();
-    result.findings = [{ ...bobLeavesFinding(1), file: '/repo/journeys/chat-leave.yaml' }, { ...bobLeavesFinding(1), target: 'chat-3', file: '/elsewhere/chat-leave.yaml' }];
+    result.findings = [
+      { ...bobLeavesFinding(1), file: '/repo/journeys/chat-leave.yaml' },
+      { ...bobLeavesFinding(1), target: 'chat-3', file: '/elsewhere/chat-leave.yaml' },
+    ];
     const [inside, outside] = renderAnnotations(result, '/repo', '/repo/sub');
     expect(inside).toMatch(/^::error file=journeys\/chat-leave\.yaml,line=11,title=chat-2 › /);
     expect(outside).toMatch(/^::error title=chat-3 › /);
@@ -139,7 +153,15 @@ describe('renderAnnotations', () => {
 
   it('warns rather than errs for flaky passes, an unreachable fleet and anything under a pass', () => {
     const flaky = failResult();
-    flaky.findings.push({ kind: 'flaky', target: 'chat-1', journey: 'chat announces who left', code: 'CEIL_GATE_FLAKY', message: 'passed only after 1 retry', critical: false, round: 2 });
+    flaky.findings.push({
+      kind: 'flaky',
+      target: 'chat-1',
+      journey: 'chat announces who left',
+      code: 'CEIL_GATE_FLAKY',
+      message: 'passed only after 1 retry',
+      critical: false,
+      round: 2,
+    });
     expect(renderAnnotations(flaky).at(-1)).toMatch(/^::warning title=chat-1 › flaky%3A chat announces who left::CEIL_GATE_FLAKY/);
     flaky.policy.failOnFlaky = true;
     expect(renderAnnotations(flaky).at(-1)).toMatch(/^::error /);

@@ -85,9 +85,12 @@ describe('samplesFromResults', () => {
     expect(samples.has(stepKey('drop', 'gone once read'))).toBe(false);
   });
 
-  test("samples an HTTP step by its whole request on the wire, not by the checks around it; other steps by their duration", () => {
+  test('samples an HTTP step by its whole request on the wire, not by the checks around it; other steps by their duration', () => {
     const phases = { dnsMs: 0, connectMs: 1, tlsMs: 0, firstByteMs: 9, bodyMs: 1, totalMs: 11 };
-    const attempt = { ...passedAttempt(), steps: [stepResult({ index: 0, name: 'create', durationMs: 25, phases }), stepResult({ index: 1, name: 'read back', kind: 'ws.send', durationMs: 7 })] };
+    const attempt = {
+      ...passedAttempt(),
+      steps: [stepResult({ index: 0, name: 'create', durationMs: 25, phases }), stepResult({ index: 1, name: 'read back', kind: 'ws.send', durationMs: 7 })],
+    };
     const samples = samplesFromResults([journeyResult({ name: 'drop', status: 'passed', attempts: [attempt] })]);
     expect(samples.get(stepKey('drop', 'create'))).toEqual([11]);
     expect(samples.get(stepKey('drop', 'read back'))).toEqual([7]);

@@ -58,11 +58,20 @@ describe('mannWhitneyGreater', () => {
 
   test('the exact p-value equals a brute-force permutation test, without ties', () => {
     const cases: [number[], number[]][] = [
-      [[12, 15, 11], [14, 18, 20, 16]],
-      [[3, 9, 1, 7], [2, 8, 6, 4, 5]],
+      [
+        [12, 15, 11],
+        [14, 18, 20, 16],
+      ],
+      [
+        [3, 9, 1, 7],
+        [2, 8, 6, 4, 5],
+      ],
       [[30, 10, 20], [5]],
       [[1], [2]],
-      [[5, 6, 7, 8, 9, 10], [1, 2, 3, 4]],
+      [
+        [5, 6, 7, 8, 9, 10],
+        [1, 2, 3, 4],
+      ],
     ];
     for (const [a, b] of cases) {
       expect(mannWhitneyGreater(a, b).pGreater).toBeCloseTo(permutationPGreater(a, b), 12);
@@ -71,10 +80,22 @@ describe('mannWhitneyGreater', () => {
 
   test('the exact p-value with ties equals the permutation test given those ties', () => {
     const cases: [number[], number[]][] = [
-      [[20, 20, 21, 22], [21, 21, 23, 20]],
-      [[5, 5, 5], [5, 5, 6]],
-      [[10, 11, 11, 12, 12], [11, 12, 12, 13]],
-      [[1, 1, 2, 2, 3, 3], [2, 3, 3, 4]],
+      [
+        [20, 20, 21, 22],
+        [21, 21, 23, 20],
+      ],
+      [
+        [5, 5, 5],
+        [5, 5, 6],
+      ],
+      [
+        [10, 11, 11, 12, 12],
+        [11, 12, 12, 13],
+      ],
+      [
+        [1, 1, 2, 2, 3, 3],
+        [2, 3, 3, 4],
+      ],
     ];
     for (const [a, b] of cases) {
       const result = mannWhitneyGreater(a, b);

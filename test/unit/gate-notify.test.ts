@@ -27,7 +27,16 @@ const slackText = (payload: Record<string, unknown>): string =>
 /** Fast retries and a short timeout, so a test never waits on the defaults. */
 function send(overrides: Partial<GateNotifyOptions>): { logs: string[]; run: ReturnType<typeof sendGateNotifications> } {
   const logs: string[] = [];
-  const run = sendGateNotifications({ webhooks: [], slack: [], result: failResult(), redactor: new Redactor(), timeoutMs: 2_000, retryDelayMs: 10, log: (line) => logs.push(line), ...overrides });
+  const run = sendGateNotifications({
+    webhooks: [],
+    slack: [],
+    result: failResult(),
+    redactor: new Redactor(),
+    timeoutMs: 2_000,
+    retryDelayMs: 10,
+    log: (line) => logs.push(line),
+    ...overrides,
+  });
   return { logs, run };
 }
 

@@ -35,7 +35,10 @@ describe('writeGateOutputs', () => {
 
   it('reports a thrown non-error value too', async () => {
     const warnings: string[] = [];
-    const faults = await writeGateOutputs([{ name: 'pushgateway', write: () => Promise.reject('refused') }], result, { redactor: new Redactor(), warn: (line) => warnings.push(line) });
+    const faults = await writeGateOutputs([{ name: 'pushgateway', write: () => Promise.reject('refused') }], result, {
+      redactor: new Redactor(),
+      warn: (line) => warnings.push(line),
+    });
     expect(faults).toEqual([{ output: 'pushgateway', message: 'refused' }]);
   });
 });

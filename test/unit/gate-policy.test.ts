@@ -16,12 +16,27 @@ function attempt(status: AttemptResult['status'], failure?: { class: FailureClas
     startedAt: '2026-11-25T00:00:00.000Z',
     durationMs: 10,
     cleanupErrors: [],
-    steps: [{ index: 0, name: 'the step', kind: 'http', location, status: status === 'passed' ? 'passed' : status, durationMs: 10, assertions: 1, ...(failure ? { failure } : {}) }],
+    steps: [
+      {
+        index: 0,
+        name: 'the step',
+        kind: 'http',
+        location,
+        status: status === 'passed' ? 'passed' : status,
+        durationMs: 10,
+        assertions: 1,
+        ...(failure ? { failure } : {}),
+      },
+    ],
     ...(failure ? { failure, failedStep: 0 } : {}),
   };
 }
 
-function result(name: string, status: JourneyResult['status'], options: { tags?: string[]; failure?: { class: FailureClass; code: string; message: string } } = {}): JourneyResult {
+function result(
+  name: string,
+  status: JourneyResult['status'],
+  options: { tags?: string[]; failure?: { class: FailureClass; code: string; message: string } } = {},
+): JourneyResult {
   const attempts =
     status === 'flaky'
       ? [attempt('failed', { class: 'assertion', code: 'CEIL_HTTP_STATUS', message: 'expected 200, got 503' }), attempt('passed')]
@@ -34,7 +49,19 @@ function round(targets: TargetRound[]): RoundResult {
 }
 
 const journeys = new Map<string, Journey>([
-  ['chat', { name: 'chat', file: 'journeys/chat.yaml', tags: ['critical'], vars: {}, timeoutMs: 1000, retries: 0, steps: [], location: { file: 'journeys/chat.yaml', line: 1, column: 1 } }],
+  [
+    'chat',
+    {
+      name: 'chat',
+      file: 'journeys/chat.yaml',
+      tags: ['critical'],
+      vars: {},
+      timeoutMs: 1000,
+      retries: 0,
+      steps: [],
+      location: { file: 'journeys/chat.yaml', line: 1, column: 1 },
+    },
+  ],
 ]);
 const assertionFailure = { class: 'assertion' as const, code: 'CEIL_WS_EXPECT_TIMEOUT', message: 'no left message' };
 
@@ -74,17 +101,23 @@ describe('judgeRound', () => {
   });
 
   it('fails a target that reports another version, even when its journeys pass', () => {
-    const judged = judgeRound(round([{ target: 'web-8', version: { ok: true, version: '1.4.1' }, journeys: [result('chat', 'passed', { tags: ['critical'] })] }]), {
-      journeys,
-      failOnFlaky: false,
-      expectVersion: '1.5.0',
-    });
+    const judged = judgeRound(
+      round([{ target: 'web-8', version: { ok: true, version: '1.4.1' }, journeys: [result('chat', 'passed', { tags: ['critical'] })] }]),
+      {
+        journeys,
+        failOnFlaky: false,
+        expectVersion: '1.5.0',
+      },
+    );
     expect(judged.failNow).toBe(true);
     expect(describeFinding(judged.findings[0]!)).toBe('target web-8 runs 1.4.1, expected 1.5.0');
   });
 
   it('records a version without judging it when none is expected', () => {
-    const judged = judgeRound(round([{ target: 'web-8', version: { ok: true, version: '1.4.1' }, journeys: [result('chat', 'passed')] }]), { journeys, failOnFlaky: false });
+    const judged = judgeRound(round([{ target: 'web-8', version: { ok: true, version: '1.4.1' }, journeys: [result('chat', 'passed')] }]), {
+      journeys,
+      failOnFlaky: false,
+    });
     expect(judged.findings).toEqual([]);
     expect(judged.failNow).toBe(false);
   });
@@ -93,7 +126,11 @@ describe('judgeRound', () => {
     const dns = { class: 'dns' as const, code: 'CEIL_DNS_LOOKUP', message: 'cannot resolve' };
     const everywhere = judgeRound(
       round([
-        { target: 'a', version: { ok: false, code: 'CEIL_DNS_LOOKUP', message: 'x', failureClass: 'dns' }, journeys: [result('chat', 'error', { tags: ['critical'], failure: dns })] },
+        {
+          target: 'a',
+          version: { ok: false, code: 'CEIL_DNS_LOOKUP', message: 'x', failureClass: 'dns' },
+          journeys: [result('chat', 'error', { tags: ['critical'], failure: dns })],
+        },
         { target: 'b', journeys: [result('chat', 'error', { tags: ['critical'], failure: dns })] },
       ]),
       { journeys, failOnFlaky: false },
@@ -113,7 +150,10 @@ describe('judgeRound', () => {
 
   it('treats a journey that could not be set up as a problem with the inputs, never a reason to fail', () => {
     const missing = { class: 'config' as const, code: 'CEIL_TEMPLATE_UNDEFINED', message: 'undefined secrets.TOKEN in template' };
-    const judged = judgeRound(round([{ target: 't', journeys: [result('chat', 'error', { tags: ['critical'], failure: missing })] }]), { journeys, failOnFlaky: false });
+    const judged = judgeRound(round([{ target: 't', journeys: [result('chat', 'error', { tags: ['critical'], failure: missing })] }]), {
+      journeys,
+      failOnFlaky: false,
+    });
     expect(judged.configProblem?.code).toBe('CEIL_TEMPLATE_UNDEFINED');
     expect(judged.failNow).toBe(false);
   });

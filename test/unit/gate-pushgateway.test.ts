@@ -101,7 +101,9 @@ describe('pushVerdict', () => {
     url.username = 'ci';
     url.password = 's3cr3t-pass';
     const error = await rejection(pushVerdict({ url: url.href, result: failResult(), redactor: new Redactor() }));
-    expect(error.message).toBe(`the Pushgateway at ${gateway.base} refused the push with HTTP 500: pushed metrics are invalid or inconsistent with existing metrics`);
+    expect(error.message).toBe(
+      `the Pushgateway at ${gateway.base} refused the push with HTTP 500: pushed metrics are invalid or inconsistent with existing metrics`,
+    );
     expect(error.code).toBe('CEIL_GATE_PUSHGATEWAY');
     expect(error.message).not.toContain('s3cr3t-pass');
     // The credentials did reach the gateway, as Basic auth.
@@ -128,7 +130,9 @@ describe('pushVerdict', () => {
     const invalid = await rejection(pushVerdict({ url: 'not a url with s3cr3t', result: passResult(), redactor: new Redactor() }));
     expect(invalid.message).not.toContain('s3cr3t');
     await rejection(pushVerdict({ url: 'ftp://gateway:9091', result: passResult(), redactor: new Redactor() }));
-    const slash = await rejection(pushVerdict({ url: 'http://127.0.0.1:9', grouping: { environment: 'eu/west' }, result: passResult(), redactor: new Redactor() }));
+    const slash = await rejection(
+      pushVerdict({ url: 'http://127.0.0.1:9', grouping: { environment: 'eu/west' }, result: passResult(), redactor: new Redactor() }),
+    );
     expect(slash.message).toBe('grouping label environment must have a non-empty value without "/"');
     await rejection(pushVerdict({ url: 'http://127.0.0.1:9', grouping: { 'bad-name': 'x' }, result: passResult(), redactor: new Redactor() }));
   });

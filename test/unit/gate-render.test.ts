@@ -82,7 +82,9 @@ describe('renderGateSummary', () => {
 
   it('shows latency regressions as median before → after, ratio and p', () => {
     const text = renderGateSummary(latencyRegressionResult(), plain);
-    expect(text).toContain('latency: 2 steps compared, baseline from baseline.json (30 samples); 1 slower\n  chat-1 › chat announces who left › bob leaves: median 40ms → 103ms (×2.58, p=0.003)');
+    expect(text).toContain(
+      'latency: 2 steps compared, baseline from baseline.json (30 samples); 1 slower\n  chat-1 › chat announces who left › bob leaves: median 40ms → 103ms (×2.58, p=0.003)',
+    );
   });
 
   it('flags a target that runs another version than the one expected', () => {
@@ -114,7 +116,12 @@ describe('renderGateSummary', () => {
   });
 });
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name), textNodeName: '#text' });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name),
+  textNodeName: '#text',
+});
 
 interface ParsedOutcome {
   message: string;
@@ -206,7 +213,13 @@ describe('renderGateJUnit', () => {
     expect(slower.failure?.message).toContain('median 40ms → 103ms (×2.58, p=0.003)');
     expect(caseNamed(chat1, 'latency › create').failure).toBeUndefined();
     // The latency finding is told by its testcase, not repeated as a catch-all one.
-    expect(chat1.testcase.map((testcase) => testcase.name)).toEqual(['version', 'chat announces who left', 'a dropped secret reads back once', 'latency › bob leaves', 'latency › create']);
+    expect(chat1.testcase.map((testcase) => testcase.name)).toEqual([
+      'version',
+      'chat announces who left',
+      'a dropped secret reads back once',
+      'latency › bob leaves',
+      'latency › create',
+    ]);
   });
 
   it('reports a check that could not be made as an error, and a flaky pass as flakyFailure', () => {
@@ -216,7 +229,17 @@ describe('renderGateJUnit', () => {
 
     const flaky = passResult();
     flaky.targets[0] = targetOutcome({ name: 'chat-1', journeys: [{ name: 'chat announces who left', status: 'flaky', durationMs: 900 }] });
-    flaky.findings = [{ kind: 'flaky', target: 'chat-1', journey: 'chat announces who left', code: 'CEIL_GATE_FLAKY', message: 'passed only after 1 retry', critical: false, round: 2 }];
+    flaky.findings = [
+      {
+        kind: 'flaky',
+        target: 'chat-1',
+        journey: 'chat announces who left',
+        code: 'CEIL_GATE_FLAKY',
+        message: 'passed only after 1 retry',
+        critical: false,
+        round: 2,
+      },
+    ];
     const testcase = caseNamed(suiteNamed(parseJUnit(renderGateJUnit(flaky)), 'target chat-1'), 'chat announces who left');
     expect(testcase.failure).toBeUndefined();
     expect(testcase.flakyFailure?.stackTrace).toContain('passed only after 1 retry');

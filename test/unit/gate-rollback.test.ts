@@ -51,7 +51,8 @@ describe('runRollback', () => {
   });
 
   it('kills a command that outlives its timeout, with everything it started', async () => {
-    const script = "const { spawn } = require('child_process'); const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); console.log('child', c.pid); setInterval(() => {}, 1000);";
+    const script =
+      "const { spawn } = require('child_process'); const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); console.log('child', c.pid); setInterval(() => {}, 1000);";
     const outcome = await run(script, { timeoutMs: 500 });
     expect(outcome.ok).toBe(false);
     expect(outcome.output).toContain('did not finish within');

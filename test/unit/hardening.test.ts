@@ -82,7 +82,10 @@ describe('load limits', () => {
   });
 
   it('read sizes with units or in bytes, and whole numbers for the budget', () => {
-    expect(loadLimitsFrom({ CEILING_MAX_FILE_SIZE: '4MiB', CEILING_YAML_ALIAS_BUDGET: '50000' })).toEqual({ maxFileBytes: 4 * 1024 * 1024, aliasBudget: 50_000 });
+    expect(loadLimitsFrom({ CEILING_MAX_FILE_SIZE: '4MiB', CEILING_YAML_ALIAS_BUDGET: '50000' })).toEqual({
+      maxFileBytes: 4 * 1024 * 1024,
+      aliasBudget: 50_000,
+    });
     expect(loadLimitsFrom({ CEILING_MAX_FILE_SIZE: '2048' })).toMatchObject({ maxFileBytes: 2048 });
   });
 
@@ -96,7 +99,9 @@ describe('load limits', () => {
     const loaded = await loadJourneys([dir], { limits: { maxFileBytes: 4096, aliasBudget: DEFAULT_ALIAS_BUDGET } });
     expect(loaded.journeys.map((journey) => journey.name)).toEqual(['small']);
     const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-    expect(errors.map(formatDiagnostic)).toEqual([`${path.join(dir, 'big.yaml')}:1:1: the file is 5 KiB, over the 4 KiB limit for a journey file; split it, or raise CEILING_MAX_FILE_SIZE (e.g. CEILING_MAX_FILE_SIZE=4MiB)`]);
+    expect(errors.map(formatDiagnostic)).toEqual([
+      `${path.join(dir, 'big.yaml')}:1:1: the file is 5 KiB, over the 4 KiB limit for a journey file; split it, or raise CEILING_MAX_FILE_SIZE (e.g. CEILING_MAX_FILE_SIZE=4MiB)`,
+    ]);
   });
 });
 
@@ -115,7 +120,9 @@ describe('files a folder scan cannot read', () => {
     const dir = await folder({});
     await symlink('/dev/zero', path.join(dir, 'zero.yaml'));
     const loaded = await loadJourneys([dir]);
-    expect(loaded.diagnostics.map(formatDiagnostic)).toEqual([`${path.join(dir, 'zero.yaml')}:1:1: not a regular file (a device or a pipe?); journey files are YAML text files`]);
+    expect(loaded.diagnostics.map(formatDiagnostic)).toEqual([
+      `${path.join(dir, 'zero.yaml')}:1:1: not a regular file (a device or a pipe?); journey files are YAML text files`,
+    ]);
   });
 
   it('a file with NUL bytes is not text even when it is valid UTF-8', async () => {
@@ -219,7 +226,9 @@ describe('credentials in an http URL', () => {
   });
 
   it('refuses credentials in the URL next to an explicit Authorization', () => {
-    expect(() => takeUrlCredentials(new URL('http://a:bbbb@h/'), { authorization: 'Bearer x' }, new Redactor())).toThrow(/carries credentials and the step sets an Authorization header/);
+    expect(() => takeUrlCredentials(new URL('http://a:bbbb@h/'), { authorization: 'Bearer x' }, new Redactor())).toThrow(
+      /carries credentials and the step sets an Authorization header/,
+    );
   });
 
   it('leaves a URL without credentials alone', () => {
@@ -246,7 +255,14 @@ describe('redaction of the forms a URL gives a secret', () => {
     ['upper case', secret.toUpperCase()],
     ['percent-decoded', 'CanaryHostALeak'],
     ['punycode', domainToASCII('KanarienVögel-geheim')],
-    ['user info', (() => { const url = new URL('http://h/'); url.password = 'Pass Word/Äx'; return url.password; })()],
+    [
+      'user info',
+      (() => {
+        const url = new URL('http://h/');
+        url.password = 'Pass Word/Äx';
+        return url.password;
+      })(),
+    ],
     ['fragment', new URL(`http://h/#${'Pass Word/Äx'}`).hash.slice(1)],
     ['lower-case percent escapes', encodeURIComponent('Pass Word/Äx').toLowerCase()],
   ])('%s', (_form, text) => {

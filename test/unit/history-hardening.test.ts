@@ -123,9 +123,10 @@ describe('history write failures', () => {
       (line) => logs.push(line),
       () => errors++,
     );
-    const fail = (now: number) => monitor.attempt('record a run', now, () => {
-      throw new Error('database or disk is full');
-    });
+    const fail = (now: number) =>
+      monitor.attempt('record a run', now, () => {
+        throw new Error('database or disk is full');
+      });
     return { monitor, logs, fail, errors: () => errors };
   }
 

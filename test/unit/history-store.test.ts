@@ -113,7 +113,14 @@ describe('recording and reading runs', () => {
   test("stores an HTTP step's whole-request time but not its phases, and reads rows written before requestMs existed", () => {
     const store = open();
     const phases = { dnsMs: 1, connectMs: 2, tlsMs: 0, firstByteMs: 30, bodyMs: 4, totalMs: 37 };
-    store.record(run({ steps: [{ name: 'create', status: 'passed', durationMs: 45, requestMs: 37, phases }, { name: 'expect left', status: 'passed', durationMs: 800 }] }));
+    store.record(
+      run({
+        steps: [
+          { name: 'create', status: 'passed', durationMs: 45, requestMs: 37, phases },
+          { name: 'expect left', status: 'passed', durationMs: 800 },
+        ],
+      }),
+    );
     const [read] = store.runs('chat announces who left');
     expect(read!.steps).toStrictEqual([
       { name: 'create', status: 'passed', durationMs: 45, requestMs: 37 },
@@ -124,7 +131,7 @@ describe('recording and reading runs', () => {
 
     // A row in the three-element form every earlier version wrote.
     const db = new Database(dbFile());
-    db.prepare("UPDATE runs SET steps = ?").run(JSON.stringify([['create', 'passed', 45]]));
+    db.prepare('UPDATE runs SET steps = ?').run(JSON.stringify([['create', 'passed', 45]]));
     db.close();
     expect(open().runs('chat announces who left')[0]!.steps).toStrictEqual([{ name: 'create', status: 'passed', durationMs: 45 }]);
   });
@@ -262,9 +269,7 @@ describe('journey state', () => {
     const store = open();
     store.saveState(state({ health: 'failing', lastFailure: { at: start, code: 'X', message: 'y' }, consecutiveFailures: 1 }));
     store.saveState(state({ health: 'passing', lastPassAt: start + minute }));
-    expect(store.loadStates().get('chat announces who left')).toStrictEqual(
-      state({ health: 'passing', lastPassAt: start + minute }),
-    );
+    expect(store.loadStates().get('chat announces who left')).toStrictEqual(state({ health: 'passing', lastPassAt: start + minute }));
   });
 });
 
@@ -279,9 +284,7 @@ describe('surviving restarts', () => {
 
     const second = open();
     expect(second.runs('chat announces who left')).toStrictEqual([failedRun({ startedAt: start + minute }), run()]);
-    expect(second.loadStates()).toStrictEqual(
-      new Map([['chat announces who left', state({ health: 'failing', consecutiveFailures: 1, alerting: true })]]),
-    );
+    expect(second.loadStates()).toStrictEqual(new Map([['chat announces who left', state({ health: 'failing', consecutiveFailures: 1, alerting: true })]]));
   });
 
   test('close() folds the WAL into the main file even while another connection is open', () => {
@@ -307,9 +310,7 @@ describe('surviving restarts', () => {
 
     const restarted = open();
     expect(restarted.runs('chat announces who left')).toStrictEqual([run()]);
-    expect(restarted.loadStates().get('chat announces who left')).toStrictEqual(
-      state({ health: 'passing', lastRunAt: start, lastPassAt: start }),
-    );
+    expect(restarted.loadStates().get('chat announces who left')).toStrictEqual(state({ health: 'passing', lastRunAt: start, lastPassAt: start }));
   });
 });
 
@@ -344,10 +345,7 @@ describe('the database file', () => {
     const file = path.join(directory, 'garbage.db');
     const garbage = Buffer.alloc(16 * 1024, 0xab);
     writeFileSync(file, garbage);
-    const error = expectHistoryError(
-      () => HistoryStore.open({ file, maxAgeMs: day, maxRunsPerJourney: 10, maxBytes: 1e6 }),
-      'CEIL_HISTORY_NOT_A_DATABASE',
-    );
+    const error = expectHistoryError(() => HistoryStore.open({ file, maxAgeMs: day, maxRunsPerJourney: 10, maxBytes: 1e6 }), 'CEIL_HISTORY_NOT_A_DATABASE');
     expect(error.message).toContain(file);
     expect(error.message).toContain('--db');
     expect(statSync(file).size).toBe(garbage.length);
@@ -356,20 +354,14 @@ describe('the database file', () => {
   test('a text file is a HistoryError with the path', () => {
     const file = path.join(directory, 'notes.txt');
     writeFileSync(file, 'remember to water the plants\n'.repeat(100));
-    const error = expectHistoryError(
-      () => HistoryStore.open({ file, maxAgeMs: day, maxRunsPerJourney: 10, maxBytes: 1e6 }),
-      'CEIL_HISTORY_NOT_A_DATABASE',
-    );
+    const error = expectHistoryError(() => HistoryStore.open({ file, maxAgeMs: day, maxRunsPerJourney: 10, maxBytes: 1e6 }), 'CEIL_HISTORY_NOT_A_DATABASE');
     expect(error.message).toContain(file);
   });
 
   test("someone else's SQLite database is refused and not converted to WAL", () => {
     const file = path.join(directory, 'app.db');
     inspect(file, (db) => db.exec('CREATE TABLE runs (x)'));
-    const error = expectHistoryError(
-      () => HistoryStore.open({ file, maxAgeMs: day, maxRunsPerJourney: 10, maxBytes: 1e6 }),
-      'CEIL_HISTORY_NOT_A_DATABASE',
-    );
+    const error = expectHistoryError(() => HistoryStore.open({ file, maxAgeMs: day, maxRunsPerJourney: 10, maxBytes: 1e6 }), 'CEIL_HISTORY_NOT_A_DATABASE');
     expect(error.message).toContain(file);
     expect(inspect(file, (db) => db.pragma('journal_mode', { simple: true }))).toBe('delete');
   });
@@ -407,10 +399,7 @@ describe('the database file', () => {
     mkdirSync(readOnlyFolder, { mode: 0o555 });
     try {
       const file = path.join(readOnlyFolder, 'history.db');
-      const error = expectHistoryError(
-        () => HistoryStore.open({ file, maxAgeMs: day, maxRunsPerJourney: 10, maxBytes: 1e6 }),
-        'CEIL_HISTORY_NO_ACCESS',
-      );
+      const error = expectHistoryError(() => HistoryStore.open({ file, maxAgeMs: day, maxRunsPerJourney: 10, maxBytes: 1e6 }), 'CEIL_HISTORY_NO_ACCESS');
       expect(error.message).toContain(file);
     } finally {
       chmodSync(readOnlyFolder, 0o755);

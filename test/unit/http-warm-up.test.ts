@@ -12,9 +12,12 @@ describe('warmHttpClient', () => {
     expect(warmHttpClient()).toBe(first);
     await first;
     // Handles leave the list once libuv has closed them, a few turns of the loop later.
-    await vi.waitFor(() => {
-      expect(listening()).toBe(serversBefore);
-      expect(sockets()).toBeLessThanOrEqual(socketsBefore);
-    }, { timeout: 10_000, interval: 20 });
+    await vi.waitFor(
+      () => {
+        expect(listening()).toBe(serversBefore);
+        expect(sockets()).toBeLessThanOrEqual(socketsBefore);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
   });
 });

@@ -102,7 +102,9 @@ describe('default request headers', () => {
 describe('content encodings', () => {
   for (const encoding of Object.keys(encoders)) {
     it(`decodes a ${encoding} JSON body`, async () => {
-      const result = await run(`  - http: { url: "${base}/encoded?encoding=${encoding}" }\n    expect: { status: 200, json: { ok: true, items: [1, 2, 3] } }\n`);
+      const result = await run(
+        `  - http: { url: "${base}/encoded?encoding=${encoding}" }\n    expect: { status: 200, json: { ok: true, items: [1, 2, 3] } }\n`,
+      );
       expect(result.attempts[0]!.failure).toBeUndefined();
       expect(result.status).toBe('passed');
     });
@@ -142,7 +144,9 @@ describe('expect.latency bounds the request', () => {
 describe('phases', () => {
   it('records DNS, connect, TLS, first byte and body, and a reused connection has no connection phases', async () => {
     // The pause lets undici put the connection back in its pool (it does so a tick after the body ends).
-    const result = await run(`  - http: { url: "${base}/" }\n    expect: { status: 200 }\n  - wait: 100ms\n  - http: { url: "${base}/" }\n    expect: { status: 200 }\n`);
+    const result = await run(
+      `  - http: { url: "${base}/" }\n    expect: { status: 200 }\n  - wait: 100ms\n  - http: { url: "${base}/" }\n    expect: { status: 200 }\n`,
+    );
     expect(result.status).toBe('passed');
     const [first, , second] = result.attempts[0]!.steps;
     for (const step of [first!, second!]) {

@@ -6,7 +6,15 @@ import { formatDiagnostic, formatField, hasErrors, type Diagnostic } from '../..
 import { didYouMean } from '../../src/journey/did-you-mean.js';
 import { findJourneyFiles, loadJourneys } from '../../src/journey/load.js';
 
-const base: Diagnostic = { severity: 'error', code: 'CEIL_SCHEMA_INVALID', file: 'journeys/x.yaml', line: 12, column: 5, field: 'steps[2].http.url', message: 'reason' };
+const base: Diagnostic = {
+  severity: 'error',
+  code: 'CEIL_SCHEMA_INVALID',
+  file: 'journeys/x.yaml',
+  line: 12,
+  column: 5,
+  field: 'steps[2].http.url',
+  message: 'reason',
+};
 
 describe('formatDiagnostic', () => {
   it('prints file:line:col › field: message', () => {
@@ -77,7 +85,15 @@ describe('loading files', () => {
     const missing = path.join(dir, 'nope.yaml');
     const found = await findJourneyFiles([missing]);
     expect(found.diagnostics).toEqual([
-      { severity: 'error', code: 'CEIL_PATH_NOT_FOUND', file: missing, line: 1, column: 1, field: '', message: 'no such file or folder; pass journey files (.yaml) or folders that hold them' },
+      {
+        severity: 'error',
+        code: 'CEIL_PATH_NOT_FOUND',
+        file: missing,
+        line: 1,
+        column: 1,
+        field: '',
+        message: 'no such file or folder; pass journey files (.yaml) or folders that hold them',
+      },
     ]);
   });
 

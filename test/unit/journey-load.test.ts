@@ -89,12 +89,23 @@ describe('unknown names, with did-you-mean', () => {
 
   it('an unknown ws step kind', async () => {
     const text = yaml('name: typo', 'steps:', '  - ws.conect: { as: a, url: "ws://127.0.0.1:1/" }');
-    expect(await single(text)).toMatchObject({ line: 3, column: 5, field: 'steps[0].ws.conect', message: 'unknown step "ws.conect"; did you mean "ws.connect"?' });
+    expect(await single(text)).toMatchObject({
+      line: 3,
+      column: 5,
+      field: 'steps[0].ws.conect',
+      message: 'unknown step "ws.conect"; did you mean "ws.connect"?',
+    });
   });
 
   it('a misspelt envelope key is suggested too', async () => {
     const text = yaml('name: typo', 'steps:', '  - nmae: first', '    wait: 1s');
-    expect(await single(text)).toMatchObject({ code: 'CEIL_STEP_UNKNOWN', line: 3, column: 5, field: 'steps[0].nmae', message: 'unknown step "nmae"; did you mean "name"?' });
+    expect(await single(text)).toMatchObject({
+      code: 'CEIL_STEP_UNKNOWN',
+      line: 3,
+      column: 5,
+      field: 'steps[0].nmae',
+      message: 'unknown step "nmae"; did you mean "name"?',
+    });
   });
 
   it('no suggestion when nothing is close', async () => {
@@ -131,13 +142,25 @@ describe('unknown names, with did-you-mean', () => {
   it('an unknown key at top level', async () => {
     const text = yaml('name: typo', 'step:', '  - wait: 1s');
     expect(await single(text)).toEqual(
-      error('CEIL_SCHEMA_UNKNOWN_KEY', 2, 1, 'step', 'unknown key "step"; did you mean "steps"? (allowed: $schema, name, description, tags, vars, timeout, retries, schedule, steps)'),
+      error(
+        'CEIL_SCHEMA_UNKNOWN_KEY',
+        2,
+        1,
+        'step',
+        'unknown key "step"; did you mean "steps"? (allowed: $schema, name, description, tags, vars, timeout, retries, schedule, steps)',
+      ),
     );
   });
 
   it('an unknown key in expect', async () => {
     const text = yaml('name: typo', 'steps:', '  - http: { url: "http://127.0.0.1:1/" }', '    expect: { staus: 200 }');
-    expect(await single(text)).toMatchObject({ code: 'CEIL_SCHEMA_UNKNOWN_KEY', line: 4, column: 15, field: 'steps[0].expect.staus', message: expect.stringContaining('did you mean "status"?') });
+    expect(await single(text)).toMatchObject({
+      code: 'CEIL_SCHEMA_UNKNOWN_KEY',
+      line: 4,
+      column: 15,
+      field: 'steps[0].expect.staus',
+      message: expect.stringContaining('did you mean "status"?'),
+    });
   });
 
   it('an unknown matcher', async () => {
@@ -161,7 +184,12 @@ describe('unknown names, with did-you-mean', () => {
 
   it('a $type that is not a JSON type', async () => {
     const text = yaml('name: typo', 'steps:', '  - http: { url: "http://127.0.0.1:1/" }', '    expect: { json: { id: { $type: str } } }');
-    expect(await single(text)).toMatchObject({ line: 4, column: 29, field: 'steps[0].expect.json.id.$type', message: '$type must be one of string, number, boolean, object, array, null, integer' });
+    expect(await single(text)).toMatchObject({
+      line: 4,
+      column: 29,
+      field: 'steps[0].expect.json.id.$type',
+      message: '$type must be one of string, number, boolean, object, array, null, integer',
+    });
   });
 });
 
@@ -212,23 +240,59 @@ describe('missing fields and wrong types', () => {
 
   it('a step that is not a mapping', async () => {
     const text = yaml('name: types', 'steps:', '  - wait');
-    expect(await single(text)).toEqual(error('CEIL_STEP_SHAPE', 3, 5, 'steps[0]', 'each step is a mapping with exactly one action key, e.g. "- http: { url: … }"'));
+    expect(await single(text)).toEqual(
+      error('CEIL_STEP_SHAPE', 3, 5, 'steps[0]', 'each step is a mapping with exactly one action key, e.g. "- http: { url: … }"'),
+    );
   });
 
   it('an invalid enum value', async () => {
     const text = yaml('name: types', 'steps:', '  - http: { method: FETCH, url: "http://127.0.0.1:1/" }');
-    expect(await single(text)).toMatchObject({ code: 'CEIL_SCHEMA_INVALID', line: 3, column: 21, field: 'steps[0].http.method', message: expect.stringContaining('"GET"') });
+    expect(await single(text)).toMatchObject({
+      code: 'CEIL_SCHEMA_INVALID',
+      line: 3,
+      column: 21,
+      field: 'steps[0].http.method',
+      message: expect.stringContaining('"GET"'),
+    });
   });
 });
 
 describe('durations', () => {
   it.each([
-    ['a unit-less number in timeout', yaml('name: d', 'timeout: 5', 'steps:', '  - wait: 1s'), 2, 10, 'timeout', 'duration 5 has no unit; write it as "5ms" or "5s"'],
-    ['a unit-less string in timeout', yaml('name: d', 'timeout: "30"', 'steps:', '  - wait: 1s'), 2, 10, 'timeout', 'duration "30" has no unit; write "30ms" or "30s"'],
+    [
+      'a unit-less number in timeout',
+      yaml('name: d', 'timeout: 5', 'steps:', '  - wait: 1s'),
+      2,
+      10,
+      'timeout',
+      'duration 5 has no unit; write it as "5ms" or "5s"',
+    ],
+    [
+      'a unit-less string in timeout',
+      yaml('name: d', 'timeout: "30"', 'steps:', '  - wait: 1s'),
+      2,
+      10,
+      'timeout',
+      'duration "30" has no unit; write "30ms" or "30s"',
+    ],
     ['zero in timeout', yaml('name: d', 'timeout: 0s', 'steps:', '  - wait: 1s'), 2, 10, 'timeout', 'duration "0s" is zero; it must be greater than zero'],
-    ['a negative step timeout', yaml('name: d', 'steps:', '  - wait: 1s', '    timeout: -5s'), 4, 14, 'steps[0].timeout', 'duration "-5s" is negative; it must be greater than zero'],
+    [
+      'a negative step timeout',
+      yaml('name: d', 'steps:', '  - wait: 1s', '    timeout: -5s'),
+      4,
+      14,
+      'steps[0].timeout',
+      'duration "-5s" is negative; it must be greater than zero',
+    ],
     ['a unit-less wait', yaml('name: d', 'steps:', '  - wait: 500'), 3, 11, 'steps[0].wait', 'duration 500 has no unit; write it as "500ms" or "500s"'],
-    ['a zero wait', yaml('name: d', 'steps:', '  - wait: 0'), 3, 11, 'steps[0].wait', 'duration 0 is zero and has no unit; write a positive duration such as "500ms" or "2s"'],
+    [
+      'a zero wait',
+      yaml('name: d', 'steps:', '  - wait: 0'),
+      3,
+      11,
+      'steps[0].wait',
+      'duration 0 is zero and has no unit; write a positive duration such as "500ms" or "2s"',
+    ],
     ['a negative wait', yaml('name: d', 'steps:', '  - wait: -1s'), 3, 11, 'steps[0].wait', 'duration "-1s" is negative; it must be greater than zero'],
     [
       'a unit-less within',
@@ -254,7 +318,14 @@ describe('durations', () => {
       'steps[1].ws.expect.within',
       'duration "-2s" is negative; it must be greater than zero',
     ],
-    ['a duration that is not one', yaml('name: d', 'steps:', '  - wait: soon'), 3, 11, 'steps[0].wait', '"soon" is not a duration; use a number with a unit: ms, s, m or h (e.g. "500ms", "2s")'],
+    [
+      'a duration that is not one',
+      yaml('name: d', 'steps:', '  - wait: soon'),
+      3,
+      11,
+      'steps[0].wait',
+      '"soon" is not a duration; use a number with a unit: ms, s, m or h (e.g. "500ms", "2s")',
+    ],
   ])('%s', async (_name, text, line, column, field, message) => {
     expect(await single(text)).toEqual(error('CEIL_SCHEMA_INVALID', line, column, field, message));
   });
@@ -269,31 +340,58 @@ describe('durations', () => {
 describe('step shape', () => {
   it('a step with two action keys', async () => {
     const text = yaml('name: shape', 'steps:', '  - http: { url: "http://127.0.0.1:1/" }', '    wait: 1s');
-    expect(await single(text)).toEqual(error('CEIL_STEP_MANY_ACTIONS', 4, 5, 'steps[0].wait', 'a step takes exactly one action, found http and wait; split it into 2 steps'));
+    expect(await single(text)).toEqual(
+      error('CEIL_STEP_MANY_ACTIONS', 4, 5, 'steps[0].wait', 'a step takes exactly one action, found http and wait; split it into 2 steps'),
+    );
   });
 
   it('a step with no action', async () => {
     const text = yaml('name: shape', 'steps:', '  - name: does nothing', '    timeout: 1s');
     expect(await single(text)).toEqual(
-      error('CEIL_STEP_NO_ACTION', 3, 5, 'steps[0]', 'step has no action; add one such as http, ws.connect, browser.open, wait, assert or set (ceiling schema lists them all)'),
+      error(
+        'CEIL_STEP_NO_ACTION',
+        3,
+        5,
+        'steps[0]',
+        'step has no action; add one such as http, ws.connect, browser.open, wait, assert or set (ceiling schema lists them all)',
+      ),
     );
   });
 
   it('expect on a step that does not take it (ws.send)', async () => {
-    const text = yaml('name: shape', 'steps:', '  - ws.connect: { as: a, url: "ws://127.0.0.1:1/" }', '  - ws.send: { as: a, text: hi }', '    expect: { status: 200 }');
+    const text = yaml(
+      'name: shape',
+      'steps:',
+      '  - ws.connect: { as: a, url: "ws://127.0.0.1:1/" }',
+      '  - ws.send: { as: a, text: hi }',
+      '    expect: { status: 200 }',
+    );
     expect(await single(text)).toEqual(
-      error('CEIL_STEP_KEY_NOT_ALLOWED', 5, 5, 'steps[1].expect', 'ws.send does not take "expect"; only http steps do; to check a message, add a ws.expect step after it'),
+      error(
+        'CEIL_STEP_KEY_NOT_ALLOWED',
+        5,
+        5,
+        'steps[1].expect',
+        'ws.send does not take "expect"; only http steps do; to check a message, add a ws.expect step after it',
+      ),
     );
   });
 
   it('capture on a step that does not take it', async () => {
-    const text = yaml('name: shape', 'steps:', '  - ws.connect: { as: a, url: "ws://127.0.0.1:1/" }', '  - ws.send: { as: a, text: hi }', '    capture: { x: json.x }');
+    const text = yaml(
+      'name: shape',
+      'steps:',
+      '  - ws.connect: { as: a, url: "ws://127.0.0.1:1/" }',
+      '  - ws.send: { as: a, text: hi }',
+      '    capture: { x: json.x }',
+    );
     expect(await single(text)).toMatchObject({
       code: 'CEIL_STEP_KEY_NOT_ALLOWED',
       line: 5,
       column: 5,
       field: 'steps[1].capture',
-      message: 'ws.send does not take "capture"; only http, browser.waitFor, browser.expectText, browser.expectVisible steps do; to capture from a message, put capture inside a ws.expect step',
+      message:
+        'ws.send does not take "capture"; only http, browser.waitFor, browser.expectText, browser.expectVisible steps do; to capture from a message, put capture inside a ws.expect step',
     });
   });
 
@@ -307,7 +405,13 @@ describe('step shape', () => {
   });
 
   it('ws.send without a payload and ws.expect without a matcher', async () => {
-    const text = yaml('name: shape', 'steps:', '  - ws.connect: { as: a, url: "ws://127.0.0.1:1/" }', '  - ws.send: { as: a }', '  - ws.expect: { as: a, within: 1s }');
+    const text = yaml(
+      'name: shape',
+      'steps:',
+      '  - ws.connect: { as: a, url: "ws://127.0.0.1:1/" }',
+      '  - ws.send: { as: a }',
+      '  - ws.expect: { as: a, within: 1s }',
+    );
     expect((await diagnose(text)).map((d) => [d.code, d.line, d.column, d.field, d.message])).toEqual([
       ['CEIL_WS_NO_PAYLOAD', 4, 14, 'steps[1].ws.send', 'ws.send needs json or text'],
       ['CEIL_WS_NO_MATCH', 5, 16, 'steps[2].ws.expect', 'ws.expect needs one of json, text or regex to say which message'],
@@ -325,7 +429,12 @@ describe('actors', () => {
 
   it('suggests a connected actor with a near name', async () => {
     const text = yaml('name: actors', 'steps:', '  - ws.connect: { as: alice, url: "ws://127.0.0.1:1/" }', '  - ws.expect: { as: alise, text: hi }');
-    expect(await single(text)).toMatchObject({ line: 4, column: 22, field: 'steps[1].ws.expect.as', message: expect.stringContaining('did you mean "alice"?') });
+    expect(await single(text)).toMatchObject({
+      line: 4,
+      column: 22,
+      field: 'steps[1].ws.expect.as',
+      message: expect.stringContaining('did you mean "alice"?'),
+    });
   });
 
   it('an actor connected only after its use', async () => {
@@ -342,16 +451,32 @@ describe('invalid regular expressions', () => {
 
   it('in an http body expectation', async () => {
     const text = yaml('name: regex', 'steps:', '  - http: { url: "http://127.0.0.1:1/" }', '    expect: { body: { regex: "[z-a]" } }');
-    expect(await single(text)).toEqual(error('CEIL_REGEX', 4, 30, 'steps[0].expect.body.regex', 'invalid regular expression /[z-a]/: Range out of order in character class'));
+    expect(await single(text)).toEqual(
+      error('CEIL_REGEX', 4, 30, 'steps[0].expect.body.regex', 'invalid regular expression /[z-a]/: Range out of order in character class'),
+    );
   });
 
   it('in a $regex matcher', async () => {
     const text = yaml('name: regex', 'steps:', '  - http: { url: "http://127.0.0.1:1/" }', '    expect: { json: { id: { $regex: "(" } } }');
-    expect(await single(text)).toMatchObject({ line: 4, column: 29, field: 'steps[0].expect.json.id.$regex', message: expect.stringContaining('invalid $regex') });
+    expect(await single(text)).toMatchObject({
+      line: 4,
+      column: 29,
+      field: 'steps[0].expect.json.id.$regex',
+      message: expect.stringContaining('invalid $regex'),
+    });
   });
 
   it('in an autoReply rule', async () => {
-    const text = yaml('name: regex', 'steps:', '  - ws.connect:', '      as: a', '      url: "ws://127.0.0.1:1/"', '      autoReply:', '        - when: { regex: "*" }', '          send: { text: pong }');
+    const text = yaml(
+      'name: regex',
+      'steps:',
+      '  - ws.connect:',
+      '      as: a',
+      '      url: "ws://127.0.0.1:1/"',
+      '      autoReply:',
+      '        - when: { regex: "*" }',
+      '          send: { text: pong }',
+    );
     expect(await single(text)).toMatchObject({ code: 'CEIL_REGEX', line: 7, column: 26, field: 'steps[0].ws.connect.autoReply[0].when.regex' });
   });
 });
@@ -360,7 +485,13 @@ describe('variables', () => {
   it('an undefined variable names it', async () => {
     const text = yaml('name: vars', 'steps:', '  - http: { url: "http://127.0.0.1:1/{{ vars.nope }}" }');
     expect(await single(text)).toEqual(
-      error('CEIL_TEMPLATE', 3, 18, 'steps[0].http.url', 'undefined variable vars.nope; define it in vars, with set or capture before this step, or pass --var nope=…'),
+      error(
+        'CEIL_TEMPLATE',
+        3,
+        18,
+        'steps[0].http.url',
+        'undefined variable vars.nope; define it in vars, with set or capture before this step, or pass --var nope=…',
+      ),
     );
   });
 
@@ -388,7 +519,11 @@ describe('variables', () => {
 
   it('an unknown function', async () => {
     const text = yaml('name: vars', 'steps:', '  - http: { url: "http://127.0.0.1:1/{{ uuid4() }}" }');
-    expect(await single(text)).toMatchObject({ code: 'CEIL_TEMPLATE', field: 'steps[0].http.url', message: expect.stringContaining('unknown function uuid4()') });
+    expect(await single(text)).toMatchObject({
+      code: 'CEIL_TEMPLATE',
+      field: 'steps[0].http.url',
+      message: expect.stringContaining('unknown function uuid4()'),
+    });
   });
 
   it('code-like templates are rejected at load time', async () => {
@@ -441,7 +576,13 @@ describe('variables', () => {
       '  - http: { url: "http://127.0.0.1:1/{{ vars.id }}" }',
     );
     expect(await single(text)).toEqual(
-      error('CEIL_TEMPLATE', 3, 18, 'steps[0].http.url', 'undefined variable vars.id; define it in vars, with set or capture before this step, or pass --var id=…'),
+      error(
+        'CEIL_TEMPLATE',
+        3,
+        18,
+        'steps[0].http.url',
+        'undefined variable vars.id; define it in vars, with set or capture before this step, or pass --var id=…',
+      ),
     );
   });
 
@@ -482,13 +623,7 @@ describe('every problem at once', () => {
   });
 
   it('reports diagnostics in source order, whichever check found them', async () => {
-    const text = yaml(
-      'name: many',
-      'steps:',
-      '  - http: { url: "http://127.0.0.1:1/{{ vars.nope }}" }',
-      '  - wait: 5',
-      '  - ws.send: { as: ghost, text: hi }',
-    );
+    const text = yaml('name: many', 'steps:', '  - http: { url: "http://127.0.0.1:1/{{ vars.nope }}" }', '  - wait: 5', '  - ws.send: { as: ghost, text: hi }');
     expect((await diagnose(text)).map((d) => [d.line, d.code])).toEqual([
       [3, 'CEIL_TEMPLATE'],
       [4, 'CEIL_SCHEMA_INVALID'],

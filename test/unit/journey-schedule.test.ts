@@ -17,7 +17,11 @@ describe('a journey schedule', () => {
     ['schedule: { every: 1m }', { kind: 'every', everyMs: 60_000, jitterMs: 0 }, 'every 1.0m'],
     ['schedule: { every: 30s, jitter: 5s }', { kind: 'every', everyMs: 30_000, jitterMs: 5_000 }, 'every 30.0s ±5.00s'],
     ['schedule: { cron: "*/5 * * * *" }', { kind: 'cron', cron: '*/5 * * * *', jitterMs: 0 }, 'cron */5 * * * *'],
-    ['schedule: { cron: "0 3 * * 1-5", timezone: Europe/Berlin, jitter: 1m }', { kind: 'cron', cron: '0 3 * * 1-5', timezone: 'Europe/Berlin', jitterMs: 60_000 }, 'cron 0 3 * * 1-5 (Europe/Berlin) ±1.0m'],
+    [
+      'schedule: { cron: "0 3 * * 1-5", timezone: Europe/Berlin, jitter: 1m }',
+      { kind: 'cron', cron: '0 3 * * 1-5', timezone: 'Europe/Berlin', jitterMs: 60_000 },
+      'cron 0 3 * * 1-5 (Europe/Berlin) ±1.0m',
+    ],
   ])('%s compiles', async (line, expected, described) => {
     const loaded = await loadJourneyText('journeys/probe.yaml', withSchedule(line));
     expect(loaded.diagnostics).toEqual([]);

@@ -86,7 +86,9 @@ describe('matchJson: plain values', () => {
 
 describe('matchJson: operators', () => {
   it('knows exactly the documented operators', () => {
-    expect([...matcherOperators].sort()).toEqual(['$any', '$contains', '$eq', '$exists', '$gt', '$gte', '$len', '$lt', '$lte', '$not', '$regex', '$type'].sort());
+    expect([...matcherOperators].sort()).toEqual(
+      ['$any', '$contains', '$eq', '$exists', '$gt', '$gte', '$len', '$lt', '$lte', '$not', '$regex', '$type'].sort(),
+    );
   });
 
   it('$type checks JSON types, telling arrays, null and integers apart', () => {
@@ -228,7 +230,9 @@ describe('operatorProblems', () => {
   });
 
   it('reports a $type that is not a JSON type', () => {
-    expect(problems({ $type: 'str' })).toEqual([{ path: ['$type'], key: '$type', message: '$type must be one of string, number, boolean, object, array, null, integer' }]);
+    expect(problems({ $type: 'str' })).toEqual([
+      { path: ['$type'], key: '$type', message: '$type must be one of string, number, boolean, object, array, null, integer' },
+    ]);
   });
 
   it('reports an invalid $regex with the engine reason', () => {

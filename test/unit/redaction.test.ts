@@ -94,7 +94,11 @@ describe('Redactor.redact', () => {
 describe('Redactor.redactDeep', () => {
   it('redacts every string, keys included, and keeps other values', () => {
     const redactor = redactorWith('hunter2hunter2', 'PW');
-    const input = { url: 'http://x/?p=hunter2hunter2', nested: [{ hunter2hunter2: 1, n: 5, ok: true, none: null }], encoded: Buffer.from('hunter2hunter2').toString('base64') };
+    const input = {
+      url: 'http://x/?p=hunter2hunter2',
+      nested: [{ hunter2hunter2: 1, n: 5, ok: true, none: null }],
+      encoded: Buffer.from('hunter2hunter2').toString('base64'),
+    };
     expect(redactor.redactDeep(input)).toEqual({
       url: 'http://x/?p=[REDACTED:PW]',
       nested: [{ '[REDACTED:PW]': 1, n: 5, ok: true, none: null }],

@@ -119,7 +119,9 @@ describe('plain console output', () => {
 
   test('summarises earlier attempts of a journey that failed every retry', async () => {
     const text = await plainOutput([failedEveryRetry()]);
-    expect(text).toContain('  attempt 1/3: error (88ms) journeys/secret-roundtrip.yaml:10:5 › read back — connect CEIL_CONNECT_REFUSED: connect ECONNREFUSED 127.0.0.1:4001');
+    expect(text).toContain(
+      '  attempt 1/3: error (88ms) journeys/secret-roundtrip.yaml:10:5 › read back — connect CEIL_CONNECT_REFUSED: connect ECONNREFUSED 127.0.0.1:4001',
+    );
     expect(text).toContain('  attempt 3/3: failed (88ms)\n    journeys/secret-roundtrip.yaml:10:5 › read back');
   });
 
@@ -133,7 +135,9 @@ describe('plain console output', () => {
 describe('summary', () => {
   test('says when nothing was tested because no journey was selected', () => {
     const summary = renderSummary(runResult([], { status: 'nothing-tested', exitCode: 3, durationMs: 5 }), plain);
-    expect(summary).toBe('0 journeys: 0 passed, 0 failed, 0 errored, 0 flaky (5ms)\nnothing tested: no journey was run (none found, or none matched --tag/--grep) (exit code 3)');
+    expect(summary).toBe(
+      '0 journeys: 0 passed, 0 failed, 0 errored, 0 flaky (5ms)\nnothing tested: no journey was run (none found, or none matched --tag/--grep) (exit code 3)',
+    );
   });
 
   test('says when journeys ran but none made a check', () => {

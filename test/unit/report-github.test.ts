@@ -30,7 +30,9 @@ describe('renderRunAnnotations', () => {
     // The fixture's failure object is shared between tests: replace it, never edit it.
     journey.attempts[0]!.failure = { ...journey.attempts[0]!.failure!, message: '100% wrong\r\n::error::injected' };
     const [line] = renderRunAnnotations(runResult([journey]), WORKSPACE, WORKSPACE);
-    expect(line).toBe('::error line=10,col=5,title=a%2C b%3A c%0Ad › read back::CEIL_EXPECT_JSON: 100%25 wrong%0D%0A::error::injected%0Athe service returned another secret; check the id capture');
+    expect(line).toBe(
+      '::error line=10,col=5,title=a%2C b%3A c%0Ad › read back::CEIL_EXPECT_JSON: 100%25 wrong%0D%0A::error::injected%0Athe service returned another secret; check the id capture',
+    );
     expect(line!.split('\n')).toHaveLength(1);
   });
 });
@@ -48,7 +50,9 @@ describe('renderRunSummary', () => {
     const markdown = renderRunSummary(runResult([passedJourney(), failedJourney(), flakyJourney()]), { workspace: WORKSPACE, cwd: WORKSPACE });
     expect(markdown).toContain('## ❌ ceiling run: FAILED\n\n3 journeys: 1 passed · 1 failed · 0 errored · 1 flaky');
     const rows = markdown.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| ---') && !line.startsWith('| Status'));
-    expect(rows[0]).toBe('| ❌ failed | a dropped secret reads back once | 2. read back (journeys/secret-roundtrip.yaml:10) | `CEIL_EXPECT_JSON` json.value differs from what was stored | 88ms |');
+    expect(rows[0]).toBe(
+      '| ❌ failed | a dropped secret reads back once | 2. read back (journeys/secret-roundtrip.yaml:10) | `CEIL_EXPECT_JSON` json.value differs from what was stored | 88ms |',
+    );
     expect(rows[1]).toMatch(/^\| ⚠️ flaky \| comments render \| 2\. read back/);
     expect(rows[2]).toMatch(/^\| ✅ passed \| chat announces who left \| {2}\| {2}\|/);
   });

@@ -56,7 +56,13 @@ describe('createReporter', () => {
     await rm(outDir, { recursive: true, force: true });
   });
 
-  const options = (stdout = captureStream()): ReporterFactoryOptions => ({ outDir, stdout: stdout.stream, stderr: captureStream().stream, isTTY: false, color: false });
+  const options = (stdout = captureStream()): ReporterFactoryOptions => ({
+    outDir,
+    stdout: stdout.stream,
+    stderr: captureStream().stream,
+    isTTY: false,
+    color: false,
+  });
 
   test('builds each registered reporter', async () => {
     expect(await createReporter({ name: 'console' }, options())).toBeInstanceOf(ConsoleReporter);

@@ -39,8 +39,7 @@ function invalidXmlChars(text: string): string[] {
   const bad: string[] = [];
   for (const char of text) {
     const code = char.codePointAt(0)!;
-    const valid =
-      code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || code >= 0x10000;
+    const valid = code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || code >= 0x10000;
     if (!valid || (char.length === 1 && code >= 0xd800 && code <= 0xdfff)) bad.push(`U+${code.toString(16)}`);
   }
   return bad;
@@ -88,7 +87,11 @@ describe('renderJunit', () => {
   test('every non-assertion class is an error', () => {
     const classes: FailureInfo['class'][] = ['timeout', 'connect', 'dns', 'tls', 'protocol', 'config', 'interrupted'];
     const journeys = classes.map((failureClass) =>
-      journeyResult({ name: failureClass, status: 'error', attempts: [brokenAttempt(1, { class: failureClass, code: `CEIL_${failureClass.toUpperCase()}`, message: failureClass })] }),
+      journeyResult({
+        name: failureClass,
+        status: 'error',
+        attempts: [brokenAttempt(1, { class: failureClass, code: `CEIL_${failureClass.toUpperCase()}`, message: failureClass })],
+      }),
     );
     const { suites, testcases } = parse(renderJunit(runResult(journeys)));
     expect(suites).toMatchObject({ failures: '0', errors: String(classes.length) });
@@ -128,7 +131,8 @@ describe('renderJunit', () => {
   });
 
   test('stays valid XML when text holds ANSI escapes, control characters, lone surrogates and markup', () => {
-    const nasty = 'red \u001b[31mALERT\u001b[0m nul\u0000 bell\u0007 bs\u0008 vt\u000b ff\u000c us\u001f lone\ud800 low\udc00 bad\ufffe repl\ufffd cdata]]> <tag a="1"> &amp; \'quote\' "dq" refs &nbsp; &#0; &#x1; emoji 😀';
+    const nasty =
+      'red \u001b[31mALERT\u001b[0m nul\u0000 bell\u0007 bs\u0008 vt\u000b ff\u000c us\u001f lone\ud800 low\udc00 bad\ufffe repl\ufffd cdata]]> <tag a="1"> &amp; \'quote\' "dq" refs &nbsp; &#0; &#x1; emoji 😀';
     const failure: FailureInfo = { class: 'assertion', code: 'CEIL_<code>&', message: nasty, expected: nasty, actual: { body: nasty }, hint: nasty };
     const attempt = brokenAttempt(1, failure);
     attempt.steps[1] = stepResult({ index: 1, name: `step ${nasty}`, status: 'failed', failure });

@@ -101,7 +101,11 @@ describe('ReporterMultiplexer', () => {
 
   test('survives thrown values that are not errors', async () => {
     const warnings: string[] = [];
-    const multiplexer = new ReporterMultiplexer({ reporters: [throwing('odd', Object.create(null))], redactor: new Redactor(), warn: (text) => warnings.push(text) });
+    const multiplexer = new ReporterMultiplexer({
+      reporters: [throwing('odd', Object.create(null))],
+      redactor: new Redactor(),
+      warn: (text) => warnings.push(text),
+    });
     await multiplexer.onRunEnd(runResult([]));
     expect(multiplexer.errors).toHaveLength(1);
     expect(warnings[0]).toContain('reporter "odd" failed in onRunEnd');

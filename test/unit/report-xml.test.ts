@@ -10,7 +10,14 @@ import { failResult } from './gate-fixture.js';
 import { brokenAttempt, captureStream, journeyResult, runResult, stepResult } from './report-fixture.js';
 
 // Entity and reference processing on, as a CI server's parser would read the file; nothing trimmed, so every character is compared.
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', trimValues: false, parseTagValue: false, parseAttributeValue: false, processEntities: true });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  trimValues: false,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  processEntities: true,
+});
 
 function roundTrip(root: XmlElement): Record<string, unknown> {
   const xml = serializeXmlDocument(root);
@@ -69,7 +76,11 @@ describe('the XML serializer', () => {
     const xml = serializeXmlDocument({
       name: 'a',
       attributes: { n: 1 },
-      children: [{ name: 'b', children: [{ text: 'one\ntwo' }] }, { name: 'c', children: [{ name: 'd' }] }, { name: 'e', children: [{ text: '' }] }],
+      children: [
+        { name: 'b', children: [{ text: 'one\ntwo' }] },
+        { name: 'c', children: [{ name: 'd' }] },
+        { name: 'e', children: [{ text: '' }] },
+      ],
     });
     expect(xml).toBe(['<?xml version="1.0" encoding="UTF-8"?>', '<a n="1">', '  <b>one\ntwo</b>', '  <c>', '    <d/>', '  </c>', '  <e/>', '</a>'].join('\n'));
   });
@@ -88,7 +99,14 @@ describe('JUnit output and secrets', () => {
   test('a secret planted in a failure message of a run stays redacted', async () => {
     const redactor = new Redactor();
     expect(redactor.add(SECRET, 'api token')).toBe(true);
-    const failure: FailureInfo = { class: 'assertion', code: 'CEIL_HTTP_STATUS', message: `expected 200, got 401 for ${SECRET}`, expected: 200, actual: 401, hint: `token ${SECRET}` };
+    const failure: FailureInfo = {
+      class: 'assertion',
+      code: 'CEIL_HTTP_STATUS',
+      message: `expected 200, got 401 for ${SECRET}`,
+      expected: 200,
+      actual: 401,
+      hint: `token ${SECRET}`,
+    };
     const attempt = brokenAttempt(1, failure);
     attempt.steps[1] = stepResult({ index: 1, name: 'read back', status: 'failed', failure });
     attempt.cleanupErrors = [`could not revoke ${SECRET}`];

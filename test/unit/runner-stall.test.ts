@@ -87,7 +87,10 @@ describe('a step that fails on time while the runner stalls', () => {
       busy(600);
       setTimeout(() => response.writeHead(200).end(), 20);
     });
-    const result = await runJourneys([await journey(`name: stalled\nsteps:\n  - http: { url: "${url}/" }\n    timeout: 300ms\n    expect: { status: 200 }\n  - assert: { value: true }\n`)], options());
+    const result = await runJourneys(
+      [await journey(`name: stalled\nsteps:\n  - http: { url: "${url}/" }\n    timeout: 300ms\n    expect: { status: 200 }\n  - assert: { value: true }\n`)],
+      options(),
+    );
     const only = result.journeys[0]!;
     expect(only.status).toBe('error');
     expect(result.exitCode).toBe(1);
@@ -121,7 +124,16 @@ describe('a step that fails on time while the runner stalls', () => {
 
 describe('the gate and a runner stall', () => {
   const target = { name: 'only', vars: {} };
-  const roundOptions = () => ({ concurrency: 1, vars: {}, env: () => undefined, secret: () => undefined, redactor: new Redactor(), signal: new AbortController().signal, outDir: 'ceiling-out', targets: [target] });
+  const roundOptions = () => ({
+    concurrency: 1,
+    vars: {},
+    env: () => undefined,
+    secret: () => undefined,
+    redactor: new Redactor(),
+    signal: new AbortController().signal,
+    outDir: 'ceiling-out',
+    targets: [target],
+  });
 
   it('runs a journey once more when a stall explains its failure, and keeps the second result', async () => {
     let requests = 0;

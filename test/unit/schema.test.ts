@@ -83,7 +83,9 @@ describe('journeyJsonSchema', () => {
   it('contains every step kind of the language', () => {
     const kinds = stepBranches.flatMap((branch) => branch.required ?? []).sort();
     expect(kinds).toEqual([...stepKinds].sort());
-    expect(kinds).toEqual(expect.arrayContaining(['http', 'ws.connect', 'ws.ghost', 'browser.open', 'browser.fill', 'browser.expectTitle', 'wait', 'assert', 'set']));
+    expect(kinds).toEqual(
+      expect.arrayContaining(['http', 'ws.connect', 'ws.ghost', 'browser.open', 'browser.fill', 'browser.expectTitle', 'wait', 'assert', 'set']),
+    );
   });
 
   it('offers expect and capture only on steps that take them', () => {

@@ -85,7 +85,11 @@ describe('alert policy', () => {
   it('records run times, the last pass and the last failure', () => {
     let { state } = applyRun(initialState('checkout'), run('passed', T0), { failAfter: 2 });
     expect(state).toMatchObject({ health: 'passing', lastRunAt: T0, lastPassAt: T0 });
-    ({ state } = applyRun(state, run('error', T0 + MINUTE, { failedStep: 'connect', failureCode: 'CEIL_CONNECT_REFUSED', failureMessage: 'connection refused' }), { failAfter: 2 }));
+    ({ state } = applyRun(
+      state,
+      run('error', T0 + MINUTE, { failedStep: 'connect', failureCode: 'CEIL_CONNECT_REFUSED', failureMessage: 'connection refused' }),
+      { failAfter: 2 },
+    ));
     expect(state).toMatchObject({
       health: 'failing',
       lastRunAt: T0 + MINUTE,
@@ -226,7 +230,14 @@ describe('slackPayload', () => {
   });
 
   it('announces a recovery without paging, even for a critical journey', () => {
-    const recoveredState: PersistedState = { ...failingState, health: 'passing', lastRunAt: T0 + 3 * MINUTE, lastPassAt: T0 + 3 * MINUTE, consecutiveFailures: 0, alerting: false };
+    const recoveredState: PersistedState = {
+      ...failingState,
+      health: 'passing',
+      lastRunAt: T0 + 3 * MINUTE,
+      lastPassAt: T0 + 3 * MINUTE,
+      consecutiveFailures: 0,
+      alerting: false,
+    };
     const recovered = alertEvent('recovered', recoveredState, { file: 'f.yaml', tags: ['critical'] }, origin);
     const payload = slackPayload(recovered);
     expect(payload.text).toMatch(/^:white_check_mark: \*checkout\* recovered/);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { CHECK_TTL_MS, CheckRegistry } from '../../src/serve/check-registry.js';
-import { LISTED_JOURNEYS_LIMIT, MESSAGE_LIMIT, VerdictCache, verdictFromViews, type ProbeVerdict, type VerdictOptions } from '../../src/serve/delivery-verdict.js';
+import {
+  LISTED_JOURNEYS_LIMIT,
+  MESSAGE_LIMIT,
+  VerdictCache,
+  verdictFromViews,
+  type ProbeVerdict,
+  type VerdictOptions,
+} from '../../src/serve/delivery-verdict.js';
 import { RevisionTracker } from '../../src/serve/revision-tracker.js';
 import type { TriggerRequest, TriggerResult } from '../../src/serve/trigger-request.js';
 import type { JourneyView, LastFailure, RunOutcome } from '../../src/serve/model.js';
@@ -87,7 +94,7 @@ describe('verdictFromViews', () => {
     expect(verdict.reason).toBe('journey "new" has not run yet');
   });
 
-  it('is inconclusive when the last run is older than the journey\'s own freshness window', () => {
+  it("is inconclusive when the last run is older than the journey's own freshness window", () => {
     const windows: Record<string, number> = { hourly: 2 * 60 * MINUTE, minutely: 3 * MINUTE };
     const views = [view('hourly', { lastRunAt: NOW - 90 * MINUTE }), view('minutely', { lastRunAt: NOW - 10 * MINUTE })];
     const verdict = judge(views, { freshWithinMs: (candidate) => windows[candidate.journey]! });
@@ -101,7 +108,11 @@ describe('verdictFromViews', () => {
   });
 
   it('selects by tag (any of them) and says when no journey has the tag', () => {
-    const views = [failingView('nightly', { code: 'CEIL_X', message: 'broken' }, { tags: ['slow'] }), view('chat', { tags: ['chat', 'critical'] }), view('secrets', { tags: ['critical'] })];
+    const views = [
+      failingView('nightly', { code: 'CEIL_X', message: 'broken' }, { tags: ['slow'] }),
+      view('chat', { tags: ['chat', 'critical'] }),
+      view('secrets', { tags: ['critical'] }),
+    ];
     expect(judge(views, { select: { tags: ['critical'] } })).toMatchObject({ verdict: 'pass', counts: { selected: 2 } });
     expect(judge(views, { select: { tags: ['chat', 'slow'] } })).toMatchObject({ verdict: 'fail', counts: { selected: 2 } });
     const none = judge(views, { select: { tags: ['billing'] } });
@@ -185,7 +196,7 @@ describe('VerdictCache', () => {
 });
 
 describe('RevisionTracker', () => {
-  it('remembers when each canary\'s checksum was first seen, and restarts on a new one', () => {
+  it("remembers when each canary's checksum was first seen, and restarts on a new one", () => {
     const revisions = new RevisionTracker();
     expect(revisions.since('test/podinfo', 'abc', NOW)).toBe(NOW);
     expect(revisions.since('test/podinfo', 'abc', NOW + MINUTE)).toBe(NOW);
@@ -212,7 +223,8 @@ class FakeProbes {
   readonly triggered: TriggerRequest[] = [];
 
   constructor(names: string[]) {
-    for (const name of names) this.views.set(name, view(name, { lastRunAt: NOW - 10 * MINUTE, recent: [{ startedAt: NOW - 10 * MINUTE, durationMs: 500, result: 'passed' }] }));
+    for (const name of names)
+      this.views.set(name, view(name, { lastRunAt: NOW - 10 * MINUTE, recent: [{ startedAt: NOW - 10 * MINUTE, durationMs: 500, result: 'passed' }] }));
   }
 
   trigger(request: TriggerRequest): TriggerResult {
@@ -282,7 +294,7 @@ describe('CheckRegistry', () => {
     ]);
   });
 
-  it('ignores runs that started before the check, including a busy journey\'s run in flight', () => {
+  it("ignores runs that started before the check, including a busy journey's run in flight", () => {
     const probes = new FakeProbes(['chat']);
     probes.busy.add('chat');
     const registry = probes.registry();
@@ -300,8 +312,19 @@ describe('CheckRegistry', () => {
     const report = started(registry);
     probes.ran('checkout', 'failed', NOW + 10, { step: 'pay', code: 'CEIL_HTTP_STATUS', message: 'status is 502, expected 200' });
     const failed = registry.status(report.id)!;
-    expect(failed).toMatchObject({ status: 'TERMINAL', verdict: 'fail', reason: 'journey "checkout" failed at step "pay": CEIL_HTTP_STATUS status is 502, expected 200' });
-    expect(failed.journeys[1]).toEqual({ journey: 'checkout', state: 'failed', runStartedAt: NOW + 10, step: 'pay', code: 'CEIL_HTTP_STATUS', message: 'status is 502, expected 200' });
+    expect(failed).toMatchObject({
+      status: 'TERMINAL',
+      verdict: 'fail',
+      reason: 'journey "checkout" failed at step "pay": CEIL_HTTP_STATUS status is 502, expected 200',
+    });
+    expect(failed.journeys[1]).toEqual({
+      journey: 'checkout',
+      state: 'failed',
+      runStartedAt: NOW + 10,
+      step: 'pay',
+      code: 'CEIL_HTTP_STATUS',
+      message: 'status is 502, expected 200',
+    });
     probes.ran('chat', 'passed', NOW + 20);
     probes.ran('checkout', 'passed', NOW + 40);
     expect(registry.status(report.id)).toMatchObject({ status: 'TERMINAL', verdict: 'fail' });
@@ -323,7 +346,11 @@ describe('CheckRegistry', () => {
     probes.now = NOW + 5 * MINUTE;
     expect(registry.status(report.id)?.status).toBe('RUNNING');
     probes.now = NOW + 5 * MINUTE + 1;
-    expect(registry.status(report.id)).toMatchObject({ status: 'TERMINAL', verdict: 'inconclusive', reason: 'journey "chat": no run started within 5.0m of the check' });
+    expect(registry.status(report.id)).toMatchObject({
+      status: 'TERMINAL',
+      verdict: 'inconclusive',
+      reason: 'journey "chat": no run started within 5.0m of the check',
+    });
   });
 
   it('refuses when nothing matched, and ends TERMINAL when some names are unknown or a journey is removed', () => {

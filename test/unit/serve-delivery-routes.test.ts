@@ -69,7 +69,9 @@ class FakeDaemon {
       runs: () => undefined,
       trigger: (request): TriggerResult => {
         this.triggers.push(request);
-        const names = request.journeys ?? [...this.views.values()].filter((view) => request.tag === undefined || view.tags.includes(request.tag)).map((view) => view.journey);
+        const names =
+          request.journeys ??
+          [...this.views.values()].filter((view) => request.tag === undefined || view.tags.includes(request.tag)).map((view) => view.journey);
         return { started: names.filter((name) => this.views.has(name)), queued: [], busy: [], unknown: names.filter((name) => !this.views.has(name)) };
       },
       metrics: async () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: '' }),
@@ -95,7 +97,13 @@ function expectError(reply: Reply, status: number): string {
 const bearer = { authorization: `Bearer ${TOKEN}` };
 
 function flagger(metadata?: Record<string, string>, checksum?: string): Record<string, unknown> {
-  return { name: 'podinfo', namespace: 'test', phase: 'Progressing', ...(checksum !== undefined ? { checksum } : {}), ...(metadata !== undefined ? { metadata } : {}) };
+  return {
+    name: 'podinfo',
+    namespace: 'test',
+    phase: 'Progressing',
+    ...(checksum !== undefined ? { checksum } : {}),
+    ...(metadata !== undefined ? { metadata } : {}),
+  };
 }
 
 describe('delivery endpoints', () => {
@@ -137,7 +145,9 @@ describe('delivery endpoints', () => {
       daemon.ran('chat announces who left', 'failed', NOW - 5_000, { step: 'bob leaves', code: 'CEIL_WS_EXPECT', message: 'no {type: left} within 2s' });
       const body = json(await server.request('/api/v1/verdict?tag=critical'));
       expect(body).toMatchObject({ verdict: 'fail', fresh: true, counts: { selected: 2, failing: 1 } });
-      expect(body.failing).toEqual([{ journey: 'chat announces who left', step: 'bob leaves', code: 'CEIL_WS_EXPECT', message: 'no {type: left} within 2s', at: NOW - 5_000 }]);
+      expect(body.failing).toEqual([
+        { journey: 'chat announces who left', step: 'bob leaves', code: 'CEIL_WS_EXPECT', message: 'no {type: left} within 2s', at: NOW - 5_000 },
+      ]);
     });
 
     it('still answers 200 when the results are stale, as inconclusive and not fresh', async () => {
@@ -156,7 +166,10 @@ describe('delivery endpoints', () => {
       expect(json(await server.request('/api/v1/verdict?tag=chat&tag=slow')).verdict).toBe('fail');
       const named = json(await server.request(`/api/v1/verdict?journey=${encodeURIComponent('chat announces who left')}&journey=nightly%20export`));
       expect(named).toMatchObject({ verdict: 'fail', counts: { selected: 2 } });
-      expect(json(await server.request('/api/v1/verdict?tag=billing'))).toMatchObject({ verdict: 'inconclusive', reason: 'no loaded journey has the tag "billing"' });
+      expect(json(await server.request('/api/v1/verdict?tag=billing'))).toMatchObject({
+        verdict: 'inconclusive',
+        reason: 'no loaded journey has the tag "billing"',
+      });
     });
 
     it('recomputes at most once a second', async () => {
@@ -199,11 +212,19 @@ describe('delivery endpoints', () => {
 
     it('answers 412 on fail, with a body that says which journey failed at which step and why', async () => {
       await serve();
-      daemon.ran('a dropped secret reads back once', 'failed', NOW - 2_000, { step: 'read back', code: 'CEIL_HTTP_JSON', message: 'json.value is "canary-1", expected "rkzm"' });
+      daemon.ran('a dropped secret reads back once', 'failed', NOW - 2_000, {
+        step: 'read back',
+        code: 'CEIL_HTTP_JSON',
+        message: 'json.value is "canary-1", expected "rkzm"',
+      });
       const reply = await server.postJson('/api/v1/flagger', flagger({ tag: 'critical' }));
       expect(reply.status).toBe(412);
       const body = json(reply);
-      expect(body).toMatchObject({ ok: false, verdict: 'fail', reason: 'journey "a dropped secret reads back once" failing at step "read back": CEIL_HTTP_JSON json.value is "canary-1", expected "rkzm"' });
+      expect(body).toMatchObject({
+        ok: false,
+        verdict: 'fail',
+        reason: 'journey "a dropped secret reads back once" failing at step "read back": CEIL_HTTP_JSON json.value is "canary-1", expected "rkzm"',
+      });
       expect(body.failing).toHaveLength(1);
     });
 
@@ -246,7 +267,9 @@ describe('delivery endpoints', () => {
       expect(expectError(await server.postJson('/api/v1/flagger', { namespace: 'test' }), 400)).toMatch(/not a Flagger webhook payload: name/);
       expect(expectError(await server.postJson('/api/v1/flagger', { ...flagger(), metadata: { tag: 3 } }), 400)).toMatch(/metadata\.tag/);
       expect(expectError(await server.postJson('/api/v1/flagger', flagger({ tags: 'critical' })), 400)).toBe('metadata.tags is not something ceiling reads');
-      expect(expectError(await server.postJson('/api/v1/flagger', flagger({ tag: 'critical', journeys: 'x' })), 400)).toBe('select journeys by tag or by name, not both');
+      expect(expectError(await server.postJson('/api/v1/flagger', flagger({ tag: 'critical', journeys: 'x' })), 400)).toBe(
+        'select journeys by tag or by name, not both',
+      );
       expect((await server.postJson('/api/v1/flagger', 'x'.repeat(MAX_TRIGGER_BODY_BYTES + 1))).status).toBe(413);
     });
 
@@ -310,7 +333,11 @@ describe('delivery endpoints', () => {
     it('turns TERMINAL with the failing step when a journey fails', async () => {
       await serve();
       const { body } = await start({ journey: ['a dropped secret reads back once'] });
-      daemon.ran('a dropped secret reads back once', 'failed', NOW + 50, { step: 'gone once read', code: 'CEIL_HTTP_STATUS', message: 'status is 200, expected 404' });
+      daemon.ran('a dropped secret reads back once', 'failed', NOW + 50, {
+        step: 'gone once read',
+        code: 'CEIL_HTTP_STATUS',
+        message: 'status is 200, expected 404',
+      });
       const reply = await server.request(pathOf(body.statusUrl));
       expect(reply.status).toBe(200);
       expect(json(reply)).toMatchObject({

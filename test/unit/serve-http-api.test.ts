@@ -5,7 +5,18 @@ import type { JourneyView, RunRecord } from '../../src/serve/model.js';
 import { json, TestServer, type Reply } from './api-test-server.js';
 
 function view(journey: string, tags: string[] = []): JourneyView {
-  return { journey, file: `journeys/${journey}.yaml`, tags, schedule: 'every 1m', running: false, skippedRuns: 0, recent: [], health: 'passing', consecutiveFailures: 0, alerting: false };
+  return {
+    journey,
+    file: `journeys/${journey}.yaml`,
+    tags,
+    schedule: 'every 1m',
+    running: false,
+    skippedRuns: 0,
+    recent: [],
+    health: 'passing',
+    consecutiveFailures: 0,
+    alerting: false,
+  };
 }
 
 function record(journey: string): RunRecord {
@@ -34,7 +45,12 @@ class FakeDaemon {
       trigger: (request) => {
         this.triggers.push(request);
         const wanted = request.journeys ?? this.names.filter((name) => request.tag === undefined || (name === 'nightly' && request.tag === 'slow'));
-        return { started: wanted.filter((name) => this.names.includes(name)), queued: [], busy: [], unknown: wanted.filter((name) => !this.names.includes(name)) };
+        return {
+          started: wanted.filter((name) => this.names.includes(name)),
+          queued: [],
+          busy: [],
+          unknown: wanted.filter((name) => !this.names.includes(name)),
+        };
       },
       metrics: async () => {
         if (this.failing === 'metrics') throw new Error('registry exploded');
@@ -317,7 +333,10 @@ describe('who may trigger runs', () => {
     expectError(await server.request('/api/v1/run', { method: 'POST', headers: { origin: 'https://evil.example' } }), 403);
     expectError(await server.request('/api/v1/run', { method: 'POST', headers: { origin: 'null' } }), 403);
     // DNS rebinding: a hostile name that resolves to 127.0.0.1 is same-origin with itself, but its Host is not loopback.
-    expectError(await server.request('/api/v1/run', { method: 'POST', headers: { host: `evil.example:${server.port}`, origin: `http://evil.example:${server.port}` } }), 403);
+    expectError(
+      await server.request('/api/v1/run', { method: 'POST', headers: { host: `evil.example:${server.port}`, origin: `http://evil.example:${server.port}` } }),
+      403,
+    );
     expect(daemon.triggers).toHaveLength(3);
   });
 });

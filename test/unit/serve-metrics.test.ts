@@ -143,7 +143,15 @@ describe('ProbeMetrics', () => {
   it('renders an exposition where every sample parses and every metric has HELP and TYPE', async () => {
     const metrics = new ProbeMetrics(probe);
     metrics.recordRun(run());
-    metrics.recordRun(run({ journey: 'secret reads back once', result: 'failed', failedStep: 'read back', failureCode: 'CEIL_EXPECT_STATUS', failureMessage: 'expected 200, got 500' }));
+    metrics.recordRun(
+      run({
+        journey: 'secret reads back once',
+        result: 'failed',
+        failedStep: 'read back',
+        failureCode: 'CEIL_EXPECT_STATUS',
+        failureMessage: 'expected 200, got 500',
+      }),
+    );
     metrics.recordSkip('chat announces who left');
     metrics.setJourneys(2);
     metrics.setInFlight(1);
@@ -251,7 +259,9 @@ describe('ProbeMetrics', () => {
       expect(sample.labels.target).toBe('staging');
     }
     expect([...seen].sort()).toEqual(Object.keys(expectedLabels).sort());
-    expect(new Set(samplesOf(parsed, 'ceiling_journey_runs_total').map((sample) => sample.labels.result))).toEqual(new Set(['passed', 'failed', 'flaky', 'error']));
+    expect(new Set(samplesOf(parsed, 'ceiling_journey_runs_total').map((sample) => sample.labels.result))).toEqual(
+      new Set(['passed', 'failed', 'flaky', 'error']),
+    );
     expect(samplesOf(parsed, 'ceiling_alert_deliveries_total').map((sample) => [sample.labels.outcome, sample.value])).toEqual([
       ['delivered', 0],
       ['failed', 0],
@@ -281,7 +291,13 @@ describe('ProbeMetrics', () => {
     const metrics = new ProbeMetrics(probe);
     const phases = { dnsMs: 2, connectMs: 3, tlsMs: 0, firstByteMs: 40, bodyMs: 5, totalMs: 50 };
     const httpRun = (journey: string, firstByteMs: number): RunRecord =>
-      run({ journey, steps: [{ name: 'create secret', status: 'passed', durationMs: 60, requestMs: 50, phases: { ...phases, firstByteMs } }, { name: 'connect alice', status: 'passed', durationMs: 40 }] });
+      run({
+        journey,
+        steps: [
+          { name: 'create secret', status: 'passed', durationMs: 60, requestMs: 50, phases: { ...phases, firstByteMs } },
+          { name: 'connect alice', status: 'passed', durationMs: 40 },
+        ],
+      });
     metrics.recordRun(httpRun('leaving', 400));
     metrics.recordRun(httpRun('leaving', 40));
     metrics.recordRun(httpRun('staying', 40));

@@ -62,12 +62,20 @@ describe('scheduledJobOf and freshnessWindowMs', () => {
   const every5m = { kind: 'every', everyMs: 5 * MINUTE, jitterMs: 0 } as const;
 
   it('gives each attempt its timeout plus the time teardown and evidence may take', () => {
-    expect(scheduledJobOf(journey('a', ['open'], { retries: 1, timeoutMs: 10_000 }), { defaultSchedule: every5m })).toEqual({ name: 'a', schedule: every5m, deadlineMs: 2 * (10_000 + 15_000) });
+    expect(scheduledJobOf(journey('a', ['open'], { retries: 1, timeoutMs: 10_000 }), { defaultSchedule: every5m })).toEqual({
+      name: 'a',
+      schedule: every5m,
+      deadlineMs: 2 * (10_000 + 15_000),
+    });
   });
 
   it('lets --retries and --timeout override the journey, and the journey its own schedule override the default', () => {
     const own = { kind: 'every', everyMs: MINUTE, jitterMs: 0 } as const;
-    expect(scheduledJobOf(journey('a', ['open'], { retries: 3, schedule: own }), { defaultSchedule: every5m, retries: 0, timeoutMs: 1_000 })).toEqual({ name: 'a', schedule: own, deadlineMs: 16_000 });
+    expect(scheduledJobOf(journey('a', ['open'], { retries: 3, schedule: own }), { defaultSchedule: every5m, retries: 0, timeoutMs: 1_000 })).toEqual({
+      name: 'a',
+      schedule: own,
+      deadlineMs: 16_000,
+    });
   });
 
   it('counts a result fresh for two intervals plus the run deadline', () => {
@@ -84,7 +92,16 @@ describe('read models', () => {
       everyMs: 5 * MINUTE,
       jitterMs: 0,
     });
-    expect(views[0]).toMatchObject({ journey: 'a', file: 'journeys/a.yaml', tags: ['critical'], running: true, queued: true, skippedRuns: 2, nextRunAt: T0 + MINUTE, recent: a.recent });
+    expect(views[0]).toMatchObject({
+      journey: 'a',
+      file: 'journeys/a.yaml',
+      tags: ['critical'],
+      running: true,
+      queued: true,
+      skippedRuns: 2,
+      nextRunAt: T0 + MINUTE,
+      recent: a.recent,
+    });
     expect(views[1]).toMatchObject({ journey: 'b', running: false, skippedRuns: 0 });
     expect(views[1]).not.toHaveProperty('queued');
     expect(views[1]).not.toHaveProperty('nextRunAt');
@@ -109,7 +126,18 @@ describe('read models', () => {
   it('is ok with journeys loaded and the history writable', () => {
     expect(daemonHealth(facts)).toEqual({
       ok: true,
-      detail: { status: 'ok', version: '1.2.3', location: 'eu-west', target: 'production', journeys: 2, inFlight: 1, uptimeSeconds: 90, reloadErrors: [], alerts: facts.alerts, history: facts.history },
+      detail: {
+        status: 'ok',
+        version: '1.2.3',
+        location: 'eu-west',
+        target: 'production',
+        journeys: 2,
+        inFlight: 1,
+        uptimeSeconds: 90,
+        reloadErrors: [],
+        alerts: facts.alerts,
+        history: facts.history,
+      },
     });
   });
 
@@ -117,7 +145,11 @@ describe('read models', () => {
     const empty = daemonHealth({ ...facts, journeys: 0 });
     expect([empty.ok, empty.detail.status]).toEqual([true, 'degraded']);
     const blip = daemonHealth({ ...facts, history: { errors: 1, failingSince: T0, lastError: 'disk full' } });
-    expect([blip.ok, blip.detail.status, blip.detail.problems]).toEqual([true, 'degraded', [`the history cannot be written since ${new Date(T0).toISOString()}: disk full`]]);
+    expect([blip.ok, blip.detail.status, blip.detail.problems]).toEqual([
+      true,
+      'degraded',
+      [`the history cannot be written since ${new Date(T0).toISOString()}: disk full`],
+    ]);
   });
 
   it('is not ok once the history is unwritable, or while stopping', () => {

@@ -143,7 +143,7 @@ describe('concurrency', () => {
         inFlight += 1;
         mostInFlight = Math.max(mostInFlight, inFlight);
         expect(scheduler.inFlight()).toBeLessThanOrEqual(cap);
-        await fakeClock.sleep(500 + ((call.at / SECOND) * 1_300 + call.job.name.length * 700) % 9_000);
+        await fakeClock.sleep(500 + (((call.at / SECOND) * 1_300 + call.job.name.length * 700) % 9_000));
         inFlight -= 1;
       },
     });

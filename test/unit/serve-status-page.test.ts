@@ -59,13 +59,24 @@ const flaky = view('comments render', {
 
 /** The HTML of each journey's row, in page order. */
 function rows(html: string): { name: string; health: string; html: string }[] {
-  return [...html.matchAll(/<tr data-journey="([^"]*)" data-health="([^"]*)">([\s\S]*?)<\/tr>/g)].map(([, name = '', health = '', body = '']) => ({ name, health, html: body }));
+  return [...html.matchAll(/<tr data-journey="([^"]*)" data-health="([^"]*)">([\s\S]*?)<\/tr>/g)].map(([, name = '', health = '', body = '']) => ({
+    name,
+    health,
+    html: body,
+  }));
 }
 
 describe('renderStatusPage', () => {
   it('puts failing journeys first, then flaky, then passing and unknown, each by name', () => {
     const html = renderStatusPage(
-      [view('b passing'), view('z failing', { health: 'failing' }), view('a unknown', { health: 'unknown' }), view('m flaky', { health: 'flaky' }), view('a failing', { health: 'failing' }), view('c passing')],
+      [
+        view('b passing'),
+        view('z failing', { health: 'failing' }),
+        view('a unknown', { health: 'unknown' }),
+        view('m flaky', { health: 'flaky' }),
+        view('a failing', { health: 'failing' }),
+        view('c passing'),
+      ],
       meta,
     );
     expect(rows(html).map((row) => `${row.health} ${row.name}`)).toEqual([
@@ -119,8 +130,8 @@ describe('renderStatusPage', () => {
   });
 
   it('badges a journey that is running, or due and waiting for a slot', () => {
-    const [running, queued, idle] = ['running one', 'queued one', 'idle one'].map((name, index) =>
-      rows(renderStatusPage([view(name, { running: index === 0, ...(index === 1 ? { queued: true } : {}) })], meta))[0]?.html ?? '',
+    const [running, queued, idle] = ['running one', 'queued one', 'idle one'].map(
+      (name, index) => rows(renderStatusPage([view(name, { running: index === 0, ...(index === 1 ? { queued: true } : {}) })], meta))[0]?.html ?? '',
     );
     expect(running).toContain('>running<');
     expect(queued).toContain('>queued<');

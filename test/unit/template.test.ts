@@ -52,11 +52,26 @@ describe('parseTemplate', () => {
   it('parses fallbacks, literals and calls', () => {
     const [part] = parseTemplate("{{ env.URL ?? 'http://localhost' }}") ?? [];
     expect(part).toEqual({
-      expr: { type: 'fallback', options: [{ type: 'ref', root: 'env', path: ['URL'], text: 'env.URL' }, { type: 'literal', value: 'http://localhost' }] },
+      expr: {
+        type: 'fallback',
+        options: [
+          { type: 'ref', root: 'env', path: ['URL'], text: 'env.URL' },
+          { type: 'literal', value: 'http://localhost' },
+        ],
+      },
       source: "env.URL ?? 'http://localhost'",
     });
     const [call] = parseTemplate('{{ basicAuth(vars.user, secrets.PW) }}') ?? [];
-    expect(call).toMatchObject({ expr: { type: 'call', name: 'basicAuth', args: [{ type: 'ref', root: 'vars' }, { type: 'ref', root: 'secrets' }] } });
+    expect(call).toMatchObject({
+      expr: {
+        type: 'call',
+        name: 'basicAuth',
+        args: [
+          { type: 'ref', root: 'vars' },
+          { type: 'ref', root: 'secrets' },
+        ],
+      },
+    });
   });
 
   it('reads bracketed and indexed paths', () => {
@@ -72,11 +87,15 @@ describe('parseTemplate', () => {
 describe('checkTemplate', () => {
   it('accepts defined vars, env, secrets and known functions', () => {
     expect(messages('{{ vars.a }} {{ env.HOME }} {{ secrets.TOKEN }} {{ uuid() }} {{ randomString(8) }}', ['a'])).toEqual([]);
-    expect(messages('{{ timestamp() }}{{ isoTime() }}{{ base64(vars.a) }}{{ urlEncode(vars.a) }}{{ basicAuth(vars.a, secrets.P) }}{{ json(vars.a) }}', ['a'])).toEqual([]);
+    expect(
+      messages('{{ timestamp() }}{{ isoTime() }}{{ base64(vars.a) }}{{ urlEncode(vars.a) }}{{ basicAuth(vars.a, secrets.P) }}{{ json(vars.a) }}', ['a']),
+    ).toEqual([]);
   });
 
   it('reports an undefined variable by name, with the ways to define it', () => {
-    expect(messages('{{ vars.nope }}')).toEqual(['undefined variable vars.nope; define it in vars, with set or capture before this step, or pass --var nope=…']);
+    expect(messages('{{ vars.nope }}')).toEqual([
+      'undefined variable vars.nope; define it in vars, with set or capture before this step, or pass --var nope=…',
+    ]);
   });
 
   it('reports an undefined variable inside a function argument', () => {
@@ -132,11 +151,14 @@ describe('checkTemplate', () => {
       expect(problems[0]).toContain(message);
     });
 
-    it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'])('rejects %s() as an unknown function instead of reaching Object.prototype', (name) => {
-      expect(messages(`{{ ${name}() }}`)).toEqual([expect.stringContaining(`unknown function ${name}()`)]);
-      const failure = renderFailure(`{{ ${name}() }}`, scopeOf());
-      expect(failure.code).toBe('CEIL_TEMPLATE_UNKNOWN_FUNCTION');
-    });
+    it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'])(
+      'rejects %s() as an unknown function instead of reaching Object.prototype',
+      (name) => {
+        expect(messages(`{{ ${name}() }}`)).toEqual([expect.stringContaining(`unknown function ${name}()`)]);
+        const failure = renderFailure(`{{ ${name}() }}`, scopeOf());
+        expect(failure.code).toBe('CEIL_TEMPLATE_UNKNOWN_FUNCTION');
+      },
+    );
 
     it('rejects injection-like input at render time too, as a config failure', () => {
       const failure = renderFailure('{{ process.exit() }}', scopeOf());
@@ -150,7 +172,14 @@ describe('checkTemplate', () => {
         env: (name) => (process.env as Record<string, string | undefined>)[name],
         secret: (name) => (process.env as Record<string, string | undefined>)[name],
       };
-      for (const text of ['{{ vars.constructor }}', '{{ vars.o.toString }}', '{{ vars.o.n.constructor }}', '{{ vars.__proto__ }}', '{{ env.toString }}', '{{ secrets.constructor }}']) {
+      for (const text of [
+        '{{ vars.constructor }}',
+        '{{ vars.o.toString }}',
+        '{{ vars.o.n.constructor }}',
+        '{{ vars.__proto__ }}',
+        '{{ env.toString }}',
+        '{{ secrets.constructor }}',
+      ]) {
         const failure = renderFailure(text, scope);
         expect(failure.code).toBe('CEIL_TEMPLATE_UNDEFINED');
       }

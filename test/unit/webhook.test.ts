@@ -149,7 +149,11 @@ describe('postWebhook', () => {
     const secretPath = `/services/T0AAAA/B0BBBB/${PLANTED}?token=${PLANTED}-q`;
     const results: PostResult[] = [];
     // Only the hung receiver gets a short timeout, so a slow answer on a busy machine is not mistaken for one.
-    for (const [reply, timeoutMs] of [[answer(404), 5_000], [answer(500), 5_000], [neverAnswer, 100]] as const) {
+    for (const [reply, timeoutMs] of [
+      [answer(404), 5_000],
+      [answer(500), 5_000],
+      [neverAnswer, 100],
+    ] as const) {
       const hook = await receiver(reply);
       const url = new URL(`${hook.base}${secretPath}`);
       url.username = 'ops';
@@ -208,7 +212,9 @@ describe('the webhook URL secret rule', () => {
   });
 
   it('names a receiver by scheme and host only', () => {
-    expect(webhookDisplayName(new URL(`https://ops:${PLANTED}@hooks.example.com:8443/services/${PLANTED}?t=${PLANTED}`))).toBe('https://hooks.example.com:8443');
+    expect(webhookDisplayName(new URL(`https://ops:${PLANTED}@hooks.example.com:8443/services/${PLANTED}?t=${PLANTED}`))).toBe(
+      'https://hooks.example.com:8443',
+    );
   });
 });
 

@@ -8,7 +8,6 @@ import { StepSession, compile, failureOf } from './step-session.js';
 import type { WsActor } from '../../src/steps/ws/actor.js';
 import { INBOX_LIMITS } from '../../src/steps/ws/inbox.js';
 
-
 const DEFAULT_STEP_TIMEOUT_MS = 3000;
 const WAIT_LIMIT_MS = 3000;
 
@@ -48,10 +47,7 @@ interface ServerConnection {
   readonly closed: Promise<{ code: number; reason: string }>;
 }
 
-type Command =
-  | { cmd: 'send'; frames: unknown[]; delayMs?: number }
-  | { cmd: 'close'; code?: number; reason?: string }
-  | { cmd: 'destroy' };
+type Command = { cmd: 'send'; frames: unknown[]; delayMs?: number } | { cmd: 'close'; code?: number; reason?: string } | { cmd: 'destroy' };
 
 /**
  * Echoes every frame except commands, which make it send frames (optionally
@@ -167,7 +163,9 @@ const closeRaw = (server: net.Server) => new Promise<void>((resolve) => server.c
 let server: TestServer | undefined;
 let session: Session | undefined;
 
-async function setup(verifyClient?: VerifyClientCallbackAsync): Promise<{ server: TestServer; session: Session; steps: (yaml: string) => Promise<CompiledStep[]> }> {
+async function setup(
+  verifyClient?: VerifyClientCallbackAsync,
+): Promise<{ server: TestServer; session: Session; steps: (yaml: string) => Promise<CompiledStep[]> }> {
   server = await TestServer.start(verifyClient);
   const vars = { url: server.url };
   session = new Session(vars);

@@ -74,7 +74,10 @@ export class BrowserActor {
       context = await raceAbort(creating, signal);
     } catch (error) {
       // A context that arrives after the step gave up would otherwise live until the browser closes.
-      creating.then((late) => late.close().catch(() => undefined), () => undefined);
+      creating.then(
+        (late) => late.close().catch(() => undefined),
+        () => undefined,
+      );
       throw error;
     }
     try {

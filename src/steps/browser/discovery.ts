@@ -84,9 +84,13 @@ export function findChromium(options: DiscoveryOptions = {}): FoundBrowser {
     const executable = named.includes('/') ? path.resolve(named) : resolveCandidate(named, env.PATH);
     const checked = executable === undefined ? ({ ok: false, reason: 'is not on PATH' } as const) : probe(executable);
     if (!checked.ok || executable === undefined) {
-      throw configError('CEIL_BROWSER_PATH_INVALID', `the browser named by --browser-path or CEILING_BROWSER_PATH (${named}) ${checked.ok ? 'cannot be used' : checked.reason}`, {
-        hint: 'point it at a Chromium or Chrome executable, or leave it unset to use the one Playwright installed or the system one',
-      });
+      throw configError(
+        'CEIL_BROWSER_PATH_INVALID',
+        `the browser named by --browser-path or CEILING_BROWSER_PATH (${named}) ${checked.ok ? 'cannot be used' : checked.reason}`,
+        {
+          hint: 'point it at a Chromium or Chrome executable, or leave it unset to use the one Playwright installed or the system one',
+        },
+      );
     }
     return { executable, source: 'browser-path' };
   }

@@ -51,13 +51,22 @@ export function missing(actor: BrowserActor, element: Element, window: Window): 
 }
 
 /** What an element's action or wait threw, said in terms of the page: missing, ambiguous, or present but unusable. */
-export async function elementFailure(error: unknown, actor: BrowserActor, element: Element, window: Window, context: StepContext, verb: string): Promise<StepFailure> {
+export async function elementFailure(
+  error: unknown,
+  actor: BrowserActor,
+  element: Element,
+  window: Window,
+  context: StepContext,
+  verb: string,
+): Promise<StepFailure> {
   if (error instanceof StepFailure) return error;
   if (context.signal.aborted) return abortFailure(context.signal);
   if (isStrictViolation(error)) return ambiguous(error, element.description);
   const message = plainMessage(error);
   if (/Unknown key/i.test(message)) {
-    return configError('CEIL_BROWSER_KEY', `${message.split('\n')[0]}`, { hint: 'use key names such as Enter, Tab, Escape, ArrowDown, or combinations such as Control+A' });
+    return configError('CEIL_BROWSER_KEY', `${message.split('\n')[0]}`, {
+      hint: 'use key names such as Enter, Tab, Escape, ArrowDown, or combinations such as Control+A',
+    });
   }
   if (isTimeout(error)) {
     const count = await countOf(element.locator, context.signal);
@@ -66,7 +75,9 @@ export async function elementFailure(error: unknown, actor: BrowserActor, elemen
     const waited = formatMs(Date.now() - window.started);
     return assertionFailed(
       'CEIL_BROWSER_NOT_ACTIONABLE',
-      count === undefined ? `${element.description} could not be ${verb} within ${waited}` : `${element.description} is on the page but could not be ${verb} within ${waited}${why ? `: ${why}` : ''}`,
+      count === undefined
+        ? `${element.description} could not be ${verb} within ${waited}`
+        : `${element.description} is on the page but could not be ${verb} within ${waited}${why ? `: ${why}` : ''}`,
       { hint: 'an element must be visible, enabled, stable and not covered by another one to be used; the screenshot in the evidence shows the page' },
     );
   }

@@ -19,16 +19,24 @@ export async function waitForState(context: StepContext, actor: BrowserActor, el
   }
   const waited = formatMs(Date.now() - window.started);
   if (state === 'hidden') {
-    throw assertionFailed('CEIL_BROWSER_STILL_VISIBLE', `${element.description} is still visible after ${waited}`, { expected: 'hidden or absent', actual: 'visible' });
+    throw assertionFailed('CEIL_BROWSER_STILL_VISIBLE', `${element.description} is still visible after ${waited}`, {
+      expected: 'hidden or absent',
+      actual: 'visible',
+    });
   }
   if (state === 'detached') {
-    throw assertionFailed('CEIL_BROWSER_STILL_ATTACHED', `${element.description} is still on the page after ${waited}`, { expected: 'absent', actual: 'on the page' });
+    throw assertionFailed('CEIL_BROWSER_STILL_ATTACHED', `${element.description} is still on the page after ${waited}`, {
+      expected: 'absent',
+      actual: 'on the page',
+    });
   }
   const count = await countOf(element.locator, context.signal);
   if (count === 0 || state === 'attached') throw missing(actor, element, window);
   throw assertionFailed(
     'CEIL_BROWSER_NOT_VISIBLE',
-    count === undefined ? `${element.description} did not become visible within ${waited}` : `${element.description} is on the page but not visible after ${waited}`,
+    count === undefined
+      ? `${element.description} did not become visible within ${waited}`
+      : `${element.description} is on the page but not visible after ${waited}`,
     { expected: 'visible', actual: count === undefined ? 'unknown' : 'hidden' },
   );
 }

@@ -11,11 +11,13 @@ import { plainMessage } from './bounds.js';
 const netClasses: { test: RegExp; make: (code: string, url: string) => StepFailure }[] = [
   {
     test: /^ERR_NAME_NOT_RESOLVED$|^ERR_NAME_RESOLUTION_FAILED$/,
-    make: (code, url) => new StepFailure('dns', 'CEIL_DNS_LOOKUP', `cannot resolve the host of ${url} (${code})`, { hint: 'check the host name and the resolver' }),
+    make: (code, url) =>
+      new StepFailure('dns', 'CEIL_DNS_LOOKUP', `cannot resolve the host of ${url} (${code})`, { hint: 'check the host name and the resolver' }),
   },
   {
     test: /^ERR_CONNECTION_REFUSED$/,
-    make: (_code, url) => new StepFailure('connect', 'CEIL_CONNECT_REFUSED', `connection refused by ${url}`, { hint: 'is the service running and listening on that port?' }),
+    make: (_code, url) =>
+      new StepFailure('connect', 'CEIL_CONNECT_REFUSED', `connection refused by ${url}`, { hint: 'is the service running and listening on that port?' }),
   },
   {
     test: /^ERR_(CONNECTION_RESET|CONNECTION_CLOSED|CONNECTION_ABORTED|EMPTY_RESPONSE)$/,

@@ -34,7 +34,10 @@ export interface TextCriteria {
 export function textExpectation(criteria: TextCriteria, where: string): TextExpectation {
   const given = (['text', 'equals', 'regex'] as const).filter((key) => criteria[key] !== undefined);
   if (given.length !== 1) {
-    throw configError('CEIL_BROWSER_TEXT_CRITERIA', `${where} needs exactly one of text (contains), equals or regex${given.length > 1 ? ` (found ${given.join(' and ')})` : ''}`);
+    throw configError(
+      'CEIL_BROWSER_TEXT_CRITERIA',
+      `${where} needs exactly one of text (contains), equals or regex${given.length > 1 ? ` (found ${given.join(' and ')})` : ''}`,
+    );
   }
   if (criteria.regex !== undefined) {
     const regex = compileRegex(criteria.regex, where);
@@ -59,9 +62,13 @@ export function resolveUrl(url: string, baseUrl: string | undefined, where: stri
   try {
     return new URL(url, baseUrl).href;
   } catch {
-    throw configError('CEIL_BROWSER_URL_INVALID', `${where}: "${url}" is not a URL${baseUrl === undefined ? ' and browser.open has no baseUrl to resolve it against' : ` and does not resolve against ${baseUrl}`}`, {
-      hint: 'use an absolute http(s) URL, or give browser.open a baseUrl and use a path such as /login',
-    });
+    throw configError(
+      'CEIL_BROWSER_URL_INVALID',
+      `${where}: "${url}" is not a URL${baseUrl === undefined ? ' and browser.open has no baseUrl to resolve it against' : ` and does not resolve against ${baseUrl}`}`,
+      {
+        hint: 'use an absolute http(s) URL, or give browser.open a baseUrl and use a path such as /login',
+      },
+    );
   }
 }
 
@@ -69,7 +76,10 @@ export function resolveUrl(url: string, baseUrl: string | undefined, where: stri
 export function urlExpectation(criteria: UrlCriteria, baseUrl: string | undefined, where: string): TextExpectation {
   const given = (['url', 'contains', 'regex'] as const).filter((key) => criteria[key] !== undefined);
   if (given.length !== 1) {
-    throw configError('CEIL_BROWSER_URL_CRITERIA', `${where} needs exactly one of url (exact), contains or regex${given.length > 1 ? ` (found ${given.join(' and ')})` : ''}`);
+    throw configError(
+      'CEIL_BROWSER_URL_CRITERIA',
+      `${where} needs exactly one of url (exact), contains or regex${given.length > 1 ? ` (found ${given.join(' and ')})` : ''}`,
+    );
   }
   if (criteria.regex !== undefined) {
     const regex = compileRegex(criteria.regex, where);

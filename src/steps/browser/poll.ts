@@ -23,7 +23,12 @@ export interface PollResult<T> {
  * to appear) up to the end of the window. Failures that cannot heal (strict
  * mode, a closed page) end the poll at once.
  */
-export async function poll<T>(window: Window, signal: AbortSignal, read: (timeoutMs: number) => Promise<T>, accept: (value: T) => boolean): Promise<PollResult<T>> {
+export async function poll<T>(
+  window: Window,
+  signal: AbortSignal,
+  read: (timeoutMs: number) => Promise<T>,
+  accept: (value: T) => boolean,
+): Promise<PollResult<T>> {
   let last: { value: T } | undefined;
   let error: unknown;
   for (let round = 0; ; round++) {
@@ -34,7 +39,8 @@ export async function poll<T>(window: Window, signal: AbortSignal, read: (timeou
       error = undefined;
       if (accept(value)) return { matched: true, last };
     } catch (caught) {
-      if (caught instanceof StepFailure || signal.aborted || isStrictViolation(caught) || browserFailure(caught, signal, '').code === 'CEIL_BROWSER_CLOSED') throw caught;
+      if (caught instanceof StepFailure || signal.aborted || isStrictViolation(caught) || browserFailure(caught, signal, '').code === 'CEIL_BROWSER_CLOSED')
+        throw caught;
       // A read squeezed into the last few milliseconds times out without saying the element went away; the earlier reading stands.
       if (!(isTimeout(caught) && timeoutMs < INCONCLUSIVE_READ_MS && last !== undefined)) error = caught;
     }

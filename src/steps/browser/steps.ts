@@ -40,10 +40,14 @@ export function screenshotDir(outDir: string, journey: { name: string; file: str
 export const browserOpen = browserStep<'browser.open'>(async (step, context) => {
   const spec = context.render(step.spec);
   if (context.actors.has(spec.as)) {
-    throw configError('CEIL_ACTOR_OPEN', `actor "${spec.as}" already exists`, { hint: 'each browser.open needs a name of its own: one actor is one user with one page' });
+    throw configError('CEIL_ACTOR_OPEN', `actor "${spec.as}" already exists`, {
+      hint: 'each browser.open needs a name of its own: one actor is one user with one page',
+    });
   }
   if (spec.baseUrl !== undefined && !/^https?:$/.test(safeProtocol(spec.baseUrl))) {
-    throw configError('CEIL_BROWSER_URL_INVALID', `browser.open: baseUrl "${spec.baseUrl}" is not an http(s) URL`, { hint: 'use a URL such as http://127.0.0.1:8080' });
+    throw configError('CEIL_BROWSER_URL_INVALID', `browser.open: baseUrl "${spec.baseUrl}" is not an http(s) URL`, {
+      hint: 'use a URL such as http://127.0.0.1:8080',
+    });
   }
   const host = browserHost(context.resources, context.settings);
   const release = await host.acquireContext(context.signal);
@@ -128,7 +132,10 @@ export const browserSelect = browserStep<'browser.select'>(async (step, context)
   const spec = context.render(step.spec);
   const actor = actorFor(context, spec.as);
   if ((spec.value === undefined) === (spec.label === undefined)) {
-    throw configError('CEIL_BROWSER_SELECT', 'browser.select needs exactly one of value (the option value, or a list of them) or label (the visible option text)');
+    throw configError(
+      'CEIL_BROWSER_SELECT',
+      'browser.select needs exactly one of value (the option value, or a list of them) or label (the visible option text)',
+    );
   }
   const options = spec.label !== undefined ? [{ label: spec.label }] : (Array.isArray(spec.value) ? spec.value : [spec.value!]).map((value) => ({ value }));
   await act(context, actor, elementOf(actor, spec.target), 'selected', (locator, timeout) => locator.selectOption(options, { timeout }));
@@ -154,7 +161,9 @@ export const browserPress = browserStep<'browser.press'>(async (step, context) =
     await raceAbort(actor.page.keyboard.press(spec.key), context.signal);
   } catch (error) {
     if (/Unknown key/i.test(plainMessage(error))) {
-      throw configError('CEIL_BROWSER_KEY', plainMessage(error).split('\n')[0]!, { hint: 'use key names such as Enter, Tab, Escape, ArrowDown, or combinations such as Control+A' });
+      throw configError('CEIL_BROWSER_KEY', plainMessage(error).split('\n')[0]!, {
+        hint: 'use key names such as Enter, Tab, Escape, ArrowDown, or combinations such as Control+A',
+      });
     }
     throw error;
   }
@@ -172,10 +181,14 @@ export const browserWaitFor = browserStep<'browser.waitFor'>(async (step, contex
     const pattern = urlPattern(spec.url, actor.baseUrl, 'browser.waitFor');
     const result = await poll(window, context.signal, async () => actor.page.url(), pattern.test);
     if (!result.matched) {
-      throw assertionFailed('CEIL_BROWSER_URL', `the URL is still ${actor.page.url()} after ${formatMs(Date.now() - window.started)}, expected ${pattern.wording}`, {
-        expected: pattern.expected,
-        actual: actor.page.url(),
-      });
+      throw assertionFailed(
+        'CEIL_BROWSER_URL',
+        `the URL is still ${actor.page.url()} after ${formatMs(Date.now() - window.started)}, expected ${pattern.wording}`,
+        {
+          expected: pattern.expected,
+          actual: actor.page.url(),
+        },
+      );
     }
   }
   const element = spec.target ? elementOf(actor, spec.target) : undefined;
@@ -190,7 +203,10 @@ export const browserScreenshot = browserStep<'browser.screenshot'>(async (step, 
   await mkdir(dir, { recursive: true });
   const window = stepWindow(context.deadline);
   const file = path.join(dir, `${spec.name}.png`);
-  await raceAbort(actor.screenshot(file, context.redactor, { timeoutMs: msLeft(window), ...(spec.fullPage !== undefined ? { fullPage: spec.fullPage } : {}) }), context.signal);
+  await raceAbort(
+    actor.screenshot(file, context.redactor, { timeoutMs: msLeft(window), ...(spec.fullPage !== undefined ? { fullPage: spec.fullPage } : {}) }),
+    context.signal,
+  );
   return { assertions: 0, attachments: [{ name: `screenshot ${spec.name}`, path: file, contentType: 'image/png' }] };
 });
 
@@ -239,7 +255,10 @@ export const browserExpectUrl = browserStep<'browser.expectUrl'>(async (step, co
   const result = await poll(window, context.signal, async () => actor.page.url(), expectation.test);
   if (!result.matched) {
     const actual = actor.page.url();
-    throw assertionFailed('CEIL_BROWSER_URL', `URL is ${actual}, expected ${expectation.wording} (waited ${formatMs(Date.now() - window.started)})`, { expected: expectation.expected, actual });
+    throw assertionFailed('CEIL_BROWSER_URL', `URL is ${actual}, expected ${expectation.wording} (waited ${formatMs(Date.now() - window.started)})`, {
+      expected: expectation.expected,
+      actual,
+    });
   }
   return { assertions: 1 };
 });
@@ -251,7 +270,12 @@ export const browserExpectTitle = browserStep<'browser.expectTitle'>(async (step
   const window = stepWindow(context.deadline, within(spec));
   const result = await poll(window, context.signal, (timeout) => withTimeout(actor.page.title(), timeout, 'the page title'), expectation.test);
   if (!result.matched) {
-    if (result.last === undefined) throw new StepFailure('timeout', 'CEIL_BROWSER_TITLE_UNREAD', `the title of ${actor.name}'s page could not be read within ${formatMs(Date.now() - window.started)}: ${plainMessage(result.error)}`);
+    if (result.last === undefined)
+      throw new StepFailure(
+        'timeout',
+        'CEIL_BROWSER_TITLE_UNREAD',
+        `the title of ${actor.name}'s page could not be read within ${formatMs(Date.now() - window.started)}: ${plainMessage(result.error)}`,
+      );
     throw mismatch('CEIL_BROWSER_TITLE', 'title', expectation, normalizeWhitespace(result.last.value), window);
   }
   return { assertions: 1 };

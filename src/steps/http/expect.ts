@@ -30,11 +30,15 @@ export function checkHttpExpect(expect: HttpExpect, response: HttpResponse, reda
     const rules: StatusRule[] = Array.isArray(expect.status) ? expect.status : [expect.status];
     if (!rules.some((rule) => statusMatches(rule, response.status))) {
       const wanted = rules.map(String).join(' or ');
-      throw assertionFailed('CEIL_HTTP_STATUS', `expected status ${wanted}, got ${response.status}${response.body ? ` (body: ${excerpt(response.body, redact)})` : ''}`, {
-        path: 'status',
-        expected: Array.isArray(expect.status) ? expect.status : expect.status,
-        actual: response.status,
-      });
+      throw assertionFailed(
+        'CEIL_HTTP_STATUS',
+        `expected status ${wanted}, got ${response.status}${response.body ? ` (body: ${excerpt(response.body, redact)})` : ''}`,
+        {
+          path: 'status',
+          expected: Array.isArray(expect.status) ? expect.status : expect.status,
+          actual: response.status,
+        },
+      );
     }
   }
   if (expect.headers !== undefined) {
@@ -42,9 +46,10 @@ export function checkHttpExpect(expect: HttpExpect, response: HttpResponse, reda
     for (const [name, wanted] of Object.entries(expect.headers)) {
       const key = name.toLowerCase();
       const actual = Object.hasOwn(response.headers, key) ? response.headers[key] : undefined;
-      const mismatches = actual === undefined && (wanted === null || typeof wanted !== 'object')
-        ? [{ path: `headers.${key}`, expected: wanted, actual: undefined, message: `header ${key} is missing` }]
-        : matchJson(wanted, actual, `headers.${key}`, redact);
+      const mismatches =
+        actual === undefined && (wanted === null || typeof wanted !== 'object')
+          ? [{ path: `headers.${key}`, expected: wanted, actual: undefined, message: `header ${key} is missing` }]
+          : matchJson(wanted, actual, `headers.${key}`, redact);
       const first = mismatches[0];
       if (first) throw assertionFailed('CEIL_HTTP_HEADER', first.message, { path: first.path, expected: first.expected, actual: first.actual });
     }
@@ -63,13 +68,25 @@ export function checkHttpExpect(expect: HttpExpect, response: HttpResponse, reda
     checks++;
     const rule = typeof expect.body === 'string' ? { contains: expect.body } : expect.body;
     if (rule.contains !== undefined && !response.body.includes(rule.contains)) {
-      throw assertionFailed('CEIL_HTTP_BODY', `body does not contain ${JSON.stringify(rule.contains)}`, { path: 'body', expected: { contains: rule.contains }, actual: excerpt(response.body, redact) });
+      throw assertionFailed('CEIL_HTTP_BODY', `body does not contain ${JSON.stringify(rule.contains)}`, {
+        path: 'body',
+        expected: { contains: rule.contains },
+        actual: excerpt(response.body, redact),
+      });
     }
     if (rule.equals !== undefined && response.body !== rule.equals) {
-      throw assertionFailed('CEIL_HTTP_BODY', `body is not exactly ${JSON.stringify(rule.equals)}`, { path: 'body', expected: rule.equals, actual: excerpt(response.body, redact) });
+      throw assertionFailed('CEIL_HTTP_BODY', `body is not exactly ${JSON.stringify(rule.equals)}`, {
+        path: 'body',
+        expected: rule.equals,
+        actual: excerpt(response.body, redact),
+      });
     }
     if (rule.regex !== undefined && !new RegExp(rule.regex).test(response.body)) {
-      throw assertionFailed('CEIL_HTTP_BODY', `body does not match /${rule.regex}/`, { path: 'body', expected: { regex: rule.regex }, actual: excerpt(response.body, redact) });
+      throw assertionFailed('CEIL_HTTP_BODY', `body does not match /${rule.regex}/`, {
+        path: 'body',
+        expected: { regex: rule.regex },
+        actual: excerpt(response.body, redact),
+      });
     }
   }
   if (expect.latency !== undefined) {
@@ -93,7 +110,8 @@ function captureOne(name: string, source: CaptureMap[string], response: HttpResp
     if (!match) throw assertionFailed('CEIL_CAPTURE_MISSING', `capture ${name}: /${source.regex}/ found nothing`, { path: `capture.${name}` });
     const group = source.group ?? (match.length > 1 ? 1 : 0);
     const value = typeof group === 'number' ? match[group] : match.groups?.[group];
-    if (value === undefined) throw assertionFailed('CEIL_CAPTURE_MISSING', `capture ${name}: group ${group} of /${source.regex}/ is empty`, { path: `capture.${name}` });
+    if (value === undefined)
+      throw assertionFailed('CEIL_CAPTURE_MISSING', `capture ${name}: group ${group} of /${source.regex}/ is empty`, { path: `capture.${name}` });
     return value;
   }
   if (source === 'status') return response.status;

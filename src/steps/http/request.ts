@@ -55,11 +55,15 @@ function createPool(insecure: boolean): Pool {
 
 /** One connection pool per run and per TLS mode, closed when the run ends. */
 function dispatcherFor(context: StepContext, insecure: boolean): Dispatcher {
-  return context.resources.shared(insecure ? 'http:agent:insecure' : 'http:agent', () => createPool(insecure), async (pool) => {
-    for (const socket of pool.connecting) socket.destroy();
-    pool.connecting.clear();
-    await pool.agent.destroy();
-  }).agent;
+  return context.resources.shared(
+    insecure ? 'http:agent:insecure' : 'http:agent',
+    () => createPool(insecure),
+    async (pool) => {
+      for (const socket of pool.connecting) socket.destroy();
+      pool.connecting.clear();
+      await pool.agent.destroy();
+    },
+  ).agent;
 }
 
 function buildUrl(spec: HttpSpec): URL {
@@ -70,7 +74,9 @@ function buildUrl(spec: HttpSpec): URL {
     throw new StepFailure('config', 'CEIL_HTTP_BAD_URL', `"${spec.url}" is not an absolute URL`, { hint: 'URLs start with http:// or https://' });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new StepFailure('config', 'CEIL_HTTP_BAD_URL', `unsupported protocol ${url.protocol} in ${spec.url}`, { hint: 'the http step takes http:// or https:// URLs' });
+    throw new StepFailure('config', 'CEIL_HTTP_BAD_URL', `unsupported protocol ${url.protocol} in ${spec.url}`, {
+      hint: 'the http step takes http:// or https:// URLs',
+    });
   }
   for (const [key, value] of Object.entries(spec.query ?? {})) url.searchParams.append(key, String(value));
   return url;
@@ -130,11 +136,15 @@ export async function sendHttp(spec: HttpSpec, context: StepContext, options: Se
   const { latencyLimit } = options;
   const bound = latencyLimit
     ? scopedSignal(context.signal, latencyLimit.ms, () =>
-        assertionFailed('CEIL_HTTP_LATENCY', `no complete response within the ${latencyLimit.text} latency limit (waited ${formatMs(performance.now() - started)})`, {
-          path: 'latency',
-          expected: `< ${latencyLimit.text}`,
-          actual: `> ${formatMs(performance.now() - started)}`,
-        }),
+        assertionFailed(
+          'CEIL_HTTP_LATENCY',
+          `no complete response within the ${latencyLimit.text} latency limit (waited ${formatMs(performance.now() - started)})`,
+          {
+            path: 'latency',
+            expected: `< ${latencyLimit.text}`,
+            actual: `> ${formatMs(performance.now() - started)}`,
+          },
+        ),
       )
     : undefined;
   try {

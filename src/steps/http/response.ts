@@ -106,9 +106,14 @@ export async function readBody(body: Readable, contentEncoding: string | undefin
     stage.stream.once('error', (error: Error & { code?: string }) => {
       // A transport error reaches the decoders too, and is not the body's fault.
       if (!/^(Z_|ERR_BROTLI|ERR__?ZLIB)/.test(error.code ?? '') && !/incorrect header|invalid|unexpected end/i.test(error.message)) return;
-      badEncoding ??= new StepFailure('protocol', 'CEIL_HTTP_BAD_ENCODING', `the body from ${url} declares content-encoding ${stage.name} but is not valid ${stage.name} (${error.message})`, {
-        hint: 'the server labels the body with an encoding it does not have',
-      });
+      badEncoding ??= new StepFailure(
+        'protocol',
+        'CEIL_HTTP_BAD_ENCODING',
+        `the body from ${url} declares content-encoding ${stage.name} but is not valid ${stage.name} (${error.message})`,
+        {
+          hint: 'the server labels the body with an encoding it does not have',
+        },
+      );
     });
   }
   const streams = stages.map((stage) => stage.stream);
@@ -134,9 +139,14 @@ export function parseJsonBody(response: HttpResponse, redact: Redact = keepText)
     return JSON.parse(response.body);
   } catch {
     const excerpt = redact(response.body).slice(0, 120);
-    throw new StepFailure('protocol', 'CEIL_HTTP_NOT_JSON', `expected a JSON body but got ${response.contentType || 'no content-type'}: ${JSON.stringify(excerpt)}`, {
-      expected: 'JSON',
-      actual: excerpt,
-    });
+    throw new StepFailure(
+      'protocol',
+      'CEIL_HTTP_NOT_JSON',
+      `expected a JSON body but got ${response.contentType || 'no content-type'}: ${JSON.stringify(excerpt)}`,
+      {
+        expected: 'JSON',
+        actual: excerpt,
+      },
+    );
   }
 }

@@ -172,9 +172,14 @@ export class WsActor {
   #notOpen(): StepFailure {
     const closed = this.inbox.closed;
     const how = closed ? ` (close code ${closed.code}${closed.reason ? `, reason "${closed.reason}"` : ''})` : '';
-    return new StepFailure('connect', 'CEIL_WS_NOT_OPEN', `cannot send: the connection of ${this.name} is ${stateNames[this.socket.readyState] ?? 'not open'}${how}`, {
-      hint: 'an earlier step or the server closed it; check the steps before this one',
-    });
+    return new StepFailure(
+      'connect',
+      'CEIL_WS_NOT_OPEN',
+      `cannot send: the connection of ${this.name} is ${stateNames[this.socket.readyState] ?? 'not open'}${how}`,
+      {
+        hint: 'an earlier step or the server closed it; check the steps before this one',
+      },
+    );
   }
 
   async #closed(until: number, signal?: AbortSignal): Promise<void> {
@@ -234,7 +239,10 @@ export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /** ws's error codes for frames it refuses, and the close code it sends for each. */
 const refusedFrames: Record<string, { code: number; reason: string }> = {
-  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: { code: 1009, reason: `message too big: the server sent a message over Ceiling's ${MAX_MESSAGE_BYTES / (1024 * 1024)} MiB limit` },
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: {
+    code: 1009,
+    reason: `message too big: the server sent a message over Ceiling's ${MAX_MESSAGE_BYTES / (1024 * 1024)} MiB limit`,
+  },
   WS_ERR_INVALID_UTF8: { code: 1007, reason: 'invalid UTF-8 in a text message from the server' },
 };
 
@@ -254,11 +262,16 @@ function handshakeTimedOut(url: string, boundMs: number): StepFailure {
 
 function upgradeRejected(url: string, response: IncomingMessage): StepFailure {
   const status = response.statusCode ?? 0;
-  return new StepFailure('protocol', 'CEIL_WS_UPGRADE_REJECTED', `${url} answered the WebSocket upgrade with HTTP ${status} ${response.statusMessage ?? ''}`.trimEnd(), {
-    expected: 101,
-    actual: status,
-    hint: 'check the path, the auth headers and the Origin the server accepts',
-  });
+  return new StepFailure(
+    'protocol',
+    'CEIL_WS_UPGRADE_REJECTED',
+    `${url} answered the WebSocket upgrade with HTTP ${status} ${response.statusMessage ?? ''}`.trimEnd(),
+    {
+      expected: 101,
+      actual: status,
+      hint: 'check the path, the auth headers and the Origin the server accepts',
+    },
+  );
 }
 
 /** Waits for the 101 answer, bounded by the handshake timeout, the step deadline and the step signal. */

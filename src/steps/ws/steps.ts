@@ -38,7 +38,9 @@ function closeWording(close: CloseRecord): string {
 /** Parsed when JSON, so a report compares like with like against the expected json. */
 function unreadPreviews(actor: WsActor, context: StepContext): unknown[] {
   const redact = redactorOf(context);
-  return actor.inbox.lastUnconsumed(SHOWN_UNREAD_MESSAGES).map((message) => (message.text.length <= 2000 ? message.json?.value : undefined) ?? message.preview(redact));
+  return actor.inbox
+    .lastUnconsumed(SHOWN_UNREAD_MESSAGES)
+    .map((message) => (message.text.length <= 2000 ? message.json?.value : undefined) ?? message.preview(redact));
 }
 
 function unreadSummary(actor: WsActor): string {
@@ -122,17 +124,25 @@ export const wsExpect: Executor<'ws.expect'> = async (step, context) => {
     context.signal,
   );
   if (outcome === EXPIRED) {
-    throw assertionFailed('CEIL_WS_EXPECT_TIMEOUT', `${actor.name} got no message matching ${pattern.description} within ${formatMs(until - started)}; ${unreadSummary(actor)}`, {
-      expected: pattern.criteria,
-      actual: unreadPreviews(actor, context),
-      ...ghostHint(actor),
-    });
+    throw assertionFailed(
+      'CEIL_WS_EXPECT_TIMEOUT',
+      `${actor.name} got no message matching ${pattern.description} within ${formatMs(until - started)}; ${unreadSummary(actor)}`,
+      {
+        expected: pattern.criteria,
+        actual: unreadPreviews(actor, context),
+        ...ghostHint(actor),
+      },
+    );
   }
   if ('closed' in outcome) {
-    throw assertionFailed('CEIL_WS_CLOSED_WHILE_EXPECTING', `the connection of ${actor.name} closed (${closeWording(outcome.closed)}) before a message matching ${pattern.description} arrived`, {
-      expected: pattern.criteria,
-      actual: unreadPreviews(actor, context),
-    });
+    throw assertionFailed(
+      'CEIL_WS_CLOSED_WHILE_EXPECTING',
+      `the connection of ${actor.name} closed (${closeWording(outcome.closed)}) before a message matching ${pattern.description} arrived`,
+      {
+        expected: pattern.criteria,
+        actual: unreadPreviews(actor, context),
+      },
+    );
   }
   const captured = step.spec.capture ? captureFrom(outcome.message, step.spec.capture, redactorOf(context)) : undefined;
   return { assertions: 1, ...(captured ? { captured } : {}) };
@@ -157,10 +167,14 @@ export const wsExpectNone: Executor<'ws.expectNone'> = async (step, context) => 
     context.signal,
   );
   if (outcome !== EXPIRED && 'message' in outcome) {
-    throw assertionFailed('CEIL_WS_UNEXPECTED_MESSAGE', `${actor.name} received a message matching ${pattern.description}, which must not arrive within ${quietFor}`, {
-      expected: `no message matching ${pattern.description}`,
-      actual: outcome.message.preview(redactorOf(context)),
-    });
+    throw assertionFailed(
+      'CEIL_WS_UNEXPECTED_MESSAGE',
+      `${actor.name} received a message matching ${pattern.description}, which must not arrive within ${quietFor}`,
+      {
+        expected: `no message matching ${pattern.description}`,
+        actual: outcome.message.preview(redactorOf(context)),
+      },
+    );
   }
   return { assertions: 1 };
 };

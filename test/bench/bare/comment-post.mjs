@@ -29,7 +29,15 @@ try {
 } catch {
   args = undefined;
 }
-if (!base || !executablePath || !Array.isArray(args) || !Number.isInteger(journeys) || journeys < 1 || journeys > 1_000 || (process.argv[3] ?? 'trace') !== 'trace') {
+if (
+  !base ||
+  !executablePath ||
+  !Array.isArray(args) ||
+  !Number.isInteger(journeys) ||
+  journeys < 1 ||
+  journeys > 1_000 ||
+  (process.argv[3] ?? 'trace') !== 'trace'
+) {
   process.stderr.write('usage: COMMENTS_URL=... BARE_BROWSER=... BARE_BROWSER_ARGS=[json] node comment-post.mjs [journeys 1..1000] [trace]\n');
   process.exit(2);
 }
@@ -52,7 +60,10 @@ async function journey(browser, n) {
       .filter({ hasText: /^\s*Saved!\s*$/ })
       .waitFor({ state: 'visible', timeout: EXPECT_MS })
       .catch(async (error) => {
-        const shown = await page.getByTestId('status').textContent({ timeout: 1_000 }).catch(() => '(unreadable)');
+        const shown = await page
+          .getByTestId('status')
+          .textContent({ timeout: 1_000 })
+          .catch(() => '(unreadable)');
         throw new Error(`journey ${n}: status never read "Saved!" (last: ${JSON.stringify(shown)}): ${error.message.split('\n')[0]}`);
       });
   } finally {
