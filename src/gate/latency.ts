@@ -52,6 +52,19 @@ export interface SampleOptions {
 }
 
 /** Durations of the steps that passed in each journey's last attempt, keyed by journey and step. */
+/**
+ * A journey during which the runner's own event loop froze this long (ms)...
+ * (the sampler's freeze threshold: a merely busy machine delays ticks by a few ms)
+ */
+const RUNNER_FREEZE_MS = 30;
+/** ...and for at least this share of a step's time: that step's timing measures Ceiling, not the service. */
+const RUNNER_TAINT_SHARE = 0.5;
+
+/** True when the runner's own stall could account for much of a timing, so it must not count as the service's. */
+export function runnerTainted(journeyDelayMs: number | undefined, sampleMs: number): boolean {
+  return journeyDelayMs !== undefined && journeyDelayMs >= RUNNER_FREEZE_MS && journeyDelayMs >= RUNNER_TAINT_SHARE * sampleMs;
+}
+
 export function samplesFromResults(results: readonly JourneyResult[], options: SampleOptions = {}): Map<StepKey, number[]> {
   const redact = options.redact ?? ((text: string) => text);
   const samples = new Map<StepKey, number[]>();
@@ -66,6 +79,9 @@ export function samplesFromResults(results: readonly JourneyResult[], options: S
       // checks and captures around it.
       const ms = step.phases?.totalMs ?? step.durationMs;
       if (step.status !== 'passed' || !isDuration(ms)) return;
+      // On a starved machine the runner's lateness lands in every timing; a
+      // verdict must not call that the service getting slower.
+      if (runnerTainted(result.eventLoopDelayMaxMs, ms)) return;
       addSample(samples, stepKey(journey, labels[index]!), ms);
     });
   }

@@ -96,6 +96,18 @@ describe('samplesFromResults', () => {
     expect(samples.get(stepKey('drop', 'read back'))).toEqual([7]);
   });
 
+  test("leaves out a step whose time the runner's own stall could account for, and keeps the rest", () => {
+    const attempt = {
+      ...passedAttempt(),
+      steps: [stepResult({ index: 0, name: 'create', durationMs: 20 }), stepResult({ index: 1, name: 'read back', durationMs: 400 })],
+    };
+    const run = (eventLoopDelayMaxMs: number) => journeyResult({ name: 'drop', status: 'passed', attempts: [attempt], eventLoopDelayMaxMs });
+    // A 120 ms freeze dwarfs a 20 ms step but not a 400 ms one; a few ms of lateness taints nothing.
+    const samples = samplesFromResults([run(120), run(5)]);
+    expect(samples.get(stepKey('drop', 'create'))).toEqual([20]);
+    expect(samples.get(stepKey('drop', 'read back'))).toEqual([400, 400]);
+  });
+
   test('numbers repeated step names and applies the redactor to names', () => {
     const attempt = {
       ...passedAttempt(),
