@@ -8,7 +8,7 @@ import type { RoundSettings } from '../gate/rounds.js';
 import type { Redactor } from '../secrets/redactor.js';
 import { durationFlag, InputError } from './flag-values.js';
 import { readRunSources, selectJourneys } from './journey-inputs.js';
-import { pickTargets } from './project-config.js';
+import { pickTargets, refuseDiscoveredTargets } from './project-config.js';
 import { parseVarFlags } from './var-flags.js';
 
 /**
@@ -51,6 +51,7 @@ export async function loadFleet(paths: string[], flags: FleetFlags, write: (line
   const config = loadedConfig.config;
 
   const targets = flags.target.length > 0 ? pickTargets(flags.target, config) : config.targets;
+  refuseDiscoveredTargets(targets, config);
 
   const { env, secret, redactor } = await readRunSources(flags.envFile, flags.secretsFile);
 

@@ -10,7 +10,7 @@ import { createReporter, parseReporterSpec, ReporterMultiplexer, ReporterSpecErr
 import { inShard, parseShard } from '../serve/shard.js';
 import { durationFlag, InputError } from './flag-values.js';
 import { readRunSources, selectJourneys } from './journey-inputs.js';
-import { loadOptionalProjectConfig, pickTargets } from './project-config.js';
+import { loadOptionalProjectConfig, pickTargets, refuseDiscoveredTargets } from './project-config.js';
 import { logSafe } from '../report/terminal-text.js';
 import { VERSION } from '../version.js';
 import type { RunFlags } from './run-flags.js';
@@ -87,6 +87,7 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
   if (shard && 'error' in shard) throw new InputError(shard.error);
   const config = await loadOptionalProjectConfig(flags.config, write);
   const [target] = pickTargets(flags.target !== undefined ? [flags.target] : [], config);
+  if (target && config) refuseDiscoveredTargets([target], config);
   // As in the gate: a target's vars win over --var, and journeys may use them as if passed with --var.
   const runVars = { ...vars.vars, ...(target?.vars ?? {}) };
 

@@ -76,6 +76,30 @@ describe('ceiling run reads ceiling.yaml', () => {
     expect(production.code).toBe(1);
   });
 
+  it('a discovered target group is refused by run --target, gate and drill with exit 2, naming it, until they can run it', async () => {
+    const dir = await project({
+      'ceiling.yaml': [
+        'journeys: [checks]',
+        'targets:',
+        '  staging: { vars: { base: "http://127.0.0.1:9" } }',
+        '  web:',
+        '    discover: { dns: web.internal, port: 8080, scheme: http }',
+        '    vars: { base: "{{ target.url }}" }',
+        '',
+      ].join('\n'),
+      'checks/ping.yaml': pingJourney('ping'),
+    });
+    const runs = [
+      await runCli(['run', '--target', 'web'], { cwd: dir }),
+      await runCli(['gate', '--config', 'ceiling.yaml'], { cwd: dir }),
+      await runCli(['drill', '--config', 'ceiling.yaml', '--deploy', 'true', '--rollback', 'true'], { cwd: dir }),
+    ];
+    for (const result of runs) {
+      expect(result.code, show(result)).toBe(2);
+      expect(result.stderr).toMatch(/target web uses discover:, which this version reads and checks but does not run yet/);
+    }
+  });
+
   it('--target naming no target: exit 2, the known targets and the nearest name; without a config, exit 2 saying so', async () => {
     const dir = await project({ 'ceiling.yaml': 'targets:\n  staging: {}\n  production: {}\n', 'journeys/ping.yaml': pingJourney('ping') });
     const result = await runCli(['run', '--target', 'prodution'], { cwd: dir });
