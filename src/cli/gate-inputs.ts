@@ -10,6 +10,7 @@ import { durationFlag, InputError } from './flag-values.js';
 import { readRunSources, selectJourneys } from './journey-inputs.js';
 import { pickTargets, refuseDiscoveredTargets } from './project-config.js';
 import { parseVarFlags } from './var-flags.js';
+import type { JourneyRunFlags } from './run-flags.js';
 
 /**
  * What `gate` and `drill` share: the project config, its targets, the journeys
@@ -17,20 +18,12 @@ import { parseVarFlags } from './var-flags.js';
  * error (exit 2) reported with its file and line, before anything runs.
  */
 
-export interface FleetFlags {
+export interface FleetFlags extends JourneyRunFlags {
   config: string;
   target: string[];
   tag: string[];
   grep?: string;
   concurrency?: number;
-  retries?: number;
-  timeout?: string;
-  var: string[];
-  envFile?: string;
-  secretsFile?: string;
-  out: string;
-  browserPath?: string;
-  trace: 'retain-on-failure' | 'off';
 }
 
 export interface FleetInputs {

@@ -1,5 +1,17 @@
+/** The flags every command that runs journeys (run, serve, gate, drill) takes alike. */
+export interface JourneyRunFlags {
+  retries?: number;
+  timeout?: string;
+  var: string[];
+  envFile?: string;
+  secretsFile?: string;
+  out: string;
+  browserPath?: string;
+  trace: 'retain-on-failure' | 'off';
+}
+
 /** What `ceiling run` is given on the command line, as commander parses it in program.ts. */
-export interface RunFlags {
+export interface RunFlags extends JourneyRunFlags {
   config?: string;
   target?: string;
   list: boolean;
@@ -8,14 +20,6 @@ export interface RunFlags {
   tag: string[];
   grep?: string;
   concurrency?: number;
-  retries?: number;
-  timeout?: string;
-  var: string[];
-  envFile?: string;
-  secretsFile?: string;
   reporter: string[];
-  out: string;
   failOnFlaky: boolean;
-  browserPath?: string;
-  trace: 'retain-on-failure' | 'off';
 }

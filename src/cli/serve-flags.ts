@@ -1,5 +1,7 @@
+import type { JourneyRunFlags } from './run-flags.js';
+
 /** What `ceiling serve` is given on the command line, as commander parses it in program.ts. */
-export interface ServeFlags {
+export interface ServeFlags extends JourneyRunFlags {
   tag: string[];
   grep?: string;
   listen: string;
@@ -19,12 +21,4 @@ export interface ServeFlags {
   publicUrl?: string;
   grace: string;
   reloadInterval: string;
-  retries?: number;
-  timeout?: string;
-  var: string[];
-  envFile?: string;
-  secretsFile?: string;
-  out: string;
-  browserPath?: string;
-  trace: 'retain-on-failure' | 'off';
 }
