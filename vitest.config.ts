@@ -23,9 +23,7 @@ export default defineConfig({
       {
         // Busy loops on every core: run after the suite, alone, so they load the machine for their own tests only.
         extends: true,
-        // One retry: on 2 cores shared with a busy loop per core, the runner still stalls past the chat's
-        // 500 ms keepalive about once in five suites (issue 10 stays open for it); two misses in a row fail.
-        test: { name: 'busy-machine', include: BUSY_MACHINE_TESTS, retry: 1, sequence: { groupOrder: 1 } },
+        test: { name: 'busy-machine', include: BUSY_MACHINE_TESTS, sequence: { groupOrder: 1 } },
       },
       {
         extends: true,

@@ -82,7 +82,10 @@ case "$command:$code" in
   *:1) verdict=fail ;;
   *:2) verdict=invalid ;;
   gate:3) verdict=inconclusive ;;
-  *:3) verdict=nothing-tested ;;
+  *:3)
+    # run exits 3 for nothing tested, and for journeys the runner's own stall kept from a verdict.
+    if [ -n "$results_json" ] && grep -q '"status": *"inconclusive"' "$results_json" 2>/dev/null; then verdict=inconclusive; else verdict=nothing-tested; fi
+    ;;
   *:130) verdict=interrupted ;;
   *) verdict=error ;;
 esac

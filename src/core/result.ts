@@ -81,6 +81,8 @@ export interface AttemptResult {
   cleanupErrors: string[];
   /** Evidence collected when the attempt did not pass. */
   attachments?: Attachment[];
+  /** An attempt beyond the retries, made because the runner's own stall explained the one before it. */
+  afterRunnerStall?: true;
 }
 
 /** flaky: passed after at least one failed attempt. */
@@ -100,7 +102,8 @@ export interface JourneyResult {
   attempts: AttemptResult[];
 }
 
-export type RunStatus = 'passed' | 'failed' | 'nothing-tested' | 'interrupted' | 'invalid';
+/** inconclusive: nothing failed but journeys the runner's own stall kept from a verdict. */
+export type RunStatus = 'passed' | 'failed' | 'nothing-tested' | 'inconclusive' | 'interrupted' | 'invalid';
 
 export interface RunTotals {
   journeys: number;
@@ -123,6 +126,11 @@ export interface RunResult {
   /** The runner's own health over the whole run. */
   runner?: { eventLoopDelayMaxMs: number };
   journeys: JourneyResult[];
+}
+
+/** Failed again on the attempt made because the runner stalled: no verdict on the service either way. */
+export function stalledWithoutVerdict(journey: JourneyResult): boolean {
+  return journey.status === 'error' && journey.attempts.at(-1)?.failure?.runnerStallMs !== undefined;
 }
 
 export function totalsOf(journeys: readonly JourneyResult[]): RunTotals {

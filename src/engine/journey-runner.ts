@@ -272,22 +272,26 @@ export async function runJourney(journey: Journey, options: JourneyRunOptions): 
   const started = performance.now();
   const stalls = runnerStalls.open();
   const retries = options.retries ?? journey.retries;
+  let maxAttempts = retries + 1;
   const attempts: AttemptResult[] = [];
   try {
-    for (let attempt = 1; attempt <= retries + 1; attempt++) {
-      options.onJourneyStart?.({ name: journey.name, file: journey.file, attempt, maxAttempts: retries + 1 });
-      const result = await runAttempt(journey, attempt, retries + 1, options);
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      options.onJourneyStart?.({ name: journey.name, file: journey.file, attempt, maxAttempts });
+      const result = await runAttempt(journey, attempt, maxAttempts, options);
+      if (attempt > retries + 1) result.afterRunnerStall = true;
       attempts.push(result);
       if (result.status === 'passed') break;
       const final = result.failure?.class === 'config' || result.failure?.class === 'interrupted' || options.signal.aborted;
       if (final) break;
+      // The verdict must never come from Ceiling's own stall: a last attempt that the stall explains gets one more, once.
+      if (attempt === maxAttempts && maxAttempts === retries + 1 && result.failure?.runnerStallMs !== undefined) maxAttempts++;
     }
   } finally {
     stalls.close();
   }
   const maxDelayMs = Math.round(stalls.maxDelayMs);
   const last = attempts[attempts.length - 1]!;
-  const status: JourneyStatus = last.status === 'passed' ? (attempts.length > 1 ? 'flaky' : 'passed') : last.status;
+  const status = journeyStatus(attempts);
   return {
     name: journey.name,
     file: journey.file,
@@ -299,4 +303,16 @@ export async function runJourney(journey: Journey, options: JourneyRunOptions): 
     eventLoopDelayMaxMs: maxDelayMs,
     attempts,
   };
+}
+
+/**
+ * Failures the runner's own stall explains say nothing about the service:
+ * they do not make a pass flaky, and a journey whose every attempt ended so
+ * is an error (no verdict), never a failure.
+ */
+export function journeyStatus(attempts: readonly AttemptResult[]): JourneyStatus {
+  const last = attempts[attempts.length - 1]!;
+  const realFailures = attempts.filter((attempt) => attempt.status !== 'passed' && attempt.failure?.runnerStallMs === undefined).length;
+  if (last.status === 'passed') return realFailures > 0 ? 'flaky' : 'passed';
+  return last.failure?.runnerStallMs !== undefined && realFailures === 0 ? 'error' : last.status;
 }

@@ -7,7 +7,7 @@ import { EventLoopDelayMonitor } from './runner-health.js';
 import { raceAbort } from '../core/deadline.js';
 import { prepareSteps } from '../steps/registry.js';
 import type { RunResources } from '../steps/executor.js';
-import { totalsOf, type JourneyResult, type RunResult, type RunStatus } from '../core/result.js';
+import { stalledWithoutVerdict, totalsOf, type JourneyResult, type RunResult, type RunStatus } from '../core/result.js';
 
 export interface RunOptions extends Omit<JourneyRunOptions, 'resources' | 'onJourneyStart' | 'onStepEnd'> {
   concurrency: number;
@@ -19,8 +19,10 @@ export interface RunOptions extends Omit<JourneyRunOptions, 'resources' | 'onJou
 export function decideStatus(journeys: readonly JourneyResult[], interrupted: boolean, failOnFlaky: boolean): { status: RunStatus; exitCode: number } {
   if (interrupted) return { status: 'interrupted', exitCode: EXIT.interrupted };
   if (journeys.some((journey) => journey.attempts.at(-1)?.failure?.class === 'config')) return { status: 'invalid', exitCode: EXIT.invalid };
-  const failing = journeys.some((journey) => journey.status === 'failed' || journey.status === 'error' || (failOnFlaky && journey.status === 'flaky'));
-  if (failing) return { status: 'failed', exitCode: EXIT.failed };
+  const failing = journeys.filter((journey) => journey.status === 'failed' || journey.status === 'error' || (failOnFlaky && journey.status === 'flaky'));
+  // Exit 1 is a verdict on the service; a journey the runner's stall kept from one gives exit 3, as the gate's inconclusive does.
+  if (failing.length > 0 && failing.every(stalledWithoutVerdict)) return { status: 'inconclusive', exitCode: EXIT.nothingTested };
+  if (failing.length > 0) return { status: 'failed', exitCode: EXIT.failed };
   if (journeys.length === 0 || journeys.some((journey) => journey.assertions === 0)) return { status: 'nothing-tested', exitCode: EXIT.nothingTested };
   return { status: 'passed', exitCode: EXIT.passed };
 }

@@ -91,10 +91,8 @@ export async function runRound(round: number, options: RoundOptions): Promise<Ro
         resources,
         outDir: targetOutDir(options.outDir, target.name),
       };
-      let result = await runJourney(journey, runOptions);
-      // A failure the runner's own stall may explain is run once more before anyone judges it.
-      if (runnerStallOf(result) !== undefined && !options.signal.aborted) result = await runJourney(journey, runOptions);
-      results.get(target.name)!.push(result);
+      // runJourney itself runs a journey once more when the runner's own stall explains its failure.
+      results.get(target.name)!.push(await runJourney(journey, runOptions));
     };
     await Promise.all([...versionReads, runPool(pairs, options.concurrency, options.signal, runPair)]);
   } finally {

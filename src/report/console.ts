@@ -92,6 +92,7 @@ const verdicts: Record<RunStatus, { text: string; hue: Hue }> = {
   passed: { text: 'passed', hue: 'green' },
   failed: { text: 'failed', hue: 'red' },
   'nothing-tested': { text: 'nothing tested: no journey made a single check', hue: 'yellow' },
+  inconclusive: { text: 'inconclusive: the runner itself stalled twice during a journey; give it more CPU or fewer concurrent journeys', hue: 'yellow' },
   interrupted: { text: 'interrupted', hue: 'yellow' },
   invalid: { text: 'invalid: fix the reported problems and run again', hue: 'red' },
 };

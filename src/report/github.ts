@@ -22,6 +22,7 @@ const runTitles: Record<RunStatus, string> = {
   passed: '✅ ceiling run: PASSED',
   failed: '❌ ceiling run: FAILED',
   'nothing-tested': '⚠️ ceiling run: NOTHING TESTED',
+  inconclusive: '⚠️ ceiling run: INCONCLUSIVE (the runner stalled)',
   interrupted: '⚠️ ceiling run: INTERRUPTED',
   invalid: '❌ ceiling run: INVALID INPUT',
 };

@@ -14,7 +14,8 @@ export interface JobDefaults {
 
 /** The scheduler's view of a journey: when it runs, and how long a run may take before the watchdog ends it. */
 export function scheduledJobOf(journey: Journey, defaults: JobDefaults): ScheduledJob {
-  const attempts = (defaults.retries ?? journey.retries) + 1;
+  // One attempt more than the retries: runJourney makes it when the runner's own stall explains the last failure.
+  const attempts = (defaults.retries ?? journey.retries) + 2;
   const timeoutMs = defaults.timeoutMs ?? journey.timeoutMs;
   return { name: journey.name, schedule: journey.schedule ?? defaults.defaultSchedule, deadlineMs: attempts * (timeoutMs + AFTER_DEADLINE_MS) };
 }

@@ -81,7 +81,7 @@ describe('the stall sampler', () => {
 });
 
 describe('a step that fails on time while the runner stalls', () => {
-  it('still fails, and says the runner stalled', async () => {
+  it('is run once more, and a repeat under a stall is an error with exit 3 (no verdict), saying the runner stalled', async () => {
     const url = await serve((_request, response) => {
       // This test server shares the runner's process: answering holds the event loop past the step's timeout, during the step.
       busy(600);
@@ -93,12 +93,53 @@ describe('a step that fails on time while the runner stalls', () => {
     );
     const only = result.journeys[0]!;
     expect(only.status).toBe('error');
-    expect(result.exitCode).toBe(1);
-    const failure = only.attempts[0]!.failure!;
+    expect(result.status).toBe('inconclusive');
+    expect(result.exitCode).toBe(3);
+    expect(only.attempts.map((attempt) => attempt.afterRunnerStall ?? false)).toEqual([false, true]);
+    const failure = only.attempts[1]!.failure!;
     expect(failure.code).toBe('CEIL_TIMEOUT_STEP');
     expect(failure.runnerStallMs).toBeGreaterThanOrEqual(500);
     expect(failure.message).toMatch(/the runner stalled \d/);
     expect(only.eventLoopDelayMaxMs).toBeGreaterThanOrEqual(500);
+  });
+
+  it('passes, not flaky, when the attempt made after a stall passes', async () => {
+    let requests = 0;
+    const url = await serve((_request, response) => {
+      requests++;
+      if (requests === 1) busy(600);
+      setTimeout(() => response.writeHead(200).end(), requests === 1 ? 20 : 0);
+    });
+    const result = await runJourneys([await journey(`name: once\nsteps:\n  - http: { url: "${url}/" }\n    timeout: 300ms\n    expect: { status: 200 }\n`)], {
+      ...options(),
+      failOnFlaky: true,
+    });
+    const only = result.journeys[0]!;
+    expect(requests).toBe(2);
+    expect(only.status).toBe('passed');
+    expect(only.attempts.map((attempt) => attempt.status)).toEqual(['error', 'passed']);
+    expect(only.attempts[0]!.failure!.runnerStallMs).toBeGreaterThanOrEqual(500);
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('fails when the attempt made after a stall fails on its own', async () => {
+    let requests = 0;
+    const url = await serve((_request, response) => {
+      requests++;
+      if (requests === 1) {
+        busy(600);
+        setTimeout(() => response.writeHead(200).end(), 20);
+      } else response.writeHead(500).end();
+    });
+    const result = await runJourneys(
+      [await journey(`name: real\nsteps:\n  - http: { url: "${url}/" }\n    timeout: 300ms\n    expect: { status: 200 }\n`)],
+      options(),
+    );
+    const only = result.journeys[0]!;
+    expect(requests).toBe(2);
+    expect(only.status).toBe('failed');
+    expect(only.attempts.at(-1)!.failure!.code).toBe('CEIL_HTTP_STATUS');
+    expect(result.exitCode).toBe(1);
   });
 
   it('is not labelled when the runner did not stall', async () => {

@@ -61,11 +61,11 @@ describe('planReload', () => {
 describe('scheduledJobOf and freshnessWindowMs', () => {
   const every5m = { kind: 'every', everyMs: 5 * MINUTE, jitterMs: 0 } as const;
 
-  it('gives each attempt its timeout plus the time teardown and evidence may take', () => {
+  it('gives each attempt, and the one a runner stall may add, its timeout plus the time teardown and evidence may take', () => {
     expect(scheduledJobOf(journey('a', ['open'], { retries: 1, timeoutMs: 10_000 }), { defaultSchedule: every5m })).toEqual({
       name: 'a',
       schedule: every5m,
-      deadlineMs: 2 * (10_000 + 15_000),
+      deadlineMs: 3 * (10_000 + 15_000),
     });
   });
 
@@ -74,7 +74,7 @@ describe('scheduledJobOf and freshnessWindowMs', () => {
     expect(scheduledJobOf(journey('a', ['open'], { retries: 3, schedule: own }), { defaultSchedule: every5m, retries: 0, timeoutMs: 1_000 })).toEqual({
       name: 'a',
       schedule: own,
-      deadlineMs: 16_000,
+      deadlineMs: 2 * 16_000,
     });
   });
 
