@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { parseTemplate, type Expr } from '../journey/template.js';
+import { parseTemplate, subexpressions, type Expr } from '../journey/template.js';
 
 /**
  * One instance of a discovered fleet and how it becomes a target: its name
@@ -92,8 +92,7 @@ export function targetReferences(template: string): { key?: string; plain: boole
   const visit = (expr: Expr, plain: boolean): void => {
     if (expr.type === 'ref' && expr.root === 'target') {
       found.push({ ...(expr.path.length === 1 ? { key: expr.path[0]! } : {}), plain: plain && expr.path.length === 1 });
-    } else if (expr.type === 'call') expr.args.forEach((arg) => visit(arg, false));
-    else if (expr.type === 'fallback') expr.options.forEach((option) => visit(option, false));
+    } else subexpressions(expr).forEach((inner) => visit(inner, false));
   };
   for (const part of parts) if ('expr' in part) visit(part.expr, true);
   return found;

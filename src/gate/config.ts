@@ -17,7 +17,7 @@ import { durationMs } from '../journey/duration.js';
 import { fastParse } from '../journey/fast-yaml.js';
 import { FileReport } from '../journey/file-report.js';
 import type { Path } from '../journey/positions.js';
-import { checkTemplate, parseTemplate, type Expr, type TemplatePart } from '../journey/template.js';
+import { checkTemplate, parseTemplate, subexpressions, type Expr, type TemplatePart } from '../journey/template.js';
 import { isRecord } from '../journey/value-path.js';
 import { reportZodIssues, type ZodIssueLike } from '../journey/zod-issues.js';
 import { parseReporterSpec, ReporterSpecError, STDOUT_PATH } from '../report/index.js';
@@ -240,8 +240,8 @@ function requiredVars(text: string): string[] {
   const names = new Set<string>();
   const visit = (expr: Expr, guarded: boolean): void => {
     if (expr.type === 'ref' && expr.root === 'vars' && expr.path[0] !== undefined && !guarded) names.add(expr.path[0]);
-    else if (expr.type === 'call') expr.args.forEach((arg) => visit(arg, guarded));
     else if (expr.type === 'fallback') expr.options.forEach((option, index) => visit(option, guarded || index < expr.options.length - 1));
+    else subexpressions(expr).forEach((inner) => visit(inner, guarded));
   };
   for (const part of parts ?? []) if ('expr' in part) visit(part.expr, false);
   return [...names];

@@ -2,23 +2,54 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { configError } from '../core/failure.js';
 
 /**
- * `{{ … }}` templates. The expression language is deliberately tiny: dotted
+ * `{{ … }}` templates. The expression language is deliberately small: dotted
  * references (vars, env, secrets), string and number literals, a `??`
- * fallback, and a closed set of generator functions. Nothing is ever
- * evaluated as code, so a journey file cannot run arbitrary JavaScript.
+ * fallback, arithmetic and comparisons, and a closed set of functions.
+ * Nothing is ever evaluated as code, so a journey file cannot run arbitrary
+ * JavaScript.
  */
+
+export const ARITHMETIC_OPERATORS = ['+', '-', '*', '/', '%'] as const;
+export const COMPARISON_OPERATORS = ['==', '!=', '<=', '>=', '<', '>'] as const;
+export type BinaryOperator = (typeof ARITHMETIC_OPERATORS)[number] | (typeof COMPARISON_OPERATORS)[number];
 
 export type Expr =
   | { type: 'ref'; root: string; path: string[]; text: string }
   | { type: 'literal'; value: string | number | boolean | null }
   | { type: 'call'; name: string; args: Expr[] }
-  | { type: 'fallback'; options: Expr[] };
+  | { type: 'fallback'; options: Expr[] }
+  | { type: 'binary'; operator: BinaryOperator; left: Expr; right: Expr }
+  | { type: 'negate'; operand: Expr };
+
+/** The expressions one expression is built from, for walkers that look for references. */
+export function subexpressions(expr: Expr): Expr[] {
+  if (expr.type === 'call') return expr.args;
+  if (expr.type === 'fallback') return expr.options;
+  if (expr.type === 'binary') return [expr.left, expr.right];
+  if (expr.type === 'negate') return [expr.operand];
+  return [];
+}
+
+/** A number, or a string that reads as one ("42", " 1.5 "); undefined otherwise. */
+function asNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'string' && /^\s*-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/.test(value)) return Number(value);
+  return undefined;
+}
+
+const describeValue = (value: unknown): string =>
+  typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : String(value);
 
 export type TemplatePart = { text: string } | { expr: Expr; source: string };
 
 export const templateRoots = ['vars', 'env', 'secrets'] as const;
 
-const generators: Record<string, { arity: [number, number]; run: (args: unknown[]) => unknown }> = {
+interface TemplateFunction {
+  arity: [number, number];
+  run: (args: unknown[]) => unknown;
+}
+
+const generators: Record<string, TemplateFunction> = {
   uuid: { arity: [0, 0], run: () => randomUUID() },
   randomString: {
     arity: [0, 1],
@@ -48,6 +79,26 @@ const generators: Record<string, { arity: [number, number]; run: (args: unknown[
     run: ([user, password]) => `Basic ${Buffer.from(`${String(user)}:${String(password)}`).toString('base64')}`,
   },
   json: { arity: [1, 1], run: ([value]) => JSON.stringify(value) },
+  length: {
+    arity: [1, 1],
+    run: ([value]) => {
+      if (typeof value === 'string' || Array.isArray(value)) return value.length;
+      if (value !== null && typeof value === 'object') return Object.keys(value).length;
+      throw new Error(`length() takes a string, a list or an object, got ${describeValue(value)}`);
+    },
+  },
+  lower: { arity: [1, 1], run: ([value]) => String(value).toLowerCase() },
+  upper: { arity: [1, 1], run: ([value]) => String(value).toUpperCase() },
+  toNumber: {
+    arity: [1, 1],
+    run: ([value]) => {
+      const number = asNumber(value);
+      if (number === undefined) throw new Error(`${describeValue(value)} is not a number`);
+      return number;
+    },
+  },
+  // Quoted and typed: a bare toString key would be read against Object.prototype.toString's type.
+  ['toString']: { arity: [1, 1], run: ([value]: unknown[]) => (typeof value === 'string' ? value : JSON.stringify(value)) } satisfies TemplateFunction,
 };
 export const generatorNames = Object.keys(generators);
 
@@ -58,7 +109,8 @@ class TemplateSyntaxError extends Error {}
 
 function tokenize(source: string): string[] {
   const tokens: string[] = [];
-  const pattern = /\s*(\?\?|[A-Za-z_$][A-Za-z0-9_$-]*|-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[().,[\]])/y;
+  // A name may hold "-" (vars.my-id), so subtraction after a name needs spaces around the "-": vars.n - 1.
+  const pattern = /\s*(\?\?|==|!=|<=|>=|[A-Za-z_$][A-Za-z0-9_$-]*|\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[().,[\]<>+\-*/%])/y;
   let index = 0;
   while (index < source.length) {
     if (/^\s*$/.test(source.slice(index))) break;
@@ -86,7 +138,13 @@ function parseExpression(source: string): Expr {
     if (token.startsWith('"') || token.startsWith("'")) {
       return { type: 'literal', value: token.slice(1, -1).replace(/\\(.)/g, '$1') };
     }
-    if (/^-?\d/.test(token)) return { type: 'literal', value: Number(token) };
+    if (/^\d/.test(token)) return { type: 'literal', value: Number(token) };
+    if (token === '-') return { type: 'negate', operand: primary() };
+    if (token === '(') {
+      const inner = fallback();
+      expect(')');
+      return inner;
+    }
     if (token === 'true' || token === 'false') return { type: 'literal', value: token === 'true' };
     if (token === 'null') return { type: 'literal', value: null };
     if (!/^[A-Za-z_$]/.test(token)) throw new TemplateSyntaxError(`unexpected "${token}" in {{ ${source.trim()} }}`);
@@ -117,11 +175,25 @@ function parseExpression(source: string): Expr {
     return { type: 'ref', root: token, path, text: [token, ...path].join('.') };
   };
 
+  const binaryLevel = (operators: readonly string[], operand: () => Expr, chained: boolean) => (): Expr => {
+    let left = operand();
+    while (operators.includes(peek() ?? '')) {
+      const operator = take() as BinaryOperator;
+      left = { type: 'binary', operator, left, right: operand() };
+      if (!chained && operators.includes(peek() ?? '')) throw new TemplateSyntaxError(`comparisons do not chain in {{ ${source.trim()} }}; use parentheses`);
+    }
+    return left;
+  };
+  const product = binaryLevel(['*', '/', '%'], () => primary(), true);
+  const sum = binaryLevel(['+', '-'], product, true);
+  const comparison = binaryLevel(COMPARISON_OPERATORS, sum, false);
+
+  // "??" binds loosest, as in JavaScript: vars.n ?? 0 + 1 is vars.n ?? (0 + 1).
   const fallback = (): Expr => {
-    const options = [primary()];
+    const options = [comparison()];
     while (peek() === '??') {
       take();
-      options.push(primary());
+      options.push(comparison());
     }
     return options.length === 1 ? options[0]! : { type: 'fallback', options };
   };
@@ -202,7 +274,7 @@ export function checkTemplate(text: string, knownVars: ReadonlySet<string>): Tem
       expr.args.forEach((arg) => visit(arg, guarded));
     } else if (expr.type === 'fallback') {
       expr.options.forEach((option, index) => visit(option, guarded || index < expr.options.length - 1));
-    }
+    } else subexpressions(expr).forEach((inner) => visit(inner, guarded));
   };
   for (const part of parts) if ('expr' in part) visit(part.expr, false);
   return problems;
@@ -280,13 +352,72 @@ function evaluate(expr: Expr, scope: TemplateScope): Evaluated | undefined {
       if (tainted && typeof value === 'string') scope.onSecretDerived?.(value);
       return { value, tainted };
     }
+    case 'negate': {
+      const operand = evaluated(expr.operand, scope);
+      return { value: -numberOperand('-', operand.value, expr.operand), tainted: operand.tainted };
+    }
+    case 'binary': {
+      const left = evaluated(expr.left, scope);
+      const right = evaluated(expr.right, scope);
+      return { value: applyOperator(expr, left.value, right.value), tainted: left.tainted || right.tainted };
+    }
   }
+}
+
+function evaluated(expr: Expr, scope: TemplateScope): Evaluated {
+  const result = evaluate(expr, scope);
+  if (result === undefined) throw undefinedReference(expr);
+  return result;
+}
+
+/** Arithmetic reads numbers and numeric strings only: "1" + 1 is 2, never "11", and "abc" * 2 is an error, not NaN. */
+function numberOperand(operator: string, value: unknown, expr: Expr): number {
+  const number = asNumber(value);
+  if (number === undefined) throw configError('CEIL_TEMPLATE_FUNCTION', `"${operator}" needs numbers, but ${describe(expr)} is ${describeValue(value)}`);
+  return number;
+}
+
+/** Equal as numbers when both read as numbers (a captured 200 equals env's "200"), else as JSON. */
+function compareValues(left: unknown, right: unknown): number {
+  const a = asNumber(left);
+  const b = asNumber(right);
+  if (a !== undefined && b !== undefined) return a === b ? 0 : a < b ? -1 : 1;
+  const textA = typeof left === 'string' ? left : JSON.stringify(left);
+  const textB = typeof right === 'string' ? right : JSON.stringify(right);
+  return textA === textB ? 0 : textA < textB ? -1 : 1;
+}
+
+function applyOperator(expr: Extract<Expr, { type: 'binary' }>, left: unknown, right: unknown): number | boolean {
+  const { operator } = expr;
+  switch (operator) {
+    case '==':
+      return compareValues(left, right) === 0;
+    case '!=':
+      return compareValues(left, right) !== 0;
+    case '<':
+      return compareValues(left, right) < 0;
+    case '<=':
+      return compareValues(left, right) <= 0;
+    case '>':
+      return compareValues(left, right) > 0;
+    case '>=':
+      return compareValues(left, right) >= 0;
+  }
+  const a = numberOperand(operator, left, expr.left);
+  const b = numberOperand(operator, right, expr.right);
+  if ((operator === '/' || operator === '%') && b === 0) throw configError('CEIL_TEMPLATE_FUNCTION', `division by zero in ${describe(expr)}`);
+  if (operator === '+') return a + b;
+  if (operator === '-') return a - b;
+  if (operator === '*') return a * b;
+  return operator === '/' ? a / b : a % b;
 }
 
 function describe(expr: Expr): string {
   if (expr.type === 'ref') return expr.text;
   if (expr.type === 'call') return `${expr.name}()`;
   if (expr.type === 'fallback') return expr.options.map(describe).join(' ?? ');
+  if (expr.type === 'binary') return `${describe(expr.left)} ${expr.operator} ${describe(expr.right)}`;
+  if (expr.type === 'negate') return `-${describe(expr.operand)}`;
   return JSON.stringify(expr.value);
 }
 

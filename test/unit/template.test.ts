@@ -129,7 +129,7 @@ describe('checkTemplate', () => {
   it('reports syntax errors instead of throwing', () => {
     expect(messages('{{ }}')).toEqual(['empty template {{  }}']);
     expect(messages('{{ vars.a }')).toEqual([expect.stringContaining('never closed')]);
-    expect(messages('{{ vars.a + 1 }}', ['a'])).toEqual(['unexpected "+ 1" in {{ vars.a + 1 }}']);
+    expect(messages('{{ vars.a & 1 }}', ['a'])).toEqual(['unexpected "& 1" in {{ vars.a & 1 }}']);
   });
 
   describe('never executes code', () => {
@@ -151,14 +151,12 @@ describe('checkTemplate', () => {
       expect(problems[0]).toContain(message);
     });
 
-    it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'])(
-      'rejects %s() as an unknown function instead of reaching Object.prototype',
-      (name) => {
-        expect(messages(`{{ ${name}() }}`)).toEqual([expect.stringContaining(`unknown function ${name}()`)]);
-        const failure = renderFailure(`{{ ${name}() }}`, scopeOf());
-        expect(failure.code).toBe('CEIL_TEMPLATE_UNKNOWN_FUNCTION');
-      },
-    );
+    // toString() is one of the template's own functions (one argument), not Object.prototype's.
+    it.each(['constructor', '__proto__', 'hasOwnProperty', 'valueOf'])('rejects %s() as an unknown function instead of reaching Object.prototype', (name) => {
+      expect(messages(`{{ ${name}() }}`)).toEqual([expect.stringContaining(`unknown function ${name}()`)]);
+      const failure = renderFailure(`{{ ${name}() }}`, scopeOf());
+      expect(failure.code).toBe('CEIL_TEMPLATE_UNKNOWN_FUNCTION');
+    });
 
     it('rejects injection-like input at render time too, as a config failure', () => {
       const failure = renderFailure('{{ process.exit() }}', scopeOf());
@@ -328,5 +326,74 @@ describe('randomInt', () => {
     expect(() => render("{{ randomInt('a', 3) }}", scope)).toThrow(/whole numbers/);
     const value: unknown = render('{{ randomInt(2, 4) }}', scope);
     expect([2, 3, 4]).toContain(value);
+  });
+});
+
+describe('arithmetic, comparisons and value functions', () => {
+  const scope = () =>
+    scopeOf({ vars: { size: 32, items: ['a', 'b', 'c'], body: { a: 1, b: 2 }, name: 'Alice', status: 200, 'my-id': 7 }, env: { COUNT: '5', WORD: 'five' } });
+
+  it('computes with + - * / % and the usual precedence, keeping the number type', () => {
+    expect(render('{{ vars.size - 1 }}', scope())).toBe(31);
+    expect(render('{{ 2 + 3 * 4 }}', scope())).toBe(14);
+    expect(render('{{ (2 + 3) * 4 }}', scope())).toBe(20);
+    expect(render('{{ 7 % 4 }}', scope())).toBe(3);
+    expect(render('{{ -vars.size / 4 }}', scope())).toBe(-8);
+    expect(render('bytes 0-{{ vars.size - 1 }}/{{ vars.size }}', scope())).toBe('bytes 0-31/32');
+  });
+
+  it('reads numeric strings as numbers, never concatenating: env "5" + 1 is 6', () => {
+    expect(render('{{ env.COUNT + 1 }}', scope())).toBe(6);
+    expect(render('{{ toNumber(env.COUNT) * 2 }}', scope())).toBe(10);
+  });
+
+  it('refuses arithmetic on text and division by zero as config failures that name the operand', () => {
+    const failure = renderFailure('{{ env.WORD * 2 }}', scope());
+    expect(failure.code).toBe('CEIL_TEMPLATE_FUNCTION');
+    expect(failure.message).toContain('env.WORD is "five"');
+    expect(renderFailure('{{ vars.size / 0 }}', scope()).message).toContain('division by zero');
+    expect(renderFailure('{{ toNumber(env.WORD) }}', scope()).message).toContain('"five" is not a number');
+  });
+
+  it('compares numbers as numbers and anything else as text', () => {
+    expect(render('{{ vars.status == 200 }}', scope())).toBe(true);
+    expect(render('{{ env.COUNT == 5 }}', scope())).toBe(true);
+    expect(render('{{ env.COUNT < 10 }}', scope())).toBe(true);
+    expect(render("{{ vars.name != 'Alice' }}", scope())).toBe(false);
+    expect(render('{{ length(vars.items) >= 3 }}', scope())).toBe(true);
+  });
+
+  it('has length, lower, upper, toNumber and toString', () => {
+    expect(render('{{ length(vars.items) }}', scope())).toBe(3);
+    expect(render('{{ length(vars.name) }}', scope())).toBe(5);
+    expect(render('{{ length(vars.body) }}', scope())).toBe(2);
+    expect(render('{{ lower(vars.name) }}-{{ upper(vars.name) }}', scope())).toBe('alice-ALICE');
+    expect(render('{{ toString(vars.size) }}', scope())).toBe('32');
+    expect(renderFailure('{{ length(vars.size) }}', scope()).message).toContain('length() takes a string, a list or an object');
+  });
+
+  it('keeps "-" inside a name: vars.my-id is a name, and subtraction after a name takes spaces', () => {
+    expect(render('{{ vars.my-id }}', scope())).toBe(7);
+    expect(render('{{ vars.my-id - 2 }}', scope())).toBe(5);
+  });
+
+  it('binds ?? loosest, so a fallback can default an operand', () => {
+    expect(render('{{ vars.missing ?? 0 + 1 }}', scope())).toBe(1);
+    expect(render('{{ (vars.missing ?? 10) - 1 }}', scope())).toBe(9);
+  });
+
+  it('checks references inside expressions at load, and refuses chained comparisons', () => {
+    expect(messages('{{ vars.nope + 1 }}')).toEqual([expect.stringContaining('undefined variable vars.nope')]);
+    expect(messages('{{ -vars.nope }}')).toEqual([expect.stringContaining('undefined variable vars.nope')]);
+    expect(messages('{{ 1 < 2 < 3 }}')).toEqual([expect.stringContaining('comparisons do not chain')]);
+    expect(messages('{{ 1 + }}')).toEqual([expect.stringContaining('empty template')]);
+    expect(generatorNames).toEqual(expect.arrayContaining(['length', 'lower', 'upper', 'toNumber', 'toString']));
+  });
+
+  it('taints a computed value built from a secret', () => {
+    const tainted = scopeOf({ secrets: { PIN: '1234' } });
+    expect(render('{{ secrets.PIN + 1 }}', tainted)).toBe(1235);
+    expect(render('pin {{ lower(secrets.PIN) }}', tainted)).toBe('pin 1234');
+    expect(tainted.derived).toContain('pin 1234');
   });
 });
