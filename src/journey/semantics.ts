@@ -4,7 +4,7 @@ import type { FileReport } from './file-report.js';
 import type { CompiledStep } from './journey.js';
 import { matcherOperators, operatorProblems } from './matchers.js';
 import type { Path } from './positions.js';
-import { checkTemplate, stringsIn } from './template.js';
+import { checkTemplate, stringsIn, templatedKeysIn } from './template.js';
 import { isRecord } from './value-path.js';
 
 /**
@@ -134,6 +134,11 @@ function looselyDefinedBy(raw: unknown): { names: string[]; actors: string[] } {
   return { names, actors };
 }
 
+/** A key would be sent as written, braces and all: say so at load rather than let it pass unrendered. */
+function templatedKeyMessage(key: string): string {
+  return `"${key}" is an object key, and keys are never rendered as templates, so it would be sent as written; use a fixed key and put the template in the value`;
+}
+
 /** Runs on every step that validated, even when others did not, so one run of validate reports every problem. */
 export function checkSemantics(
   report: FileReport,
@@ -147,6 +152,7 @@ export function checkSemantics(
     for (const { text, path: inner } of stringsIn(value)) {
       for (const problem of checkTemplate(text, known)) report.add('error', 'CEIL_TEMPLATE', ['vars', name, ...inner], problem.message);
     }
+    for (const { key, path: inner } of templatedKeysIn(value)) report.add('error', 'CEIL_TEMPLATE', ['vars', name, ...inner], templatedKeyMessage(key));
     known.add(name);
   }
   const actors = new Map<string, ActorFamily | undefined>();
@@ -162,6 +168,7 @@ export function checkSemantics(
         if (inner[0] === 'capture') continue;
         for (const problem of checkTemplate(text, known)) report.add('error', 'CEIL_TEMPLATE', [...base, ...inner], problem.message);
       }
+      for (const { key, path: inner } of templatedKeysIn(value)) report.add('error', 'CEIL_TEMPLATE', [...base, ...inner], templatedKeyMessage(key));
     }
     for (const { value, path: base } of matcherRoots(step)) {
       for (const problem of operatorProblems(value)) {

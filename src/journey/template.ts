@@ -486,3 +486,14 @@ export function* stringsIn(value: unknown, path: (string | number)[] = []): Gene
     for (const [key, item] of Object.entries(value)) yield* stringsIn(item, [...path, key]);
   }
 }
+
+/** Every object key inside a value that holds a template, with its path: keys are never rendered. */
+export function* templatedKeysIn(value: unknown, path: (string | number)[] = []): Generator<{ key: string; path: (string | number)[] }> {
+  if (Array.isArray(value)) for (const [index, item] of value.entries()) yield* templatedKeysIn(item, [...path, index]);
+  else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (key.includes('{{')) yield { key, path: [...path, key] };
+      yield* templatedKeysIn(item, [...path, key]);
+    }
+  }
+}

@@ -517,6 +517,16 @@ describe('variables', () => {
     expect(await single(text)).toMatchObject({ code: 'CEIL_TEMPLATE', line: 4, column: 18, message: 'unexpected "& 1" in {{ vars.a & 1 }}' });
   });
 
+  it('a template in an object key is an error at the key, since keys are never rendered', async () => {
+    const text = yaml('name: keys', 'vars: { id: 7 }', 'steps:', '  - http:', '      url: "http://127.0.0.1:1/"', '      json: { "{{ vars.id }}": 1 }');
+    expect(await single(text)).toMatchObject({
+      code: 'CEIL_TEMPLATE',
+      line: 6,
+      field: 'steps[0].http.json.{{ vars.id }}',
+      message: expect.stringContaining('keys are never rendered as templates'),
+    });
+  });
+
   it('an unknown function', async () => {
     const text = yaml('name: vars', 'steps:', '  - http: { url: "http://127.0.0.1:1/{{ uuid4() }}" }');
     expect(await single(text)).toMatchObject({
