@@ -160,14 +160,21 @@ export async function loadJourneyText(file: string, text: string, options: LoadO
   const { parseWithPositions } = await import('./yaml-positions.js');
   const exact = parseWithPositions(text, options.limits ? { aliasBudget: options.limits.aliasBudget } : {});
   const report = new FileReport(file, exact.positions);
-  for (const error of exact.errors) {
+  // A syntax error throws the parser off for the rest of the file: what follows it is mostly echoes, so only the first is
+  // told. A duplicate key throws nothing off, so each one is.
+  const byPosition = [...exact.errors].sort((a, b) => a.position.line - b.position.line || a.position.column - b.position.column);
+  const syntaxErrors = byPosition.filter((error) => error.code !== 'DUPLICATE_KEY');
+  const told = byPosition.filter((error) => error.code === 'DUPLICATE_KEY' || error === syntaxErrors[0]);
+  for (const error of told) {
+    const rest = error === syntaxErrors[0] ? syntaxErrors.length - 1 : 0;
+    const more = rest > 0 ? ` (${rest} more YAML error${rest === 1 ? '' : 's'} after it, most often caused by this one: fix it and validate again)` : '';
     const friendly =
       error.code === 'TAB_AS_INDENT'
         ? `${error.message}; indent with spaces`
         : error.code === 'DUPLICATE_KEY'
           ? `duplicate key${error.at.length > 0 ? ` "${String(error.at[error.at.length - 1])}"` : ''}: each key may appear once per mapping; remove or rename one of them`
           : error.message;
-    report.addAt('error', `CEIL_YAML_${error.code}`, error.position.line, error.position.column, friendly, formatField(error.at));
+    report.addAt('error', `CEIL_YAML_${error.code}`, error.position.line, error.position.column, `${friendly}${more}`, formatField(error.at));
   }
   if (exact.errors.length > 0) return { diagnostics: report.sorted() };
   return compileJourney(report, exact.raw, options, schedules);

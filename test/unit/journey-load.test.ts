@@ -76,6 +76,13 @@ describe('malformed YAML', () => {
     ]);
   });
 
+  it('stops a file at its first syntax error, counting the echoes after it', async () => {
+    const text = yaml('name: x', 'steps: [', '  { http: { url: "http://a/" },', '  { http: { url: "http://b/" } }', '  { assert: { value: true } }');
+    const diagnostics = await diagnose(text);
+    expect(diagnostics).toHaveLength(1);
+    expect(diagnostics[0]).toMatchObject({ line: 5, message: expect.stringMatching(/\(2 more YAML errors after it, most often caused by this one/) });
+  });
+
   it('reports a file that is not a mapping', async () => {
     expect(await single(yaml('- just', '- a list'))).toEqual(error('CEIL_JOURNEY_SHAPE', 1, 1, '', 'a journey file is a mapping with name and steps'));
   });
