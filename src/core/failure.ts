@@ -14,6 +14,8 @@ export interface FailureDetails {
   actual?: unknown;
   /** A short hint that says how to fix it. */
   hint?: string;
+  /** Checks the step made, the failing one included, when it made more than that one. */
+  assertions?: number;
 }
 
 export class StepFailure extends Error {

@@ -259,7 +259,9 @@ async function runStep(step: CompiledStep, deadline: ScopedSignal, environment: 
       stalledMs,
       durationMs,
     );
-    return { ...base, status: info.class === 'assertion' ? 'failed' : 'error', durationMs, ...(phases ? { phases } : {}), assertions: 0, failure: info };
+    // A failed check is a check made; an error (a reset, a timeout) made none.
+    const assertions = info.class === 'assertion' ? ((error instanceof StepFailure ? error.details.assertions : undefined) ?? 1) : 0;
+    return { ...base, status: info.class === 'assertion' ? 'failed' : 'error', durationMs, ...(phases ? { phases } : {}), assertions, failure: info };
   } finally {
     stalls.close();
     stepScope.dispose();

@@ -26,10 +26,14 @@ describe('timeout and retries', () => {
       ].join('\n'),
     });
     const run = await runWithJson(cleanup, ['run', dir], { killAfterMs: 30_000 });
-    expect(run.code, show(run)).toBe(1);
     const { journey } = outcomeOf(run.json, 'hangs every time');
-    expect(journey.attempts).toHaveLength(3);
-    journey.attempts.forEach((attempt, index) => {
+    // A busy machine may freeze the runner during the last attempt: then one more is made, marked, and a repeat is no verdict (exit 3).
+    const noVerdict = journey.attempts.every((attempt) => attempt.failure?.runnerStallMs !== undefined);
+    expect(run.code, show(run)).toBe(noVerdict ? 3 : 1);
+    const planned = journey.attempts.filter((attempt) => !attempt.afterRunnerStall);
+    expect(planned).toHaveLength(3);
+    expect(journey.attempts.length).toBeLessThanOrEqual(4);
+    planned.forEach((attempt, index) => {
       expect(attempt.failure).toMatchObject({ class: 'timeout', code: 'CEIL_TIMEOUT_JOURNEY' });
       // On a busy machine the runner may add how long it stalled meanwhile; the attempt's own words come first.
       expect(attempt.failure?.message).toMatch(new RegExp(`^attempt ${index + 1} of 3 did not finish within its 1\\.00s deadline($| \\(the runner stalled)`));

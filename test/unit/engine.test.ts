@@ -232,3 +232,26 @@ describe('run result', () => {
     expect(JSON.parse(JSON.stringify(result))).toEqual(result);
   });
 });
+
+describe('assertion counts', () => {
+  it('count the checks a failed step made, the one that failed included, and none for an error', async () => {
+    const url = await recoveringServer(0);
+    const failing = await journey(`
+name: counted
+steps:
+  - http: { url: "${url}/" }
+    expect: { status: 200, json: { seen: 99 } }
+`);
+    const refused = await journey(`
+name: refused
+steps:
+  - http: { url: "http://127.0.0.1:1/" }
+    expect: { status: 200 }
+`);
+    const result = await runJourneys([failing, refused], options());
+    const [counted, errored] = result.journeys;
+    expect(counted!.attempts[0]!.steps[0]).toMatchObject({ status: 'failed', assertions: 2 });
+    expect(counted!.assertions).toBe(2);
+    expect(errored!.attempts[0]!.steps[0]).toMatchObject({ status: 'error', assertions: 0 });
+  });
+});

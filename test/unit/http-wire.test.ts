@@ -129,8 +129,9 @@ describe('content encodings', () => {
 describe('expect.latency bounds the request', () => {
   it('abandons a request that never answers at the bound and fails it as an assertion, not a journey timeout', async () => {
     const result = await run(`  - http: { url: "${base}/never" }\n    expect: { status: 200, latency: 300ms }\n`, 'timeout: 30s\n');
-    const failure = result.attempts[0]!.failure!;
-    expect(result.status).toBe('failed');
+    const failure = result.attempts.at(-1)!.failure!;
+    // On a machine busy enough to freeze the runner twice, the same failure carries no verdict: an error, not a failure.
+    expect(result.status).toBe(failure.runnerStallMs === undefined ? 'failed' : 'error');
     expect(failure).toMatchObject({ class: 'assertion', code: 'CEIL_HTTP_LATENCY', path: 'latency', expected: '< 300ms' });
     expect(failure.message).toMatch(/waited \d/);
   });

@@ -24,9 +24,19 @@ function excerpt(body: string, redact: Redact): string {
  * Returns how many checks were made.
  */
 export function checkHttpExpect(expect: HttpExpect, response: HttpResponse, redact: Redact = keepText): number {
-  let checks = 0;
+  const made = { checks: 0 };
+  try {
+    return runHttpChecks(expect, response, redact, made);
+  } catch (error) {
+    // The status may have passed before the body failed: the report counts both.
+    if (error instanceof StepFailure && error.details.assertions === undefined) error.details.assertions = made.checks;
+    throw error;
+  }
+}
+
+function runHttpChecks(expect: HttpExpect, response: HttpResponse, redact: Redact, made: { checks: number }): number {
   if (expect.status !== undefined) {
-    checks++;
+    made.checks++;
     const rules: StatusRule[] = Array.isArray(expect.status) ? expect.status : [expect.status];
     if (!rules.some((rule) => statusMatches(rule, response.status))) {
       const wanted = rules.map(String).join(' or ');
@@ -42,7 +52,7 @@ export function checkHttpExpect(expect: HttpExpect, response: HttpResponse, reda
     }
   }
   if (expect.headers !== undefined) {
-    checks++;
+    made.checks++;
     for (const [name, wanted] of Object.entries(expect.headers)) {
       const key = name.toLowerCase();
       const actual = Object.hasOwn(response.headers, key) ? response.headers[key] : undefined;
@@ -55,7 +65,7 @@ export function checkHttpExpect(expect: HttpExpect, response: HttpResponse, reda
     }
   }
   if (expect.json !== undefined) {
-    checks++;
+    made.checks++;
     const body = parseJsonBody(response, redact);
     const mismatches = matchJson(expect.json, body, 'json', redact);
     const first = mismatches[0];
@@ -65,7 +75,7 @@ export function checkHttpExpect(expect: HttpExpect, response: HttpResponse, reda
     }
   }
   if (expect.body !== undefined) {
-    checks++;
+    made.checks++;
     const rule = typeof expect.body === 'string' ? { contains: expect.body } : expect.body;
     if (rule.contains !== undefined && !response.body.includes(rule.contains)) {
       throw assertionFailed('CEIL_HTTP_BODY', `body does not contain ${JSON.stringify(rule.contains)}`, {
@@ -90,7 +100,7 @@ export function checkHttpExpect(expect: HttpExpect, response: HttpResponse, reda
     }
   }
   if (expect.latency !== undefined) {
-    checks++;
+    made.checks++;
     const limit = durationMs(expect.latency);
     if (response.latencyMs > limit) {
       throw assertionFailed('CEIL_HTTP_LATENCY', `response took ${formatMs(response.latencyMs)}, above the ${expect.latency} limit`, {
@@ -100,7 +110,7 @@ export function checkHttpExpect(expect: HttpExpect, response: HttpResponse, reda
       });
     }
   }
-  return checks;
+  return made.checks;
 }
 
 function captureOne(name: string, source: CaptureMap[string], response: HttpResponse, redact: Redact): unknown {
