@@ -130,7 +130,7 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
     vars,
     env: options.env,
     secret: options.secret,
-    onSecretDerived: (value) => options.redactor.add(value),
+    onSecretDerived: (value, secretName) => options.redactor.add(value, secretName),
   };
   const ref: JourneyRef = { name: journey.name, file: journey.file, attempt, maxAttempts };
   const steps: StepResult[] = [];

@@ -79,7 +79,7 @@ export async function runRound(round: number, options: RoundOptions): Promise<Ro
               vars: { ...options.vars, ...target.vars },
               env: options.env,
               secret: options.secret,
-              onSecretDerived: (value: string) => options.redactor.add(value),
+              onSecretDerived: (value: string, secretName: string) => options.redactor.add(value, secretName),
             };
             versions.set(target.name, await readTargetVersion(target.version!, scope, versionAgent));
           });

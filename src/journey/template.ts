@@ -285,13 +285,14 @@ export interface TemplateScope {
   vars: Record<string, unknown>;
   env: (name: string) => string | undefined;
   secret: (name: string) => string | undefined;
-  /** Called with values derived from a secret so they are redacted too. */
-  onSecretDerived?: (value: string) => void;
+  /** Called with values derived from a secret so they are redacted too, under that secret's name. */
+  onSecretDerived?: (value: string, secretName: string) => void;
 }
 
 interface Evaluated {
   value: unknown;
-  tainted: boolean;
+  /** The name of the secret the value was built from, if any: its redaction label. */
+  secret?: string;
 }
 
 function lookup(root: unknown, path: string[]): unknown {
@@ -308,22 +309,22 @@ function lookup(root: unknown, path: string[]): unknown {
 function evaluate(expr: Expr, scope: TemplateScope): Evaluated | undefined {
   switch (expr.type) {
     case 'literal':
-      return { value: expr.value, tainted: false };
+      return { value: expr.value };
     case 'ref': {
       const [head, ...rest] = expr.path;
       if (head === undefined) return undefined;
       if (expr.root === 'vars') {
         const value = Object.hasOwn(scope.vars, head) ? lookup(scope.vars[head], rest) : undefined;
-        return value === undefined ? undefined : { value, tainted: false };
+        return value === undefined ? undefined : { value };
       }
       if (expr.root === 'env') {
         const value = scope.env(head);
         // process.env inherits from Object.prototype: `env.toString` must not yield a function.
-        return typeof value !== 'string' ? undefined : { value, tainted: false };
+        return typeof value !== 'string' ? undefined : { value };
       }
       if (expr.root === 'secrets') {
         const value = scope.secret(head);
-        return typeof value !== 'string' ? undefined : { value, tainted: true };
+        return typeof value !== 'string' ? undefined : { value, secret: head };
       }
       return undefined;
     }
@@ -348,18 +349,19 @@ function evaluate(expr: Expr, scope: TemplateScope): Evaluated | undefined {
       } catch (error) {
         throw configError('CEIL_TEMPLATE_FUNCTION', `${expr.name}(): ${(error as Error).message}`);
       }
-      const tainted = args.some((arg) => arg.tainted);
-      if (tainted && typeof value === 'string') scope.onSecretDerived?.(value);
-      return { value, tainted };
+      const secret = args.find((arg) => arg.secret !== undefined)?.secret;
+      if (secret !== undefined && typeof value === 'string') scope.onSecretDerived?.(value, secret);
+      return secret !== undefined ? { value, secret } : { value };
     }
     case 'negate': {
       const operand = evaluated(expr.operand, scope);
-      return { value: -numberOperand('-', operand.value, expr.operand), tainted: operand.tainted };
+      return { ...operand, value: -numberOperand('-', operand.value, expr.operand) };
     }
     case 'binary': {
       const left = evaluated(expr.left, scope);
       const right = evaluated(expr.right, scope);
-      return { value: applyOperator(expr, left.value, right.value), tainted: left.tainted || right.tainted };
+      const secret = left.secret ?? right.secret;
+      return secret !== undefined ? { value: applyOperator(expr, left.value, right.value), secret } : { value: applyOperator(expr, left.value, right.value) };
     }
   }
 }
@@ -448,7 +450,7 @@ function renderString(text: string, scope: TemplateScope): unknown {
     return result.value;
   }
   let output = '';
-  let tainted = false;
+  let secret: string | undefined;
   for (const part of parts) {
     if ('text' in part) {
       output += part.text;
@@ -456,10 +458,10 @@ function renderString(text: string, scope: TemplateScope): unknown {
     }
     const result = evaluate(part.expr, scope);
     if (result === undefined) throw undefinedReference(part.expr);
-    tainted ||= result.tainted;
+    secret ??= result.secret;
     output += typeof result.value === 'string' ? result.value : JSON.stringify(result.value);
   }
-  if (tainted) scope.onSecretDerived?.(output);
+  if (secret !== undefined) scope.onSecretDerived?.(output, secret);
   return output;
 }
 

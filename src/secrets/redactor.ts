@@ -52,16 +52,22 @@ function derivedForms(value: string): string[] {
 
 export class Redactor {
   private readonly forms = new Map<string, string>();
-  private readonly originals = new Set<string>();
+  /** Each secret as registered, with its label. */
+  private readonly originals = new Map<string, string>();
   private pattern: RegExp | null = null;
 
-  /** Registers a secret; returns false when it is too short to redact safely. */
-  add(value: string, label = 'secret'): boolean {
+  /**
+   * Registers a secret; returns false when it is too short to redact safely.
+   * Without a label, a value built from a known secret (`Bearer {{ secrets.TOKEN }}`)
+   * takes that secret's label, so one secret reads the same everywhere in a run.
+   */
+  add(value: string, label?: string): boolean {
     if (value.length < MIN_SECRET_LENGTH) return false;
-    this.originals.add(value);
+    const resolved = label ?? this.labelWithin(value);
+    if (!this.originals.has(value)) this.originals.set(value, resolved);
     for (const form of derivedForms(value)) {
       if (!this.forms.has(form)) {
-        this.forms.set(form, label);
+        this.forms.set(form, resolved);
         this.pattern = null;
       }
     }
@@ -76,14 +82,14 @@ export class Redactor {
   fork(): Redactor {
     const copy = new Redactor();
     for (const [form, label] of this.forms) copy.forms.set(form, label);
-    for (const original of this.originals) copy.originals.add(original);
+    for (const [original, label] of this.originals) copy.originals.set(original, label);
     copy.pattern = this.pattern;
     return copy;
   }
 
   /** The secrets as registered, for outputs that cannot be redacted as text (a page to mask before a screenshot). */
   secretValues(): string[] {
-    return [...this.originals];
+    return [...this.originals.keys()];
   }
 
   /** True when the text holds a secret in any of its forms. */
@@ -114,6 +120,16 @@ export class Redactor {
     const pattern = this.compiled();
     if (!pattern) return text;
     return text.replace(pattern, (match) => `[REDACTED:${this.forms.get(match) ?? this.labelIgnoringCase(match)}]`);
+  }
+
+  /** The label of the longest known secret inside a value, else the generic one. */
+  private labelWithin(value: string): string {
+    const lower = value.toLowerCase();
+    let best: { length: number; label: string } | undefined;
+    for (const [original, label] of this.originals) {
+      if (original.length > (best?.length ?? 0) && lower.includes(original.toLowerCase())) best = { length: original.length, label };
+    }
+    return best?.label ?? 'secret';
   }
 
   private labelIgnoringCase(match: string): string {

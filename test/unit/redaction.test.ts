@@ -127,15 +127,22 @@ describe('Basic auth from basicAuth() is redacted through template taint', () =>
         if (value !== undefined) redactor.add(value, name);
         return value;
       },
-      onSecretDerived: (value: string) => redactor.add(value),
+      onSecretDerived: (value: string, secretName: string) => redactor.add(value, secretName),
     };
     const header = render('{{ basicAuth(vars.user, secrets.API_PASSWORD) }}', scope) as string;
     const token = Buffer.from('ann:correct horse').toString('base64');
     expect(header).toBe(`Basic ${token}`);
-    expect(redactor.redact(`authorization: ${header}`)).toBe('authorization: [REDACTED:secret]');
+    // Labelled by the secret it came from, as the secret itself is: one secret reads the same everywhere.
+    expect(redactor.redact(`authorization: ${header}`)).toBe('authorization: [REDACTED:API_PASSWORD]');
     // The token alone (e.g. echoed by a server) is not the base64 of the password, yet it must not leak.
-    expect(redactor.redact(`echo ${token}`)).toBe('echo [REDACTED:secret]');
+    expect(redactor.redact(`echo ${token}`)).toBe('echo [REDACTED:API_PASSWORD]');
     expect(redactor.redact('pw=correct horse')).toBe('pw=[REDACTED:API_PASSWORD]');
+  });
+
+  it("labels a value built from a known secret, added without a label, with that secret's label", () => {
+    const redactor = redactorWith('tok-123456', 'ACC_CANARY');
+    redactor.add('Bearer tok-123456-suffix');
+    expect(redactor.redact('sent Bearer tok-123456-suffix, then tok-123456')).toBe('sent [REDACTED:ACC_CANARY], then [REDACTED:ACC_CANARY]');
   });
 
   it('registers the bare token of an Authorization value added directly', () => {
