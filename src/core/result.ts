@@ -21,6 +21,8 @@ export interface FailureInfo {
    * share of the step: the runner may be to blame, not the service.
    */
   runnerStallMs?: number;
+  /** Where it went wrong when no step did: a journey var whose template failed. */
+  location?: SourceLocation;
 }
 
 /** Where an HTTP step's time went, as blackbox_exporter splits it; ms, summed over redirects. */

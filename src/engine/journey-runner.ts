@@ -3,6 +3,7 @@ import path from 'node:path';
 import { formatMs } from '../journey/duration.js';
 import { StepFailure } from '../core/failure.js';
 import { journeyFolderName, type CompiledStep, type Journey } from '../journey/journey.js';
+import { locateField } from '../journey/locate-field.js';
 import { render, type TemplateScope } from '../journey/template.js';
 import type { JourneyRef } from '../report/reporter.js';
 import type { Redactor } from '../secrets/redactor.js';
@@ -136,15 +137,22 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
   const steps: StepResult[] = [];
   let failure: FailureInfo | undefined;
   let failedStep: number | undefined;
+  let renderingVar: string | undefined;
   try {
     try {
       // Target vars and --var are in scope first, so a journey var may build on them ("{{ vars.base_url }}/api"); they still win over a journey var of the same name.
       Object.assign(vars, options.vars);
       for (const [name, value] of Object.entries(journey.vars)) {
-        if (!Object.hasOwn(options.vars, name)) vars[name] = render(value, scope);
+        if (Object.hasOwn(options.vars, name)) continue;
+        renderingVar = name;
+        vars[name] = render(value, scope);
       }
+      renderingVar = undefined;
     } catch (error) {
       failure = failureInfo(error);
+      // No step has failed: the var's own place in the file is the pointer a reader needs.
+      const location = renderingVar !== undefined ? await locateField(journey.file, ['vars', renderingVar]) : undefined;
+      if (location) failure.location = location;
     }
     for (const step of journey.steps) {
       if (failure) {

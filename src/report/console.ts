@@ -73,7 +73,7 @@ export function renderJourneyDetails(journey: JourneyResult, options: JourneyLin
     }
     const details: string[] = [];
     // Without a failing step (a journey-wide deadline, say) the file is the only pointer left.
-    if (!failedStepOf(attempt)) details.push(colors.cyan(journey.file));
+    if (!failedStepOf(attempt) && !attempt.failure?.location) details.push(colors.cyan(journey.file));
     details.push(renderFailureDetails(attempt, options));
     const text = details.filter(Boolean).join('\n');
     // A journey run once needs no attempt header: the journey line says it all.

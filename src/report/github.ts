@@ -94,8 +94,9 @@ export function renderRunAnnotations(result: RunResult, workspace: string, cwd: 
     const attempt = telling(journey);
     if (!attempt) continue;
     const step = failedStepOf(attempt);
-    const file = workspacePath(step?.location.file ?? journey.file, workspace, cwd);
-    const place = step ? { file, line: step.location.line, col: step.location.column } : { file };
+    const located = step?.location ?? attempt.failure?.location;
+    const file = workspacePath(located?.file ?? journey.file, workspace, cwd);
+    const place = located ? { file, line: located.line, col: located.column } : { file };
     const severity = journey.status === 'flaky' && !result.failOnFlaky ? 'warning' : 'error';
     const title = `${journey.status === 'flaky' ? 'flaky: ' : ''}${journey.name}${step ? ` › ${step.name}` : ''}`;
     const hint = attempt.failure?.hint ? `\n${attempt.failure.hint}` : '';

@@ -35,7 +35,7 @@ function outcomeOf(attempt: AttemptResult): Outcome {
 function failureBody(journey: JourneyResult, attempt: AttemptResult): string {
   const details = renderFailureDetails(attempt, plain);
   // A journey-wide deadline has no failing step; the file is then the only location there is.
-  return failedStepOf(attempt) ? details : [journey.file, details].filter(Boolean).join('\n');
+  return failedStepOf(attempt) || attempt.failure?.location ? details : [journey.file, details].filter(Boolean).join('\n');
 }
 
 function stepLines(attempt: AttemptResult): string {

@@ -99,7 +99,11 @@ export function renderFailureSummary(attempt: AttemptResult, options: TextOption
   const colors = paletteFor(options);
   const step = failedStepOf(attempt);
   const failure = attempt.failure ?? step?.failure;
-  const where = step ? `${colors.cyan(formatLocation(step.location))} › ${step.name} — ` : '';
+  const where = step
+    ? `${colors.cyan(formatLocation(step.location))} › ${step.name} — `
+    : failure?.location
+      ? `${colors.cyan(formatLocation(failure.location))} — `
+      : '';
   const what = failure ? `${colors.red(`${failure.class} ${failure.code}`)}: ${failure.message}` : attempt.status;
   return `${where}${what}`.replace(/\s*\n\s*/g, ' ');
 }
@@ -114,6 +118,7 @@ export function renderFailureDetails(attempt: AttemptResult, options: TextOption
   const failure = attempt.failure ?? step?.failure;
   const lines: string[] = [];
   if (step) lines.push(`${colors.cyan(formatLocation(step.location))} › ${colors.bold(step.name)}`);
+  else if (failure?.location) lines.push(colors.cyan(formatLocation(failure.location)));
   if (failure) {
     lines.push(`${colors.red(`${failure.class} ${failure.code}`)}: ${failure.message}`);
     if (failure.path) lines.push(`at ${failure.path}`);

@@ -177,6 +177,26 @@ describe('journey files that are not valid: exit 2 with file:line:col › field:
 });
 
 describe('problems only known at run time: exit 2, naming the value and the fix', () => {
+  it('a journey var whose template fails at run time names its file, line and column', async () => {
+    const file = await journeyFile(
+      'var.yaml',
+      [
+        'name: var needs env',
+        'vars:',
+        '  base: "http://127.0.0.1:9"',
+        '  token: "{{ env.CEILING_TEST_UNSET }}"',
+        'steps:',
+        '  - assert: { value: true }',
+        '',
+      ].join('\n'),
+    );
+    const run = await runWithJson(cleanup, ['run', file], { env: { CEILING_TEST_UNSET: undefined } });
+    expect(run.code, show(run)).toBe(2);
+    const failure = run.json!.journeys[0]!.attempts[0]!.failure!;
+    expect(failure).toMatchObject({ code: 'CEIL_TEMPLATE_UNDEFINED', location: { file, line: 4, column: 10 } });
+    expect(run.stdout).toContain(`${file}:4:10`);
+  });
+
   it('an unset environment variable', async () => {
     const file = await journeyFile(
       'env.yaml',
