@@ -315,7 +315,7 @@ describe('surviving restarts', () => {
 });
 
 describe('the database file', () => {
-  test('is created with WAL, incremental auto-vacuum, our application id and schema version 2', () => {
+  test('is created with WAL, incremental auto-vacuum, our application id and schema version 3', () => {
     open().close();
     const settings = inspect(dbFile(), (db) => ({
       journalMode: db.pragma('journal_mode', { simple: true }),
@@ -323,7 +323,7 @@ describe('the database file', () => {
       userVersion: db.pragma('user_version', { simple: true }),
       applicationId: db.pragma('application_id', { simple: true }),
     }));
-    expect(settings).toEqual({ journalMode: 'wal', autoVacuum: 2, userVersion: 2, applicationId: 0x4345494c });
+    expect(settings).toEqual({ journalMode: 'wal', autoVacuum: 2, userVersion: 3, applicationId: 0x4345494c });
   });
 
   test('has an index on (journey, started_at) that run lookups use', () => {
@@ -368,7 +368,7 @@ describe('the database file', () => {
 
   test('a file from a newer ceiling is refused with a HistoryError', () => {
     open().close();
-    inspect(dbFile(), (db) => db.pragma('user_version = 3'));
+    inspect(dbFile(), (db) => db.pragma('user_version = 4'));
     const error = expectHistoryError(() => open(), 'CEIL_HISTORY_NEWER_SCHEMA');
     expect(error.message).toContain(dbFile());
     expect(error.message).toContain('upgrade ceiling');
