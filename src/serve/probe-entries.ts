@@ -17,7 +17,8 @@ export interface ProbeEntry {
 }
 
 /** The entry's key: the journey's name for the single target, `journey @ target` for each target of a --config daemon. */
-export const entryKey = (entry: { journey: { name: string }; target?: { name: string } | undefined }): string => stateKey(entry.journey.name, entry.target?.name);
+export const entryKey = (entry: { journey: { name: string }; target?: { name: string } | undefined }): string =>
+  stateKey(entry.journey.name, entry.target?.name);
 
 /**
  * Entries are keyed by entryKey. The journeys loaded now, and the last state of every journey the history

@@ -52,7 +52,9 @@ export function daemonHealth(facts: HealthFacts): { ok: boolean; detail: Record<
   if (facts.journeys === 0) problems.push('no journey is loaded: the last reload left none (see reloadErrors, --tag, --grep and --shard)');
   for (const group of facts.fleet ?? []) {
     if (group.error)
-      problems.push(`discovery of ${group.group} failed at ${new Date(group.error.at).toISOString()} (${group.error.code}): ${group.error.message}; probing the last good fleet (${group.instances} instances)`);
+      problems.push(
+        `discovery of ${group.group} failed at ${new Date(group.error.at).toISOString()} (${group.error.code}): ${group.error.message}; probing the last good fleet (${group.instances} instances)`,
+      );
   }
   const history = facts.history;
   if (history.failingSince !== undefined)

@@ -123,7 +123,9 @@ describe('serve --config with a DNS-discovered fleet', () => {
     }, '/healthz reports the failed discovery');
     expect(health.status).toBe(200);
     expect(health.body.problems?.join('\n')).toMatch(/discovery of drop failed .*CEIL_DISCOVERY_DNS_TIMEOUT/);
-    expect(health.body.fleet).toEqual([expect.objectContaining({ group: 'drop', instances: 2, error: expect.objectContaining({ code: 'CEIL_DISCOVERY_DNS_TIMEOUT' }) })]);
+    expect(health.body.fleet).toEqual([
+      expect.objectContaining({ group: 'drop', instances: 2, error: expect.objectContaining({ code: 'CEIL_DISCOVERY_DNS_TIMEOUT' }) }),
+    ]);
     metrics = await metricsOf(serve);
     expect(metrics).toMatch(/^ceiling_discovery_errors_total\{location="local",target_group="drop"\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^ceiling_fleet_instances\{location="local",target_group="drop"\} 2$/m);
@@ -153,7 +155,18 @@ describe('serve --config with a DNS-discovered fleet', () => {
     const bad = await runCli(['serve', JOURNEY, '--listen', '127.0.0.1:0', '--config', path.join(dir, 'bad.yaml'), '--db', path.join(dir, 'h.db')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/bad\.yaml:3:\d+ .*every/);
-    const unknown = await runCli(['serve', JOURNEY, '--listen', '127.0.0.1:0', '--config', path.join(dir, 'good.yaml'), '--target', 'wbe', '--db', path.join(dir, 'h.db')]);
+    const unknown = await runCli([
+      'serve',
+      JOURNEY,
+      '--listen',
+      '127.0.0.1:0',
+      '--config',
+      path.join(dir, 'good.yaml'),
+      '--target',
+      'wbe',
+      '--db',
+      path.join(dir, 'h.db'),
+    ]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('--target: wbe is not in');
     expect(unknown.stderr).toContain('web');

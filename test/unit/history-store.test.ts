@@ -518,7 +518,7 @@ describe('targets (serve --config)', () => {
     expect(states.get('chat announces who left @ web/127.0.0.1:8081')).toMatchObject({ health: 'failing', target: 'web/127.0.0.1:8081' });
   });
 
-  test("runs and recent runs can be read for one target, or for all; the per-journey cap holds per target", () => {
+  test('runs and recent runs can be read for one target, or for all; the per-journey cap holds per target', () => {
     const store = open({ maxRunsPerJourney: 2 });
     for (let i = 0; i < 3; i++) {
       store.record(run({ target: 'web/a', startedAt: start + i }));
