@@ -76,7 +76,7 @@ function buildProgram(setCode: (code: number) => void): Command {
   program
     .command('serve')
     .description('run journeys as probes on their schedules, with /metrics, an API, a status page, history and alerts (SIGTERM stops it cleanly)')
-    .argument('[paths...]', 'journey files or folders (re-read when they change)', ['journeys'])
+    .argument('[paths...]', "journey files or folders (re-read when they change); default: the --config file's journeys, else ./journeys", [])
     .option('--listen <host:port>', 'address for /metrics, /api/v1 and the status page (port 0 picks one)', '127.0.0.1:9464')
     .option('--every <duration>', 'schedule for journeys that set none', '1m')
     .option('--concurrency <n>', 'journeys in flight at once, across all schedules', positiveInt('--concurrency'), 8)
@@ -85,7 +85,13 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--retention-runs <n>', 'keep at most this many runs per journey', positiveInt('--retention-runs'), 10_000)
     .option('--retention-size <size>', 'keep the history database under this size, e.g. 256MiB', '256MiB')
     .option('--location <name>', 'where this probe runs; a label on every metric, run and alert', 'local')
-    .option('--target <name>', 'the deployment the journeys check (e.g. prod-eu); a label on every metric', 'default')
+    .option('--config <file>', 'probe each journey against every target of this project config, discovered fleets included')
+    .option(
+      '--target <name>',
+      'without --config: the deployment the journeys check (e.g. prod-eu), a label on every metric (default "default"); with --config: only this target (repeatable)',
+      collect,
+      [],
+    )
     .option('--shard <k/n>', 'run only shard k of n (replicas with the same journeys split them with no gaps or overlap)')
     .option('--alert-after <n>', 'failed runs in a row before a failing alert', positiveInt('--alert-after'), 2)
     .option('--webhook <url>', 'send state-change alerts as JSON to this URL (repeatable)', collect, [])

@@ -16,6 +16,9 @@ import { durationFlag, InputError } from './flag-values.js';
 import { readRunSources, selectJourneys } from './journey-inputs.js';
 import type { ServeFlags } from './serve-flags.js';
 import { parseVarFlags } from './var-flags.js';
+import { hasErrors } from '../journey/diagnostics.js';
+import { loadProjectConfig, type ProjectConfig } from '../gate/config.js';
+import { pickTargets } from './project-config.js';
 
 /** host:port, with [::1]:port for IPv6; port 0 picks a free one. */
 function parseListen(text: string): { host: string; port: number } {
@@ -46,7 +49,32 @@ function webhookTargets(flags: ServeFlags, redactor: Redactor): WebhookTarget[] 
   return targets;
 }
 
-async function buildOptions(paths: string[], flags: ServeFlags, log: (line: string) => void): Promise<DaemonOptions> {
+/** The config's targets serve probes: every one, or those --target names; discovered groups become fleets to watch. */
+async function projectTargets(flags: ServeFlags): Promise<{ config: ProjectConfig; targets: NonNullable<DaemonOptions['targets']> }> {
+  const loaded = await loadProjectConfig(flags.config!);
+  if (!loaded.config || hasErrors(loaded.diagnostics)) throw new DaemonConfigError(`${flags.config} has errors`, loaded.diagnostics);
+  const config = loaded.config;
+  const chosen = flags.target.length > 0 ? pickTargets(flags.target, config) : config.targets;
+  return {
+    config,
+    targets: {
+      statics: chosen.filter((target) => target.discover === undefined).map((target) => ({ name: target.name, group: target.name, vars: target.vars })),
+      discovered: chosen.flatMap((target) =>
+        target.discover !== undefined
+          ? [{ name: target.name, spec: target.discover, vars: target.vars, ...(target.expect !== undefined ? { expect: target.expect } : {}) }]
+          : [],
+      ),
+    },
+  };
+}
+
+async function buildOptions(givenPaths: string[], flags: ServeFlags, log: (line: string) => void): Promise<DaemonOptions> {
+  if (flags.config === undefined && flags.target.length > 1)
+    throw new InputError(
+      `--target given ${flags.target.length} times: without --config it is the one label of the target the journeys check; pass --config ceiling.yaml to probe several targets`,
+    );
+  const project = flags.config !== undefined ? await projectTargets(flags) : undefined;
+  const paths = givenPaths.length > 0 ? givenPaths : (project?.config.journeys ?? ['journeys']);
   const vars = parseVarFlags(flags.var);
   if (!vars.ok) throw new InputError(vars.error);
   if (flags.concurrency < 1) throw new InputError('--concurrency must be at least 1');
@@ -85,7 +113,13 @@ async function buildOptions(paths: string[], flags: ServeFlags, log: (line: stri
   const browserPath = flags.browserPath ?? (process.env.CEILING_BROWSER_PATH || undefined);
   return {
     paths,
-    load: { extraVars: Object.keys(vars.vars) },
+    // Journeys may use any var a target sets, as in gate.
+    load: {
+      extraVars: [
+        ...Object.keys(vars.vars),
+        ...(project ? [...project.targets.statics, ...project.targets.discovered].flatMap((target) => Object.keys(target.vars)) : []),
+      ],
+    },
     select,
     listen,
     defaultSchedule: { kind: 'every', everyMs, jitterMs: 0 },
@@ -97,7 +131,8 @@ async function buildOptions(paths: string[], flags: ServeFlags, log: (line: stri
       maxBytes,
     },
     location: flags.location,
-    target: flags.target,
+    target: project ? 'all' : (flags.target[0] ?? 'default'),
+    ...(project ? { targets: project.targets } : {}),
     alertPolicy: { failAfter: flags.alertAfter },
     webhooks: webhookTargets(flags, redactor),
     ...(token !== undefined ? { token } : {}),
@@ -158,13 +193,14 @@ function waitForStop(daemon: ProbeDaemon): { stopped: Promise<NodeJS.Signals>; d
   };
 }
 
-export async function serveCommand(paths: string[], flags: ServeFlags): Promise<number> {
+export async function serveCommand(givenPaths: string[], flags: ServeFlags): Promise<number> {
+  const paths = givenPaths.length > 0 ? givenPaths : ['journeys'];
   let redactor: Redactor | undefined;
   // Log lines carry target text (failure messages, journey names): one line each, never raw control bytes.
   const log = (line: string) => process.stderr.write(`ceiling serve: ${logSafe(redactor ? redactor.redact(line) : line)}\n`);
   let daemon: ProbeDaemon;
   try {
-    const options = await buildOptions(paths, flags, log);
+    const options = await buildOptions(givenPaths, flags, log);
     redactor = options.redactor;
     daemon = await ProbeDaemon.start(options);
   } catch (error) {
@@ -175,7 +211,9 @@ export async function serveCommand(paths: string[], flags: ServeFlags): Promise<
     if (error instanceof DaemonConfigError) {
       for (const diagnostic of error.diagnostics)
         process.stderr.write(`${logSafe(redactor?.redact(formatDiagnostic(diagnostic)) ?? formatDiagnostic(diagnostic))}\n`);
-      process.stderr.write('\nceiling serve did not start: fix the errors above (ceiling validate shows them too)\n');
+      process.stderr.write(
+        `\nceiling serve did not start: fix the errors above (${error.diagnostics.some((d) => d.file === flags.config) ? 'they say where' : 'ceiling validate shows them too'})\n`,
+      );
       return EXIT.invalid;
     }
     if (error instanceof NothingToServeError) {

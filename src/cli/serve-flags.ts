@@ -12,7 +12,9 @@ export interface ServeFlags extends JourneyRunFlags {
   retentionRuns: number;
   retentionSize: string;
   location: string;
-  target: string;
+  /** Without --config, at most one: the target label. With it, the targets to probe (all when empty). */
+  target: string[];
+  config?: string;
   shard?: string;
   alertAfter: number;
   webhook: string[];

@@ -52,6 +52,11 @@ export interface LastFailure {
 /** What survives a restart: enough to keep alert state and the status page honest. */
 export interface PersistedState {
   journey: string;
+  /**
+   * The target the state is of, when the daemon probes several (serve --config):
+   * each journey × target pair has its own. Absent for the one target of a daemon without --config.
+   */
+  target?: string;
   health: JourneyHealth;
   lastRunAt?: number;
   lastPassAt?: number;
@@ -66,4 +71,13 @@ export interface PersistedState {
    * be delivered; a restarted daemon sends what is missing. Absent means false.
    */
   notifiedFailing?: boolean;
+}
+
+/**
+ * The key of a journey's state against a target: the journey's name alone for
+ * the single target of a daemon without --config (as before targets existed),
+ * `journey @ target` otherwise. Target names cannot hold " @ ".
+ */
+export function stateKey(journey: string, target: string | undefined): string {
+  return target === undefined ? journey : `${journey} @ ${target}`;
 }

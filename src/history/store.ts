@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { CodeSubset } from '../core/failure-codes.js';
 import type { StepStatus } from '../core/result.js';
 import { createParentFolders } from './parent-folder.js';
-import type { LastFailure, PersistedState, RunRecord, StepTiming } from './records.js';
+import { stateKey, type LastFailure, type PersistedState, type RunRecord, type StepTiming } from './records.js';
 
 /**
  * The daemon's run history and restart state, in one embedded SQLite file.
@@ -59,6 +59,8 @@ export interface RunsQuery {
   limit?: number;
   /** Only runs that started strictly before this epoch-ms cursor: pass the last page's oldest `startedAt`. */
   before?: number;
+  /** Only runs against this target; every target's when absent. */
+  target?: string;
 }
 
 export type RecentRun = Pick<RunRecord, 'startedAt' | 'durationMs' | 'result'>;
@@ -67,7 +69,7 @@ export const defaultRunsLimit = 50;
 export const maxRunsLimit = 1000;
 
 /** Bumped with every schema change; `migrations[n]` takes a file from version n to n + 1. */
-const schemaVersion = 2;
+const schemaVersion = 3;
 /** "CEIL": marks the file as ours, so we never write into someone else's SQLite database. */
 const applicationId = 0x4345494c;
 /** A size prune goes down to this share of maxBytes, so it does not fire again on the next few runs. */
@@ -117,6 +119,26 @@ const migrations: readonly string[] = [
   ALTER TABLE journey_states ADD COLUMN notified_failing INTEGER NOT NULL DEFAULT 0 CHECK (notified_failing IN (0, 1));
   UPDATE journey_states SET notified_failing = alerting;
   `,
+  // serve --config probes each journey against many targets, each with its own state. '' is the one
+  // target of a daemon without --config, so states written before this keep working as they were.
+  `
+  CREATE TABLE probe_states (
+    journey TEXT NOT NULL COLLATE BINARY,
+    target TEXT NOT NULL COLLATE BINARY DEFAULT '',
+    health TEXT NOT NULL CHECK (health IN ('unknown', 'passing', 'failing', 'flaky')),
+    last_run_at INTEGER,
+    last_pass_at INTEGER,
+    last_failure TEXT,
+    consecutive_failures INTEGER NOT NULL,
+    alerting INTEGER NOT NULL CHECK (alerting IN (0, 1)),
+    notified_failing INTEGER NOT NULL DEFAULT 0 CHECK (notified_failing IN (0, 1)),
+    PRIMARY KEY (journey, target)
+  );
+  INSERT INTO probe_states (journey, health, last_run_at, last_pass_at, last_failure, consecutive_failures, alerting, notified_failing)
+    SELECT journey, health, last_run_at, last_pass_at, last_failure, consecutive_failures, alerting, notified_failing FROM journey_states;
+  DROP TABLE journey_states;
+  ALTER TABLE probe_states RENAME TO journey_states;
+  `,
 ];
 
 // Steps are stored as [name, status, durationMs] tuples, with requestMs fourth
@@ -141,7 +163,8 @@ type Stored<T> = { [K in keyof T]-?: undefined extends T[K] ? Exclude<T[K], unde
 
 /** The CHECK constraints above are what make the string columns safe to type as unions. */
 type RunRow = Stored<Omit<RunRecord, 'steps'>> & { id: number; steps: string };
-type StateRow = Stored<Omit<PersistedState, 'alerting' | 'notifiedFailing' | 'lastFailure'>> & {
+type StateRow = Stored<Omit<PersistedState, 'alerting' | 'notifiedFailing' | 'lastFailure' | 'target'>> & {
+  target: string;
   alerting: 0 | 1;
   notifiedFailing: 0 | 1;
   lastFailure: string | null;
@@ -173,7 +196,9 @@ function clampLimit(limit: number): number {
 export class HistoryStore {
   private readonly insertRun: Database.Statement<[RunParams]>;
   private readonly selectRuns: Database.Statement<[{ journey: string; before: number; limit: number }], RunRow>;
+  private readonly selectTargetRuns: Database.Statement<[{ journey: string; target: string; before: number; limit: number }], RunRow>;
   private readonly selectRecent: Database.Statement<[string, number], RecentRun>;
+  private readonly selectTargetRecent: Database.Statement<[string, string, number], RecentRun>;
   private readonly upsertState: Database.Statement<[StateParams]>;
   private readonly selectStates: Database.Statement<[], StateRow>;
   private readonly deleteOlderThan: Database.Statement<[number]>;
@@ -206,18 +231,25 @@ export class HistoryStore {
       SELECT ${runColumns} FROM runs
       WHERE journey = @journey AND started_at < @before
       ORDER BY started_at DESC, id DESC LIMIT @limit`);
+    this.selectTargetRuns = db.prepare(`
+      SELECT ${runColumns} FROM runs
+      WHERE journey = @journey AND target = @target AND started_at < @before
+      ORDER BY started_at DESC, id DESC LIMIT @limit`);
     this.selectRecent = db.prepare(`
       SELECT started_at AS startedAt, duration_ms AS durationMs, result FROM runs
       WHERE journey = ? ORDER BY started_at DESC, id DESC LIMIT ?`);
+    this.selectTargetRecent = db.prepare(`
+      SELECT started_at AS startedAt, duration_ms AS durationMs, result FROM runs
+      WHERE journey = ? AND target = ? ORDER BY started_at DESC, id DESC LIMIT ?`);
     this.upsertState = db.prepare(`
-      INSERT INTO journey_states (journey, health, last_run_at, last_pass_at, last_failure, consecutive_failures, alerting, notified_failing)
-      VALUES (@journey, @health, @lastRunAt, @lastPassAt, @lastFailure, @consecutiveFailures, @alerting, @notifiedFailing)
-      ON CONFLICT (journey) DO UPDATE SET
+      INSERT INTO journey_states (journey, target, health, last_run_at, last_pass_at, last_failure, consecutive_failures, alerting, notified_failing)
+      VALUES (@journey, @target, @health, @lastRunAt, @lastPassAt, @lastFailure, @consecutiveFailures, @alerting, @notifiedFailing)
+      ON CONFLICT (journey, target) DO UPDATE SET
         health = excluded.health, last_run_at = excluded.last_run_at, last_pass_at = excluded.last_pass_at,
         last_failure = excluded.last_failure, consecutive_failures = excluded.consecutive_failures,
         alerting = excluded.alerting, notified_failing = excluded.notified_failing`);
     this.selectStates = db.prepare(`
-      SELECT journey, health, last_run_at AS lastRunAt, last_pass_at AS lastPassAt, last_failure AS lastFailure,
+      SELECT journey, target, health, last_run_at AS lastRunAt, last_pass_at AS lastPassAt, last_failure AS lastFailure,
              consecutive_failures AS consecutiveFailures, alerting, notified_failing AS notifiedFailing
       FROM journey_states`);
     this.deleteOlderThan = db.prepare('DELETE FROM runs WHERE started_at < ?');
@@ -235,9 +267,13 @@ export class HistoryStore {
         SELECT name FROM journeys WHERE name IS NOT NULL`,
       )
       .pluck();
+    // The cap holds per target: a fleet of eight keeps as many runs of each instance as a single target does.
     this.deleteBeyondCap = db.prepare(`
       DELETE FROM runs WHERE id IN (
-        SELECT id FROM runs WHERE journey = ? ORDER BY started_at DESC, id DESC LIMIT -1 OFFSET ?
+        SELECT id FROM (
+          SELECT id, row_number() OVER (PARTITION BY target ORDER BY started_at DESC, id DESC) AS newest
+          FROM runs WHERE journey = ?
+        ) WHERE newest > ?
       )`);
     this.deleteOldest = db.prepare('DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY started_at, id LIMIT ?)');
     this.countRuns = db.prepare<[], number>('SELECT count(*) FROM runs').pluck();
@@ -286,11 +322,12 @@ export class HistoryStore {
     );
   }
 
-  /** Inserts or replaces the state of exactly this journey name. */
+  /** Inserts or replaces the state of exactly this journey name and target. */
   saveState(state: PersistedState): void {
     this.write(() =>
       this.upsertState.run({
         journey: state.journey,
+        target: state.target ?? '',
         health: state.health,
         lastRunAt: state.lastRunAt ?? null,
         lastPassAt: state.lastPassAt ?? null,
@@ -334,11 +371,13 @@ export class HistoryStore {
     }
   }
 
+  /** Keyed by stateKey(journey, target). */
   loadStates(): Map<string, PersistedState> {
     const states = new Map<string, PersistedState>();
-    for (const { alerting, notifiedFailing, lastFailure, ...row } of this.selectStates.iterate()) {
-      states.set(row.journey, {
-        ...withoutNulls<Omit<PersistedState, 'alerting' | 'notifiedFailing' | 'lastFailure'>>(row),
+    for (const { alerting, notifiedFailing, lastFailure, target, ...row } of this.selectStates.iterate()) {
+      states.set(stateKey(row.journey, target || undefined), {
+        ...withoutNulls<Omit<PersistedState, 'alerting' | 'notifiedFailing' | 'lastFailure' | 'target'>>(row),
+        ...(target !== '' ? { target } : {}),
         alerting: alerting === 1,
         ...(notifiedFailing === 1 ? { notifiedFailing: true } : {}),
         ...(lastFailure === null ? {} : { lastFailure: this.decode(storedLastFailure, lastFailure, `state of "${row.journey}"`) }),
@@ -347,13 +386,10 @@ export class HistoryStore {
     return states;
   }
 
-  /** Newest first. */
+  /** Newest first; of every target unless the query names one. */
   runs(journey: string, query: RunsQuery = {}): RunRecord[] {
-    const rows = this.selectRuns.all({
-      journey,
-      before: query.before ?? Number.POSITIVE_INFINITY,
-      limit: clampLimit(query.limit ?? defaultRunsLimit),
-    });
+    const page = { journey, before: query.before ?? Number.POSITIVE_INFINITY, limit: clampLimit(query.limit ?? defaultRunsLimit) };
+    const rows = query.target === undefined ? this.selectRuns.all(page) : this.selectTargetRuns.all({ ...page, target: query.target });
     return rows.map(({ id, steps, ...row }) => ({
       ...withoutNulls<Omit<RunRecord, 'steps'>>(row),
       steps: this.decode(storedSteps, steps, `run ${id}`).map(([name, status, durationMs, requestMs]) => ({
@@ -366,8 +402,9 @@ export class HistoryStore {
   }
 
   /** The newest `limit` runs, newest last, for a sparkline. */
-  recent(journey: string, limit: number): RecentRun[] {
-    return this.selectRecent.all(journey, clampLimit(limit)).reverse();
+  recent(journey: string, limit: number, target?: string): RecentRun[] {
+    const rows = target === undefined ? this.selectRecent.all(journey, clampLimit(limit)) : this.selectTargetRecent.all(journey, target, clampLimit(limit));
+    return rows.reverse();
   }
 
   /** Applies the age, per-journey and size bounds, then gives freed pages back to the filesystem. */

@@ -46,7 +46,8 @@ export class AlertReconciler {
     const owed = this.takenBy.get(name);
     const receivers = owed?.kind === kind ? owed.receivers : new Set<number>();
     this.takenBy.set(name, { kind, receivers });
-    const event = alertEvent(kind, entry.state, entry.journey, this.options.origin());
+    const origin = this.options.origin();
+    const event = alertEvent(kind, entry.state, entry.journey, entry.target ? { ...origin, target: entry.target.name } : origin);
     const sending = this.options.dispatcher.send(event, { skip: receivers }).then((outcomes) => {
       this.inFlight.delete(name);
       for (const [receiver, outcome] of outcomes) if (outcome !== 'failed') receivers.add(receiver);

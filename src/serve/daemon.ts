@@ -14,12 +14,12 @@ import { AlertReconciler } from './alert-reconciler.js';
 import { createApiHandler, isLoopbackHostname } from './http-api.js';
 import { closeHttp, listenHttp } from './http-server.js';
 import { HistoryLock } from '../history/daemon-lock.js';
+import { stateKey } from '../history/records.js';
 import { HistoryStore, type HistoryOptions } from '../history/store.js';
 import { HistoryWrites } from './history-writes.js';
 import { JourneySource } from './journey-source.js';
 import { ProbeMetrics } from './metrics.js';
 import { systemClock, type Clock, type JourneyView, type RunTrigger } from './model.js';
-import { ProbeEntries } from './probe-entries.js';
 import { freshnessWindowMs, scheduledJobOf, type JobDefaults } from './probe-jobs.js';
 import { daemonHealth, journeyViews } from './read-models.js';
 import { planReload, signatureOf } from './reload-plan.js';
@@ -30,6 +30,9 @@ import { Scheduler, type RunContext, type ScheduledJob } from './scheduler.js';
 import { renderStatusPage } from './status-page.js';
 import type { TriggerRequest, TriggerResult } from './trigger-request.js';
 import { AlertDispatcher, type WebhookTarget } from './webhook-delivery.js';
+import { discoverFleet } from '../discovery/index.js';
+import { FleetWatch, type DiscoveredGroup, type FleetChange, type ProbeTarget } from './fleet-watch.js';
+import { entryKey, ProbeEntries, type ProbeEntry } from './probe-entries.js';
 
 /**
  * `ceiling serve`: journeys as long-lived probes. This file wires the parts
@@ -48,7 +51,13 @@ export interface DaemonOptions {
   concurrency: number;
   history: HistoryOptions;
   location: string;
+  /** The label of the one target without --config; with it, the label of daemon-wide series. */
   target: string;
+  /**
+   * serve --config: each journey runs against each of these targets (static
+   * ones, and the instances discovered groups find) instead of the one target.
+   */
+  targets?: { statics: ProbeTarget[]; discovered: DiscoveredGroup[] };
   alertPolicy: AlertPolicy;
   webhooks: WebhookTarget[];
   token?: string;
@@ -103,6 +112,10 @@ export class ProbeDaemon {
   /** The daemon's long-lived resources: one browser for every run, relaunched when it dies. */
   private readonly resources = new SharedResources();
   private readonly eventLoop = new EventLoopDelayMonitor();
+  /** The discovered groups, when serve was started with --config and the config has any. */
+  private readonly fleet: FleetWatch | undefined;
+  /** The journeys selected now; each is probed against every target. */
+  private readonly journeys = new Map<string, Journey>();
 
   private constructor(
     private readonly options: DaemonOptions,
@@ -142,12 +155,56 @@ export class ProbeDaemon {
       clock: this.clock,
       concurrency: options.concurrency,
       run: (job, context) => this.execute(job, context),
-      onSkip: (job) => this.metrics.recordSkip(job.name),
+      onSkip: (job) => {
+        const entry = this.entries.get(job.name);
+        if (entry) this.metrics.recordSkip(entry.journey.name, this.targetLabel(entry));
+      },
       onWatchdog: (job) => this.onWatchdog(job),
       onError: (job, error) => options.log(`journey "${job.name}": internal error: ${options.redactor.redact(String((error as Error)?.message ?? error))}`),
     });
-    for (const journey of journeys) this.add(journey);
-    this.metrics.setJourneys(this.entries.size);
+    const groups = options.targets?.discovered ?? [];
+    this.fleet =
+      groups.length > 0
+        ? new FleetWatch({
+            clock: this.clock,
+            groups,
+            discover: (group, signal) => discoverFleet(group.name, group.spec, { vars: group.vars, redactor: options.redactor, signal }),
+            onChange: (change) => this.onFleetChange(change),
+            onError: (group, problem) => {
+              this.metrics.recordDiscoveryError(group);
+              options.log(`discovery: ${problem.message} (${problem.code}); the last good fleet of ${group} keeps being probed`);
+            },
+          })
+        : undefined;
+    for (const group of groups) this.metrics.setFleet(group.name, 0, expectedCount(group));
+    for (const journey of journeys) this.addJourney(journey);
+    this.metrics.setJourneys(this.journeys.size);
+  }
+
+  /** The targets each journey runs against now: the one target, or the config's static targets and discovered instances. */
+  private currentTargets(): (ProbeTarget | undefined)[] {
+    const targets = this.options.targets;
+    if (!targets) return [undefined];
+    return [...targets.statics, ...targets.discovered.flatMap((group) => this.fleet?.targets(group.name) ?? [])];
+  }
+
+  private targetLabel(entry: Pick<ProbeEntry, 'target'>): string {
+    return entry.target?.name ?? this.options.target;
+  }
+
+  private onFleetChange(change: FleetChange): void {
+    if (this.stopping) return;
+    for (const target of change.removed) for (const journey of this.journeys.values()) this.remove(entryKey({ journey, target }));
+    for (const target of change.added) for (const journey of this.journeys.values()) this.add(journey, target);
+    const group = this.options.targets?.discovered.find((candidate) => candidate.name === change.group);
+    const size = this.fleet?.targets(change.group).length ?? 0;
+    if (group) this.metrics.setFleet(group.name, size, expectedCount(group));
+    const names = (targets: ProbeTarget[]) => targets.map((target) => target.name).join(', ');
+    this.options.log(
+      `discovery: ${change.group} has ${size} instance(s)` +
+        (change.added.length > 0 ? `; probing ${names(change.added)}` : '') +
+        (change.removed.length > 0 ? `; no longer probing ${names(change.removed)}` : ''),
+    );
   }
 
   /** Loads the journeys (any error refuses to start), opens the history and starts serving. */
@@ -169,8 +226,11 @@ export class ProbeDaemon {
     const daemon = new ProbeDaemon(options, history, lock, source, selected);
     try {
       await daemon.prepare(loaded.journeys);
+      // A group whose first discovery fails starts with no instance, is reported in /healthz, and is tried again on its every.
+      await daemon.fleet?.start();
       await daemon.listen();
     } catch (error) {
+      await daemon.fleet?.stop();
       history.close();
       lock.release();
       daemon.eventLoop.stop();
@@ -193,7 +253,7 @@ export class ProbeDaemon {
   }
 
   get journeyCount(): number {
-    return this.entries.size;
+    return this.journeys.size;
   }
 
   /** Step code, Playwright and the browser are loaded before the first run, and again for what a reload adds. */
@@ -209,7 +269,7 @@ export class ProbeDaemon {
     const { token } = this.options;
     const handler = createApiHandler({
       journeys: () => this.views(),
-      runs: (name, query) => (this.entries.knows(name) ? this.history.runs(name, query) : undefined),
+      runs: (name, query) => (this.entries.knowsJourney(name) ? this.history.runs(name, query) : undefined),
       trigger: (request) => this.trigger(request),
       metrics: async () => {
         this.metrics.setInFlight(this.scheduler.inFlight());
@@ -233,34 +293,49 @@ export class ProbeDaemon {
     this.server = await listenHttp(handler, this.options.listen);
   }
 
-  private jobOf(journey: Journey): ScheduledJob {
-    return scheduledJobOf(journey, this.jobDefaults);
+  /** The scheduler knows each journey × target by its entry key. */
+  private jobOf(journey: Journey, key: string): ScheduledJob {
+    return { ...scheduledJobOf(journey, this.jobDefaults), name: key };
   }
 
   private freshWithinMs(view: JourneyView): number {
-    const entry = this.entries.get(view.journey);
-    return entry ? freshnessWindowMs(this.jobOf(entry.journey), this.clock.now()) : 0;
+    const entry = this.entries.get(stateKey(view.journey, view.target));
+    return entry ? freshnessWindowMs(this.jobOf(entry.journey, entryKey(entry)), this.clock.now()) : 0;
   }
 
-  private add(journey: Journey): void {
-    const state = this.entries.savedState(journey.name) ?? initialState(journey.name);
-    this.entries.put({ journey, signature: signatureOf(journey), state, recent: this.history.recent(journey.name, RECENT_RUNS) });
-    this.metrics.addJourney(journey.name);
-    this.scheduler.upsert(this.jobOf(journey));
+  private addJourney(journey: Journey): void {
+    this.journeys.set(journey.name, journey);
+    for (const target of this.currentTargets()) this.add(journey, target);
   }
 
-  private remove(name: string): void {
-    const entry = this.entries.remove(name);
+  private removeJourney(name: string): void {
+    this.journeys.delete(name);
+    for (const key of this.entries.keysOf(name)) this.remove(key);
+  }
+
+  /** Starts probing the journey against the target; its state and recent runs come from the history. */
+  private add(journey: Journey, target: ProbeTarget | undefined): void {
+    const key = entryKey({ journey, target });
+    const state = this.entries.savedState(key) ?? { ...initialState(journey.name), ...(target ? { target: target.name } : {}) };
+    const recent = this.history.recent(journey.name, RECENT_RUNS, target?.name);
+    this.entries.put({ journey, ...(target ? { target } : {}), signature: signatureOf(journey), state, recent });
+    this.metrics.addJourney(journey.name, target?.name ?? this.options.target);
+    this.scheduler.upsert(this.jobOf(journey, key));
+  }
+
+  private remove(key: string): void {
+    const entry = this.entries.remove(key);
     if (!entry) return;
-    this.scheduler.remove(name);
+    this.scheduler.remove(key);
     this.metrics.removeJourney(
-      name,
+      entry.journey.name,
       entry.journey.steps.map((step) => step.name),
+      this.targetLabel(entry),
     );
   }
 
-  private labels(trigger: RunTrigger) {
-    return { location: this.options.location, target: this.options.target, trigger };
+  private labels(entry: ProbeEntry, trigger: RunTrigger) {
+    return { location: this.options.location, target: this.targetLabel(entry), trigger };
   }
 
   private async execute(job: ScheduledJob, context: RunContext): Promise<void> {
@@ -271,10 +346,12 @@ export class ProbeDaemon {
     const resources = new SharedResources(this.resources);
     const startedAt = this.clock.now();
     try {
-      const result = await runJourney(journey, { ...this.options.run, redactor, resources, signal: context.signal });
+      // A target's vars win over --var, as in gate.
+      const vars = entry.target ? { ...this.options.run.vars, ...entry.target.vars } : this.options.run.vars;
+      const result = await runJourney(journey, { ...this.options.run, vars, redactor, resources, signal: context.signal });
       // A run cut short by the watchdog was already recorded; one cut short by shutdown says nothing about the target.
       if (context.signal.aborted) return;
-      this.outcomes.finish(toRunRecord(result, startedAt, this.labels(context.trigger), redactor), entry, stalledByRunner(result));
+      this.outcomes.finish(toRunRecord(result, startedAt, this.labels(entry, context.trigger), redactor), entry, stalledByRunner(result));
     } finally {
       await resources.closeAll();
     }
@@ -285,7 +362,7 @@ export class ProbeDaemon {
     if (!entry) return;
     this.options.log(`journey "${job.name}": the watchdog ended a run that outlived its ${formatMs(job.deadlineMs)} deadline`);
     const now = this.clock.now();
-    this.outcomes.finish(watchdogRecord(job.name, now - job.deadlineMs, job.deadlineMs, this.labels('schedule')), entry);
+    this.outcomes.finish(watchdogRecord(entry.journey.name, now - job.deadlineMs, job.deadlineMs, this.labels(entry, 'schedule')), entry);
   }
 
   /** The dispatcher keeps totals; the counters catch up with them at each scrape. */
@@ -297,17 +374,22 @@ export class ProbeDaemon {
   }
 
   private views(): JourneyView[] {
-    return journeyViews(this.entries.values(), (name) => this.scheduler.jobState(name), this.options.defaultSchedule);
+    return journeyViews(this.entries.values(), (key) => this.scheduler.jobState(key), this.options.defaultSchedule);
   }
 
+  /** A journey named or tagged runs against every target it has; the result lists entry keys (`journey @ target` with --config). */
   private trigger(request: TriggerRequest): TriggerResult {
     const names =
       request.journeys ??
-      [...this.entries.values()].filter((entry) => request.tag === undefined || entry.journey.tags.includes(request.tag)).map((entry) => entry.journey.name);
+      [...this.journeys.values()].filter((journey) => request.tag === undefined || journey.tags.includes(request.tag)).map((journey) => journey.name);
     const outcome: TriggerResult = { started: [], queued: [], busy: [], unknown: [] };
     for (const name of names) {
-      const result = this.stopping ? 'busy' : this.scheduler.trigger(name);
-      outcome[result === 'started' ? 'started' : result === 'queued' ? 'queued' : result === 'busy' ? 'busy' : 'unknown'].push(name);
+      const keys = this.entries.keysOf(name);
+      if (keys.length === 0) outcome.unknown.push(name);
+      for (const key of keys) {
+        const result = this.stopping ? 'busy' : this.scheduler.trigger(key);
+        outcome[result === 'started' ? 'started' : result === 'queued' ? 'queued' : result === 'busy' ? 'busy' : 'unknown'].push(key);
+      }
     }
     return outcome;
   }
@@ -318,7 +400,8 @@ export class ProbeDaemon {
       now,
       startedAt: this.startedAt,
       stopping: this.stopping,
-      journeys: this.entries.size,
+      journeys: this.journeys.size,
+      ...(this.fleet ? { fleet: this.fleet.status() } : {}),
       inFlight: this.scheduler.inFlight(),
       reloadErrors: this.reloadErrors,
       alerts: this.alerts.stats(),
@@ -368,29 +451,35 @@ export class ProbeDaemon {
     // A reload may bring step kinds (or the first browser journey) the daemon has not loaded yet.
     await this.prepare([...wanted.values()]).catch(() => undefined);
     if (this.stopping) return;
-    const plan = planReload(this.entries.values(), [...wanted.values()]);
-    for (const name of plan.remove) this.remove(name);
+    const plan = planReload(
+      [...this.journeys.values()].map((journey) => ({ journey, signature: signatureOf(journey) })),
+      [...wanted.values()],
+    );
+    for (const name of plan.remove) this.removeJourney(name);
     let added = 0;
     let changed = 0;
     for (const change of plan.changes) {
       if (change.kind === 'add') {
-        this.add(change.journey);
+        this.addJourney(change.journey);
         added++;
         continue;
       }
       const { journey, signature, droppedSteps } = change;
-      const entry = this.entries.get(journey.name)!;
-      // Series of steps that no longer exist must go; Prometheus copes with the counter reset this causes.
-      if (droppedSteps !== undefined) this.metrics.removeJourney(journey.name, droppedSteps);
-      // A new entry, so a run of the old version still in flight does not report into the new one.
-      this.entries.put({ ...entry, journey, signature });
-      this.scheduler.upsert(this.jobOf(journey));
+      this.journeys.set(journey.name, journey);
+      for (const key of this.entries.keysOf(journey.name)) {
+        const entry = this.entries.get(key)!;
+        // Series of steps that no longer exist must go; Prometheus copes with the counter reset this causes.
+        if (droppedSteps !== undefined) this.metrics.removeJourney(journey.name, droppedSteps, this.targetLabel(entry));
+        // A new entry, so a run of the old version still in flight does not report into the new one.
+        this.entries.put({ ...entry, journey, signature });
+        this.scheduler.upsert(this.jobOf(journey, key));
+      }
       changed++;
     }
     const removed = plan.remove.length;
-    this.metrics.setJourneys(this.entries.size);
-    if (added + removed + changed > 0) this.options.log(`reload: ${this.entries.size} journeys (${added} added, ${removed} removed, ${changed} changed)`);
-    if (removed > 0 && this.entries.size === 0) this.options.log('reload: no journey is left to probe; /healthz says degraded until one is back');
+    this.metrics.setJourneys(this.journeys.size);
+    if (added + removed + changed > 0) this.options.log(`reload: ${this.journeys.size} journeys (${added} added, ${removed} removed, ${changed} changed)`);
+    if (removed > 0 && this.journeys.size === 0) this.options.log('reload: no journey is left to probe; /healthz says degraded until one is back');
   }
 
   private prune(): void {
@@ -413,6 +502,7 @@ export class ProbeDaemon {
     this.stopping = true;
     this.clock.clearTimeout(this.reloadTimer);
     this.clock.clearTimeout(this.pruneTimer);
+    await this.fleet?.stop();
     this.scheduler.stop();
     const inFlight = this.scheduler.inFlight();
     this.options.log(`stopping: scheduling stopped; waiting up to ${formatMs(this.options.graceMs)} for ${inFlight} run(s) in flight`);
@@ -438,4 +528,10 @@ export class ProbeDaemon {
   private async closeServer(): Promise<void> {
     if (this.server) await closeHttp(this.server);
   }
+}
+
+/** What ceiling_fleet_expected_instances shows: the count, or the minimum. */
+function expectedCount(group: DiscoveredGroup): number | undefined {
+  if (group.expect === undefined) return undefined;
+  return 'count' in group.expect ? group.expect.count : group.expect.min;
 }

@@ -19,6 +19,8 @@ export type JourneySelection =
 
 export interface FailingJourney {
   journey: string;
+  /** The target it failed against (serve --config). */
+  target?: string;
   step?: string;
   code: string;
   message: string;
@@ -31,6 +33,8 @@ export type UnverifiedReason = 'not-loaded' | 'no-run-yet' | 'stale' | 'not-sinc
 
 export interface UnverifiedJourney {
   journey: string;
+  /** serve --config: the target whose run cannot vouch. */
+  target?: string;
   reason: UnverifiedReason;
   lastRunAt?: number;
 }
@@ -80,13 +84,13 @@ export function verdictFromViews(views: readonly JourneyView[], options: Verdict
   for (const view of selected) {
     const lastRunAt = view.lastRunAt;
     if (lastRunAt === undefined || view.health === 'unknown') {
-      unverified.push({ journey: view.journey, reason: 'no-run-yet' });
+      unverified.push({ journey: view.journey, ...targetOf(view), reason: 'no-run-yet' });
       fresh = false;
       continue;
     }
     // Checked before failing: a failure of an earlier revision must not fail this one.
     if (notBefore !== undefined && lastRunAt < notBefore) {
-      unverified.push({ journey: view.journey, reason: 'not-since-revision', lastRunAt });
+      unverified.push({ journey: view.journey, ...targetOf(view), reason: 'not-since-revision', lastRunAt });
       fresh = false;
       continue;
     }
@@ -95,7 +99,7 @@ export function verdictFromViews(views: readonly JourneyView[], options: Verdict
     if (view.health === 'failing') {
       failing.push(failureOf(view, lastRunAt));
     } else if (!isFresh) {
-      unverified.push({ journey: view.journey, reason: 'stale', lastRunAt });
+      unverified.push({ journey: view.journey, ...targetOf(view), reason: 'stale', lastRunAt });
     } else {
       passing++;
       if (view.health === 'flaky') flaky++;
@@ -129,11 +133,11 @@ export function verdictFromViews(views: readonly JourneyView[], options: Verdict
 
 function selectViews(views: readonly JourneyView[], select: JourneySelection): { selected: JourneyView[]; notLoaded: string[]; nothingSelected: string } {
   if (select.journeys !== undefined) {
-    const byJourney = new Map(views.map((view) => [view.journey, view]));
+    // With serve --config a journey has one view per target; naming it selects all of them.
     const names = [...new Set(select.journeys)];
     return {
-      selected: names.flatMap((name) => byJourney.get(name) ?? []),
-      notLoaded: names.filter((name) => !byJourney.has(name)),
+      selected: names.flatMap((name) => views.filter((view) => view.journey === name)),
+      notLoaded: names.filter((name) => !views.some((view) => view.journey === name)),
       nothingSelected: 'no journeys were named',
     };
   }
@@ -152,6 +156,7 @@ function failureOf(view: JourneyView, lastRunAt: number): FailingJourney {
   const failure = view.lastFailure;
   return {
     journey: view.journey,
+    ...targetOf(view),
     ...(failure?.step !== undefined ? { step: failure.step } : {}),
     code: failure?.code ?? FALLBACK_FAILURE_CODE,
     message: truncate(failure?.message ?? 'the last run failed'),
@@ -171,12 +176,13 @@ function andMore(count: number, what: string): string {
 function failReason(failing: FailingJourney[]): string {
   const first = failing[0]!;
   const where = first.step !== undefined ? ` at step ${JSON.stringify(first.step)}` : '';
-  return `journey ${JSON.stringify(first.journey)} failing${where}: ${first.code} ${first.message}${andMore(failing.length, 'failing')}`;
+  const against = first.target !== undefined ? ` against ${first.target}` : '';
+  return `journey ${JSON.stringify(first.journey)} failing${against}${where}: ${first.code} ${first.message}${andMore(failing.length, 'failing')}`;
 }
 
 function unverifiedReason(unverified: UnverifiedJourney[], views: readonly JourneyView[], options: VerdictOptions): string {
   const first = unverified[0]!;
-  const name = JSON.stringify(first.journey);
+  const name = JSON.stringify(first.journey) + (first.target !== undefined ? ` against ${first.target}` : '');
   const more = andMore(unverified.length, 'not verified');
   switch (first.reason) {
     case 'not-loaded':
@@ -186,7 +192,7 @@ function unverifiedReason(unverified: UnverifiedJourney[], views: readonly Journ
     case 'not-since-revision':
       return `journey ${name} has not run since this revision was first seen${more}`;
     case 'stale': {
-      const view = views.find((candidate) => candidate.journey === first.journey)!;
+      const view = views.find((candidate) => candidate.journey === first.journey && candidate.target === first.target)!;
       const age = options.now - (first.lastRunAt ?? options.now);
       return `journey ${name} last ran ${formatMs(age)} ago, outside its ${formatMs(options.freshWithinMs(view))} freshness window${more}`;
     }
@@ -223,3 +229,5 @@ export class VerdictCache {
     return verdict;
   }
 }
+
+const targetOf = (view: JourneyView): { target?: string } => (view.target !== undefined ? { target: view.target } : {});

@@ -18,8 +18,8 @@ import { logSafe } from '../report/terminal-text.js';
 
 export interface ApiDependencies {
   journeys(): JourneyView[];
-  /** Newest runs of one journey; undefined when no journey has exactly that name. */
-  runs(journey: string, options: { limit?: number; before?: number }): RunRecord[] | undefined;
+  /** Newest runs of one journey (against one target with `target`); undefined when no journey has exactly that name. */
+  runs(journey: string, options: { limit?: number; before?: number; target?: string }): RunRecord[] | undefined;
   trigger(request: TriggerRequest): TriggerResult;
   metrics(): Promise<{ contentType: string; body: string }>;
   health(): { ok: boolean; detail: Record<string, unknown> };
@@ -79,7 +79,8 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
     const name = decodeName(encodedName);
     const limit = integerParameter(exchange.query, 'limit', { min: 1, max: MAX_RUNS_LIMIT }) ?? DEFAULT_RUNS_LIMIT;
     const before = integerParameter(exchange.query, 'before', { min: 0, max: Number.MAX_SAFE_INTEGER });
-    const runs = deps.runs(name, before === undefined ? { limit } : { limit, before });
+    const target = exchange.query.get('target') ?? undefined;
+    const runs = deps.runs(name, { limit, ...(before !== undefined ? { before } : {}), ...(target ? { target } : {}) });
     if (runs === undefined)
       throw new HttpProblem(404, `no journey is named ${JSON.stringify(name)}`, 'names match exactly, case included; GET /api/v1/journeys lists them');
     sendJson(exchange, 200, { journey: name, runs });

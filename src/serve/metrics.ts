@@ -49,7 +49,7 @@ export interface ProbeLabels {
 export class ProbeMetrics {
   readonly #registry = new Registry();
   readonly #probe: ProbeLabels;
-  /** Journeys that have series, each with the step names its histogram holds, so removal can find them all. */
+  /** Journey × target pairs that have series, each with the step names its histogram holds, so removal can find them all. */
   readonly #journeys = new Map<string, Set<string>>();
 
   readonly #up: Gauge<(typeof JOURNEY_LABELS)[number]>;
@@ -65,6 +65,9 @@ export class ProbeMetrics {
   readonly #alertDeliveries: Counter<(typeof PROBE_LABELS)[number] | 'outcome'>;
   readonly #historyWriteErrors: Counter<(typeof PROBE_LABELS)[number]>;
   readonly #eventLoopDelay: Gauge<(typeof PROBE_LABELS)[number]>;
+  readonly #fleetInstances: Gauge<'location' | 'target_group'>;
+  readonly #fleetExpected: Gauge<'location' | 'target_group'>;
+  readonly #discoveryErrors: Counter<'location' | 'target_group'>;
 
   constructor(labels: ProbeLabels) {
     this.#probe = { location: labels.location, target: labels.target };
@@ -144,6 +147,25 @@ export class ProbeMetrics {
       registers,
     });
 
+    this.#fleetInstances = new Gauge({
+      name: 'ceiling_fleet_instances',
+      help: 'Instances a discovered target group has now (serve --config): the last good discovery, kept while discovery fails.',
+      labelNames: ['location', 'target_group'],
+      registers,
+    });
+    this.#fleetExpected = new Gauge({
+      name: 'ceiling_fleet_expected_instances',
+      help: "The group's expect: count, or min (at least this many); absent when the group sets no expect.",
+      labelNames: ['location', 'target_group'],
+      registers,
+    });
+    this.#discoveryErrors = new Counter({
+      name: 'ceiling_discovery_errors_total',
+      help: 'Discoveries of a target group that failed (DNS timeout or error, no instance found, command failure); the last good fleet kept being probed.',
+      labelNames: ['location', 'target_group'],
+      registers,
+    });
+
     // Zero-valued from the start, so dashboards and rate() see the series before the first event.
     this.#loaded.set(this.#probe, 0);
     this.#inFlight.set(this.#probe, 0);
@@ -165,23 +187,25 @@ export class ProbeMetrics {
    * run. recordRun and recordSkip do this themselves; the daemon may call it
    * at load so a journey that has not run yet is already visible.
    */
-  addJourney(journey: string): void {
-    if (this.#journeys.has(journey)) return;
-    this.#journeys.set(journey, new Set());
-    const labels = this.#journeyLabels(journey);
+  addJourney(journey: string, target = this.#probe.target): void {
+    const key = seriesKey(journey, target);
+    if (this.#journeys.has(key)) return;
+    this.#journeys.set(key, new Set());
+    const labels = this.#journeyLabels(journey, target);
     for (const result of RUN_RESULTS) this.#runs.inc({ ...labels, result }, 0);
     this.#skipped.inc(labels, 0);
   }
 
-  recordRun(run: RunRecord): void {
-    this.addJourney(run.journey);
-    const labels = this.#journeyLabels(run.journey);
+  /** `target` is the probe's own unless given (serve --config, where each run has its target). */
+  recordRun(run: RunRecord, target = this.#probe.target): void {
+    this.addJourney(run.journey, target);
+    const labels = this.#journeyLabels(run.journey, target);
     this.#up.set(labels, run.result === 'passed' || run.result === 'flaky' ? 1 : 0);
     this.#journeyDuration.observe(labels, run.durationMs / 1000);
     this.#runs.inc({ ...labels, result: run.result });
     this.#lastRun.set(labels, (run.startedAt + run.durationMs) / 1000);
 
-    const stepNames = this.#journeys.get(run.journey);
+    const stepNames = this.#journeys.get(seriesKey(run.journey, target));
     for (const step of run.steps) {
       if (step.status === 'skipped') continue;
       stepNames?.add(step.name);
@@ -191,9 +215,21 @@ export class ProbeMetrics {
     }
   }
 
-  recordSkip(journey: string): void {
-    this.addJourney(journey);
-    this.#skipped.inc(this.#journeyLabels(journey));
+  recordSkip(journey: string, target = this.#probe.target): void {
+    this.addJourney(journey, target);
+    this.#skipped.inc(this.#journeyLabels(journey, target));
+  }
+
+  /** A discovered group's size; `expected` is its expect (count or min), or undefined for none. */
+  setFleet(group: string, instances: number, expected: number | undefined): void {
+    const labels = { location: this.#probe.location, target_group: group };
+    this.#discoveryErrors.inc(labels, 0);
+    this.#fleetInstances.set(labels, instances);
+    if (expected !== undefined) this.#fleetExpected.set(labels, expected);
+  }
+
+  recordDiscoveryError(group: string): void {
+    this.#discoveryErrors.inc({ location: this.#probe.location, target_group: group });
   }
 
   setJourneys(count: number): void {
@@ -225,26 +261,29 @@ export class ProbeMetrics {
    * showing as up or down. Step names the daemon passes are removed along with
    * the ones this instance has seen, in case the two differ.
    */
-  removeJourney(journey: string, stepNames: string[]): void {
-    const labels = this.#journeyLabels(journey);
+  removeJourney(journey: string, stepNames: string[], target = this.#probe.target): void {
+    const key = seriesKey(journey, target);
+    const labels = this.#journeyLabels(journey, target);
     this.#up.remove(labels);
     this.#journeyDuration.remove(labels);
     this.#lastRun.remove(labels);
     this.#skipped.remove(labels);
     for (const result of RUN_RESULTS) this.#runs.remove({ ...labels, result });
-    const steps = new Set([...stepNames, ...(this.#journeys.get(journey) ?? [])]);
+    const steps = new Set([...stepNames, ...(this.#journeys.get(key) ?? [])]);
     for (const step of steps) {
       this.#stepDuration.remove({ ...labels, step });
       for (const [phase] of HTTP_PHASES) this.#httpPhase.remove({ ...labels, step, phase });
     }
-    this.#journeys.delete(journey);
+    this.#journeys.delete(key);
   }
 
   render(): Promise<string> {
     return this.#registry.metrics();
   }
 
-  #journeyLabels(journey: string): Record<(typeof JOURNEY_LABELS)[number], string> {
-    return { journey, ...this.#probe };
+  #journeyLabels(journey: string, target: string): Record<(typeof JOURNEY_LABELS)[number], string> {
+    return { journey, location: this.#probe.location, target };
   }
 }
+
+const seriesKey = (journey: string, target: string): string => JSON.stringify([journey, target]);

@@ -4,6 +4,8 @@ import type { PersistedState, RunRecord } from '../history/records.js';
 export type { JourneyHealth, LastFailure, PersistedState, RunOutcome, RunRecord, RunTrigger, StepTiming } from '../history/records.js';
 
 export interface JourneyView extends PersistedState {
+  /** With --config: the target group `target` belongs to (a static target is its own group). */
+  targetGroup?: string;
   file: string;
   tags: string[];
   schedule: string;

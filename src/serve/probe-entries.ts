@@ -1,19 +1,27 @@
 import type { Journey } from '../journey/journey.js';
+import { stateKey } from '../history/records.js';
+import type { ProbeTarget } from './fleet-watch.js';
 import type { JourneyView, PersistedState } from './model.js';
 
 export type RecentRun = JourneyView['recent'][number];
 
-/** One journey the daemon probes: what it does, and what its runs have shown so far. */
+/** One journey the daemon probes against one target: what it does, and what its runs have shown so far. */
 export interface ProbeEntry {
   journey: Journey;
+  /** Absent for the one target of a daemon without --config. */
+  target?: ProbeTarget;
   /** A digest of what the journey does, so a reload can tell an edit from a re-read. */
   signature: string;
   state: PersistedState;
   recent: RecentRun[];
 }
 
+/** The entry's key: the journey's name for the single target, `journey @ target` for each target of a --config daemon. */
+export const entryKey = (entry: { journey: { name: string }; target?: { name: string } | undefined }): string =>
+  stateKey(entry.journey.name, entry.target?.name);
+
 /**
- * The journeys loaded now, and the last state of every journey the history
+ * Entries are keyed by entryKey. The journeys loaded now, and the last state of every journey the history
  * knows, loaded or not: a journey a reload removed and brings back starts from
  * where it was, and an alert owed to it is still owed.
  *
@@ -50,9 +58,19 @@ export class ProbeEntries {
     return [...this.loaded.keys()];
   }
 
+  /** The keys of every loaded entry of this journey, one per target. */
+  keysOf(journey: string): string[] {
+    return [...this.loaded].filter(([, entry]) => entry.journey.name === journey).map(([key]) => key);
+  }
+
+  /** Loaded now against some target, or known to the history from an earlier load. */
+  knowsJourney(journey: string): boolean {
+    return this.keysOf(journey).length > 0 || [...this.saved.values()].some((state) => state.journey === journey);
+  }
+
   /** False once a reload removed or replaced the journey this entry was made for. */
   isCurrent(entry: ProbeEntry): boolean {
-    return this.loaded.get(entry.journey.name) === entry;
+    return this.loaded.get(entryKey(entry)) === entry;
   }
 
   savedState(name: string): PersistedState | undefined {
@@ -61,7 +79,7 @@ export class ProbeEntries {
 
   /** Adds the entry, or replaces the one of the same name. */
   put(entry: ProbeEntry): void {
-    this.loaded.set(entry.journey.name, entry);
+    this.loaded.set(entryKey(entry), entry);
   }
 
   remove(name: string): ProbeEntry | undefined {
@@ -72,8 +90,9 @@ export class ProbeEntries {
 
   /** The journey's state from now on, on its entry when it is loaded and as the state a later load starts from. */
   setState(state: PersistedState): void {
-    const entry = this.loaded.get(state.journey);
+    const key = stateKey(state.journey, state.target);
+    const entry = this.loaded.get(key);
     if (entry) entry.state = state;
-    this.saved.set(state.journey, state);
+    this.saved.set(key, state);
   }
 }

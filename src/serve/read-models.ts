@@ -5,14 +5,17 @@ import type { JourneyView } from './model.js';
 import type { ProbeEntry } from './probe-entries.js';
 import type { JobState } from './scheduler.js';
 import type { DeliveryStats } from './webhook-delivery.js';
+import type { FleetGroupStatus } from './fleet-watch.js';
+import { entryKey } from './probe-entries.js';
 
 /** What the API, the status page and the delivery endpoints read: the daemon's state, shaped for them. No I/O. */
 
 export function journeyViews(entries: Iterable<ProbeEntry>, jobState: (name: string) => JobState | undefined, defaultSchedule: Schedule): JourneyView[] {
   return [...entries].map((entry) => {
-    const job = jobState(entry.journey.name);
+    const job = jobState(entryKey(entry));
     return {
       ...entry.state,
+      ...(entry.target ? { target: entry.target.name, targetGroup: entry.target.group } : {}),
       file: entry.journey.file,
       tags: entry.journey.tags,
       schedule: describeSchedule(entry.journey.schedule ?? defaultSchedule),
@@ -30,6 +33,8 @@ export interface HealthFacts {
   startedAt: number;
   stopping: boolean;
   journeys: number;
+  /** serve --config with discovered groups: each group's size and its last discovery fault. */
+  fleet?: FleetGroupStatus[];
   inFlight: number;
   reloadErrors: string[];
   alerts: DeliveryStats;
@@ -45,6 +50,12 @@ export interface HealthFacts {
 export function daemonHealth(facts: HealthFacts): { ok: boolean; detail: Record<string, unknown> } {
   const problems: string[] = [];
   if (facts.journeys === 0) problems.push('no journey is loaded: the last reload left none (see reloadErrors, --tag, --grep and --shard)');
+  for (const group of facts.fleet ?? []) {
+    if (group.error)
+      problems.push(
+        `discovery of ${group.group} failed at ${new Date(group.error.at).toISOString()} (${group.error.code}): ${group.error.message}; probing the last good fleet (${group.instances} instances)`,
+      );
+  }
   const history = facts.history;
   if (history.failingSince !== undefined)
     problems.push(`the history cannot be written since ${new Date(history.failingSince).toISOString()}: ${history.lastError ?? ''}`);
@@ -59,6 +70,7 @@ export function daemonHealth(facts: HealthFacts): { ok: boolean; detail: Record<
       location: facts.location,
       target: facts.target,
       journeys: facts.journeys,
+      ...(facts.fleet ? { fleet: facts.fleet } : {}),
       inFlight: facts.inFlight,
       uptimeSeconds: Math.round((facts.now - facts.startedAt) / 1000),
       reloadErrors: facts.reloadErrors,

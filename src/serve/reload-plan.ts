@@ -22,7 +22,7 @@ export interface ReloadPlan {
 }
 
 /** What a reload does to the journeys loaded now (`loaded`) to serve `wanted`, decided without touching either. */
-export function planReload(loaded: Iterable<ProbeEntry>, wanted: readonly Journey[]): ReloadPlan {
+export function planReload(loaded: Iterable<Pick<ProbeEntry, 'journey' | 'signature'>>, wanted: readonly Journey[]): ReloadPlan {
   const current = new Map([...loaded].map((entry) => [entry.journey.name, entry]));
   const wantedNames = new Set(wanted.map((journey) => journey.name));
   const remove = [...current.keys()].filter((name) => !wantedNames.has(name));

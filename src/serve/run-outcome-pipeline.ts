@@ -31,16 +31,16 @@ export class RunOutcomePipeline {
     if (!this.options.entries.isCurrent(entry)) return;
     const decision = decideRunOutcome(entry, record, this.options.policy, runnerStalled);
     entry.recent = decision.standing.recent;
-    for (const effect of decision.effects) this.apply(effect);
+    for (const effect of decision.effects) this.apply(effect, entry);
   }
 
-  private apply(effect: RunOutcomeEffect): void {
+  private apply(effect: RunOutcomeEffect, entry: ProbeEntry): void {
     const { clock, history, historyWrites } = this.options;
     switch (effect.kind) {
       case 'record-run': {
         const { record } = effect;
         historyWrites.attempt(`record a run of "${record.journey}"`, clock.now(), () => history.record(record));
-        this.options.metrics.recordRun(record);
+        this.options.metrics.recordRun(record, entry.target?.name);
         return;
       }
       case 'save-state': {

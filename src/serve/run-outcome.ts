@@ -1,4 +1,5 @@
 import { applyRun, type AlertKind, type AlertPolicy } from './alert-policy.js';
+import { stateKey } from '../history/records.js';
 import type { PersistedState, RunRecord } from './model.js';
 import type { RecentRun } from './probe-entries.js';
 
@@ -23,7 +24,7 @@ export type RunOutcomeEffect =
   /** The journey's state moved: keep it and write it to the history. */
   | { kind: 'save-state'; state: PersistedState }
   | { kind: 'log'; line: string }
-  /** Receivers are owed this alert: the state says failing (or recovered) but they were last told otherwise. */
+  /** Receivers are owed this alert: the state says failing (or recovered) but they were last told otherwise. `journey` is the entry's key. */
   | { kind: 'alert'; journey: string; alert: AlertKind };
 
 export interface RunOutcomeDecision {
@@ -54,7 +55,7 @@ export function decideRunOutcome(standing: JourneyStanding, run: RunRecord, poli
     effects.push({ kind: 'log', line: `journey "${record.journey}" is ${state.health}${why}` });
   }
   const alert = owedAlert(state);
-  if (alert !== undefined) effects.push({ kind: 'alert', journey: state.journey, alert });
+  if (alert !== undefined) effects.push({ kind: 'alert', journey: stateKey(state.journey, state.target), alert });
   return { standing: { state, recent }, effects };
 }
 

@@ -40,7 +40,9 @@ const HEALTH_RANK: Record<JourneyHealth, number> = { failing: 0, flaky: 1, passi
 const byName = new Intl.Collator('en', { numeric: true });
 
 export function renderStatusPage(journeys: JourneyView[], meta: StatusPageMeta): string {
-  const sorted = [...journeys].sort((a, b) => HEALTH_RANK[a.health] - HEALTH_RANK[b.health] || byName.compare(a.journey, b.journey));
+  const sorted = [...journeys].sort(
+    (a, b) => HEALTH_RANK[a.health] - HEALTH_RANK[b.health] || byName.compare(a.journey, b.journey) || byName.compare(a.target ?? '', b.target ?? ''),
+  );
   const counts = countHealth(journeys);
   const overall: JourneyHealth = counts.failing > 0 ? 'failing' : counts.flaky > 0 ? 'flaky' : counts.passing > 0 ? 'passing' : 'unknown';
   const refresh = Math.max(0, Math.round(meta.refreshSeconds ?? DEFAULT_REFRESH_SECONDS));
@@ -65,9 +67,7 @@ ${refresh > 0 ? `<meta http-equiv="refresh" content="${refresh}">\n` : ''}<title
 <table>
 <caption>Journeys, failing first</caption>
 <thead><tr><th scope="col">Status</th><th scope="col">Journey</th><th scope="col">Last pass</th><th scope="col">Last failure</th><th scope="col">Recent runs</th><th scope="col">Latency</th><th scope="col">Schedule</th></tr></thead>
-<tbody>
-${sorted.length > 0 ? sorted.map((journey) => journeyRow(journey, meta.now)).join('\n') : '<tr><td colspan="7" class="empty">No journeys are loaded.</td></tr>'}
-</tbody>
+${tableBody(sorted, meta.now)}
 </table>
 </main>
 </body>
@@ -89,11 +89,35 @@ function summaryText(counts: HealthCounts): string {
   return parts.join(' · ');
 }
 
+/**
+ * One body for a single target; with --config, one per target group (a
+ * discovered group lists its instances together), headed by the group's name
+ * and health, so a fleet's one bad instance stands out beside its siblings.
+ */
+function tableBody(sorted: JourneyView[], now: number): string {
+  if (sorted.length === 0) return '<tbody>\n<tr><td colspan="7" class="empty">No journeys are loaded.</td></tr>\n</tbody>';
+  if (!sorted.some((journey) => journey.targetGroup !== undefined)) return `<tbody>\n${sorted.map((journey) => journeyRow(journey, now)).join('\n')}\n</tbody>`;
+  const groups = new Map<string, JourneyView[]>();
+  for (const journey of sorted) {
+    const group = journey.targetGroup ?? '';
+    groups.set(group, [...(groups.get(group) ?? []), journey]);
+  }
+  return [...groups]
+    .sort(([a], [b]) => byName.compare(a, b))
+    .map(([group, views]) => {
+      const targets = new Set(views.map((view) => view.target)).size;
+      const heading = `${escapeHtml(group)} <span class="file">${targets} target${targets === 1 ? '' : 's'} · ${summaryText(countHealth(views))}</span>`;
+      return `<tbody data-target-group="${escapeHtml(group)}">\n<tr class="group"><th scope="rowgroup" colspan="7">${heading}</th></tr>\n${views.map((journey) => journeyRow(journey, now)).join('\n')}\n</tbody>`;
+    })
+    .join('\n');
+}
+
 function journeyRow(journey: JourneyView, now: number): string {
   const name = escapeHtml(journey.journey);
-  return `<tr data-journey="${name}" data-health="${journey.health}">
+  const target = journey.target !== undefined ? escapeHtml(journey.target) : undefined;
+  return `<tr data-journey="${name}"${target !== undefined ? ` data-target="${target}"` : ''} data-health="${journey.health}">
 <td><span class="badge ${journey.health}" data-status>${HEALTH_LABEL[journey.health]}</span>${journey.running ? ' <span class="running">running</span>' : journey.queued ? ' <span class="running">queued</span>' : ''}</td>
-<th scope="row"><span class="name">${name}</span>${tags(journey.tags)}<br><span class="file">${escapeHtml(journey.file)}</span></th>
+<th scope="row"><span class="name">${name}</span>${tags(journey.tags)}${target !== undefined ? `<br><span class="target">${target}</span>` : ''}<br><span class="file">${escapeHtml(journey.file)}</span></th>
 <td>${lastPass(journey, now)}</td>
 <td>${lastFailure(journey, now)}</td>
 <td>${recentStrip(journey.recent)}</td>
@@ -218,6 +242,8 @@ thead th{font-size:.85rem;color:#444;border-bottom:2px solid #bbb}
 tbody th{font-weight:normal}
 .name{font-weight:600}
 .file{font-size:.8rem;color:#555}
+.target{font-size:.85rem;font-family:ui-monospace,monospace}
+tr.group th{text-align:left;background:#f3f3f3;padding-top:.6rem}
 .badge{display:inline-block;min-width:4.5rem;padding:.3rem .6rem;border-radius:.25rem;font-weight:700;text-align:center;color:#fff}
 .badge.passing{background:${HEALTH_COLOUR.passing}}.badge.failing{background:${HEALTH_COLOUR.failing}}
 .badge.flaky{background:${HEALTH_COLOUR.flaky};color:#1f1f1f}.badge.unknown{background:${HEALTH_COLOUR.unknown}}

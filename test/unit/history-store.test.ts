@@ -315,7 +315,7 @@ describe('surviving restarts', () => {
 });
 
 describe('the database file', () => {
-  test('is created with WAL, incremental auto-vacuum, our application id and schema version 2', () => {
+  test('is created with WAL, incremental auto-vacuum, our application id and schema version 3', () => {
     open().close();
     const settings = inspect(dbFile(), (db) => ({
       journalMode: db.pragma('journal_mode', { simple: true }),
@@ -323,7 +323,7 @@ describe('the database file', () => {
       userVersion: db.pragma('user_version', { simple: true }),
       applicationId: db.pragma('application_id', { simple: true }),
     }));
-    expect(settings).toEqual({ journalMode: 'wal', autoVacuum: 2, userVersion: 2, applicationId: 0x4345494c });
+    expect(settings).toEqual({ journalMode: 'wal', autoVacuum: 2, userVersion: 3, applicationId: 0x4345494c });
   });
 
   test('has an index on (journey, started_at) that run lookups use', () => {
@@ -368,7 +368,7 @@ describe('the database file', () => {
 
   test('a file from a newer ceiling is refused with a HistoryError', () => {
     open().close();
-    inspect(dbFile(), (db) => db.pragma('user_version = 3'));
+    inspect(dbFile(), (db) => db.pragma('user_version = 4'));
     const error = expectHistoryError(() => open(), 'CEIL_HISTORY_NEWER_SCHEMA');
     expect(error.message).toContain(dbFile());
     expect(error.message).toContain('upgrade ceiling');
@@ -499,5 +499,69 @@ describe('retention', () => {
     store.record(failedRun({ startedAt: start + 1 }));
     expect(store.prune()).toEqual({ deleted: 0 });
     expect(store.runs('chat announces who left')).toHaveLength(2);
+  });
+});
+
+describe('targets (serve --config)', () => {
+  test('each journey × target has its own state; a state without target is the single target, keyed by the journey alone', () => {
+    const store = open();
+    store.saveState(state({ health: 'passing' }));
+    store.saveState({ ...state({ health: 'failing', consecutiveFailures: 1 }), target: 'web/127.0.0.1:8081' });
+    store.saveState({ ...state({ health: 'passing' }), target: 'web/127.0.0.1:8082' });
+    const states = store.loadStates();
+    expect([...states.keys()].sort()).toEqual([
+      'chat announces who left',
+      'chat announces who left @ web/127.0.0.1:8081',
+      'chat announces who left @ web/127.0.0.1:8082',
+    ]);
+    expect(states.get('chat announces who left')).not.toHaveProperty('target');
+    expect(states.get('chat announces who left @ web/127.0.0.1:8081')).toMatchObject({ health: 'failing', target: 'web/127.0.0.1:8081' });
+  });
+
+  test('runs and recent runs can be read for one target, or for all; the per-journey cap holds per target', () => {
+    const store = open({ maxRunsPerJourney: 2 });
+    for (let i = 0; i < 3; i++) {
+      store.record(run({ target: 'web/a', startedAt: start + i }));
+      store.record(run({ target: 'web/b', startedAt: start + 10 + i }));
+    }
+    expect(store.runs('chat announces who left', { target: 'web/a' }).map((r) => r.startedAt)).toEqual([start + 2, start + 1, start]);
+    expect(store.recent('chat announces who left', 10, 'web/b').map((r) => r.startedAt)).toEqual([start + 10, start + 11, start + 12]);
+    expect(store.runs('chat announces who left')).toHaveLength(6);
+    store.prune();
+    expect(store.runs('chat announces who left', { target: 'web/a' }).map((r) => r.startedAt)).toEqual([start + 2, start + 1]);
+    expect(store.runs('chat announces who left', { target: 'web/b' }).map((r) => r.startedAt)).toEqual([start + 12, start + 11]);
+  });
+
+  test('a history written before targets (schema 2) opens with its states and runs readable as before', () => {
+    mkdirSync(path.dirname(dbFile()), { recursive: true });
+    inspect(dbFile(), (db) => {
+      // The schema 2 tables as they were, with one journey's state and run.
+      db.exec(`
+        CREATE TABLE runs (id INTEGER PRIMARY KEY, journey TEXT NOT NULL COLLATE BINARY, location TEXT NOT NULL, target TEXT NOT NULL,
+          triggered_by TEXT NOT NULL, started_at INTEGER NOT NULL, duration_ms REAL NOT NULL, result TEXT NOT NULL,
+          failed_step TEXT, failure_code TEXT, failure_message TEXT, steps TEXT NOT NULL);
+        CREATE INDEX runs_by_journey ON runs (journey, started_at);
+        CREATE INDEX runs_by_age ON runs (started_at);
+        CREATE TABLE journey_states (journey TEXT PRIMARY KEY NOT NULL COLLATE BINARY, health TEXT NOT NULL, last_run_at INTEGER,
+          last_pass_at INTEGER, last_failure TEXT, consecutive_failures INTEGER NOT NULL, alerting INTEGER NOT NULL,
+          notified_failing INTEGER NOT NULL DEFAULT 0);
+        INSERT INTO runs (journey, location, target, triggered_by, started_at, duration_ms, result, steps)
+          VALUES ('old journey', 'local', 'default', 'schedule', ${start}, 10, 'failed', '[]');
+        INSERT INTO journey_states VALUES ('old journey', 'failing', ${start}, NULL, NULL, 3, 1, 1);
+      `);
+      db.pragma(`application_id = ${0x4345494c}`);
+      db.pragma('user_version = 2');
+    });
+    const store = open();
+    expect(store.loadStates().get('old journey')).toEqual({
+      journey: 'old journey',
+      health: 'failing',
+      lastRunAt: start,
+      consecutiveFailures: 3,
+      alerting: true,
+      notifiedFailing: true,
+    });
+    expect(store.runs('old journey').map((r) => r.target)).toEqual(['default']);
+    expect(store.recent('old journey', 5)).toHaveLength(1);
   });
 });

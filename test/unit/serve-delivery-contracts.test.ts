@@ -389,3 +389,16 @@ describe('CheckRegistry', () => {
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });
+
+describe('verdictFromViews over several targets (serve --config)', () => {
+  it('naming a journey selects it against every target, and a failure names the target it failed against', () => {
+    const views = [
+      view('chat', { target: 'web/127.0.0.1:8081', targetGroup: 'web' }),
+      failingView('chat', { code: 'CEIL_WS_TIMEOUT', message: 'no answer' }, { target: 'web/127.0.0.1:8082', targetGroup: 'web' }),
+    ];
+    const verdict = judge(views, {});
+    expect(verdict.counts).toEqual({ selected: 2, passing: 1, failing: 1, unverified: 0 });
+    expect(verdict.failing[0]).toMatchObject({ journey: 'chat', target: 'web/127.0.0.1:8082' });
+    expect(verdict.reason).toContain('journey "chat" failing against web/127.0.0.1:8082');
+  });
+});

@@ -386,3 +386,44 @@ describe('AlertReconciler', () => {
     expect(world.dispatcher.sent).toHaveLength(1);
   });
 });
+
+describe('one journey against several targets (serve --config)', () => {
+  const web1 = { name: 'web/127.0.0.1:8081', group: 'web', vars: {} };
+  const web2 = { name: 'web/127.0.0.1:8082', group: 'web', vars: {} };
+  const targeted = (target: typeof web1, state: Partial<PersistedState> = {}): ProbeEntry => {
+    const entry = entryOf(journey(), { ...state, target: target.name });
+    return { ...entry, target };
+  };
+
+  it('keeps a state per target: a failure against one instance moves only its state, and asks for its own alert', () => {
+    const world = pipelineWorld();
+    const first = targeted(web1, { health: 'failing', consecutiveFailures: 1, lastRunAt: T0 - MINUTE });
+    const second = targeted(web2, { health: 'passing', lastRunAt: T0 - MINUTE });
+    world.entries.put(first);
+    world.entries.put(second);
+    world.pipeline.finish({ ...run('failed', T0), target: web1.name }, first);
+    expect(world.entries.get(`checkout @ ${web1.name}`)!.state).toMatchObject({ health: 'failing', consecutiveFailures: 2, alerting: true, target: web1.name });
+    expect(world.entries.get(`checkout @ ${web2.name}`)!.state).toMatchObject({ health: 'passing', consecutiveFailures: 0 });
+    expect(world.history.states.map((state) => state.target)).toEqual([web1.name]);
+    expect(world.reconciled).toEqual([`checkout @ ${web1.name}`]);
+  });
+
+  it('an alert names the instance it failed against as its target', () => {
+    const clock = new FakeClock(T0);
+    const entries = new ProbeEntries(new Map());
+    const dispatcher = new FakeDispatcher();
+    const reconciler = new AlertReconciler({
+      clock,
+      entries,
+      dispatcher,
+      receivers: 1,
+      origin: () => ({ location: 'eu-west', target: 'all', statusUrl: 'http://127.0.0.1:9/' }),
+      history: new FakeHistory(),
+      historyWrites: new HistoryWrites('history.db', () => undefined),
+      stopping: () => false,
+    });
+    entries.put(targeted(web2, { health: 'failing', consecutiveFailures: 2, alerting: true, lastRunAt: T0 }));
+    reconciler.reconcile(`checkout @ ${web2.name}`);
+    expect(dispatcher.sent[0]!.event).toMatchObject({ kind: 'failing', journey: 'checkout', target: web2.name, location: 'eu-west' });
+  });
+});

@@ -270,3 +270,31 @@ describe('the status page in Chromium', () => {
     expect(requested).toEqual([pageUrl]);
   });
 });
+
+describe('status page with several targets (serve --config)', () => {
+  it('groups the rows under their target group, each row naming its target, each group with its own counts', () => {
+    const html = renderStatusPage(
+      [
+        view('chat', { target: 'web/127.0.0.1:8081', targetGroup: 'web' }),
+        view('chat', { target: 'web/127.0.0.1:8082', targetGroup: 'web', health: 'failing' }),
+        view('chat', { target: 'canary', targetGroup: 'canary' }),
+      ],
+      meta,
+    );
+    const groups = [...html.matchAll(/<tbody data-target-group="([^"]+)">([\s\S]*?)<\/tbody>/g)].map((match) => ({
+      group: match[1],
+      targets: [...match[2]!.matchAll(/data-target="([^"]+)"/g)].map((row) => row[1]),
+      heading: /<tr class="group"><th[^>]*>([\s\S]*?)<\/th>/.exec(match[2]!)?.[1],
+    }));
+    expect(groups.map((group) => group.group)).toEqual(['canary', 'web']);
+    expect(groups[1]!.targets).toEqual(['web/127.0.0.1:8082', 'web/127.0.0.1:8081']);
+    expect(groups[1]!.heading).toContain('2 targets · 1 passing · 1 failing');
+    expect(groups[0]!.targets).toEqual(['canary']);
+  });
+
+  it('a single-target page keeps one body and no group headings', () => {
+    const html = renderStatusPage([view('chat')], meta);
+    expect(html).not.toContain('data-target-group');
+    expect(html).not.toContain('data-target=');
+  });
+});
