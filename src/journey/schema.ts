@@ -92,6 +92,7 @@ const wsConnect = z.strictObject({
   as: actorName,
   url: templated,
   headers: stringMap.optional(),
+  query: stringMap.optional(),
   protocols: z.union([z.string(), z.array(z.string())]).optional(),
   handshakeTimeout: duration.optional(),
   insecure: z.boolean().optional(),

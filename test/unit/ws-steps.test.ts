@@ -430,6 +430,25 @@ describe('ws.connect', () => {
     expect(session.actors.has('mallory')).toBe(false);
   });
 
+  it('adds query: to the URL, each value encoded so & and + cannot split it', async () => {
+    let seenUrl: string | undefined;
+    const recordUrl: VerifyClientCallbackAsync = (info, done) => {
+      seenUrl = info.req.url;
+      done(true);
+    };
+    const { session, steps } = await setup(recordUrl);
+    const [connect] = await steps(String.raw`
+- ws.connect: { as: alice, url: "{{ vars.url }}?room=1", query: { nick: "a&b+c d", n: "2" } }
+`);
+    await session.run(connect);
+    const params = new URL(seenUrl!, 'ws://x').searchParams;
+    expect([...params.entries()]).toEqual([
+      ['room', '1'],
+      ['nick', 'a&b+c d'],
+      ['n', '2'],
+    ]);
+  });
+
   it('refuses a second connect of a live actor but allows reconnecting a closed one', async () => {
     const { server, session, steps } = await setup();
     const [connect, close] = await steps(String.raw`

@@ -60,6 +60,14 @@ function ghostHint(actor: WsActor): { hint: string } | Record<string, never> {
   return actor.ghosted ? { hint: `${actor.name} was ghosted by ws.ghost and no longer reads anything it is sent` } : {};
 }
 
+/** query: values are encoded as a form would (`&`, `+`, spaces), so a rendered value cannot split into two parameters. */
+function withQuery(url: string, query: Record<string, unknown> | undefined): string {
+  if (query === undefined || Object.keys(query).length === 0 || !URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  for (const [key, value] of Object.entries(query)) parsed.searchParams.append(key, String(value));
+  return parsed.toString();
+}
+
 export const wsConnect: Executor<'ws.connect'> = async (step, context) => {
   const spec = context.render(step.spec);
   const name = spec.as;
@@ -70,12 +78,13 @@ export const wsConnect: Executor<'ws.connect'> = async (step, context) => {
       hint: `close or drop ${name} before connecting it again, or give the new connection another name`,
     });
   }
+  const url = withQuery(spec.url, spec.query);
   // ws sends user:password@ in the URL as Basic auth; the URL itself shows up in messages, so its credentials are secrets.
-  if (URL.canParse(spec.url)) registerUrlCredentials(new URL(spec.url), context.redactor);
+  if (URL.canParse(url)) registerUrlCredentials(new URL(url), context.redactor);
   const actor = await WsActor.connect(
     {
       name,
-      url: spec.url,
+      url,
       headers: Object.fromEntries(Object.entries(spec.headers ?? {}).map(([header, value]) => [header, String(value)])),
       protocols: spec.protocols === undefined ? [] : Array.isArray(spec.protocols) ? spec.protocols : [spec.protocols],
       insecure: spec.insecure ?? false,
