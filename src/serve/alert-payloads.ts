@@ -12,7 +12,9 @@ export interface AlertEvent {
   journey: string;
   file: string;
   tags: string[];
-  /** The journey is tagged critical: receivers should page, not just post. */
+  /** The journey is tagged critical, whatever this alert says about it. */
+  critical: boolean;
+  /** A critical journey is failing: receivers should page, not just post. A recovery is never urgent. */
   urgent: boolean;
   location: string;
   target: string;
@@ -33,7 +35,7 @@ export interface AlertOrigin {
   statusUrl?: string;
 }
 
-const URGENT_TAG = 'critical';
+const CRITICAL_TAG = 'critical';
 /** Slack rejects a section text above 3000 characters; a failure message is cut well below that. */
 const SLACK_MESSAGE_LIMIT = 1000;
 
@@ -41,12 +43,14 @@ const SLACK_MESSAGE_LIMIT = 1000;
 export function alertEvent(kind: AlertKind, state: PersistedState, journey: { file: string; tags: readonly string[] }, origin: AlertOrigin): AlertEvent {
   const at = state.lastRunAt;
   if (at === undefined) throw new Error(`alertEvent: journey "${state.journey}" has no run yet; build the event from the state applyRun returned`);
+  const critical = journey.tags.some((tag) => tag.toLowerCase() === CRITICAL_TAG);
   return {
     kind,
     journey: state.journey,
     file: journey.file,
     tags: [...journey.tags],
-    urgent: journey.tags.some((tag) => tag.toLowerCase() === URGENT_TAG),
+    critical,
+    urgent: critical && kind === 'failing',
     location: origin.location,
     target: origin.target,
     at,

@@ -255,7 +255,7 @@ export class ProbeDaemon {
     this.scheduler.remove(name);
     this.metrics.removeJourney(
       name,
-      entry.journey.steps.map((step) => step.name),
+      entry.journey.steps.map((step) => step.label),
     );
   }
 
@@ -274,7 +274,8 @@ export class ProbeDaemon {
       const result = await runJourney(journey, { ...this.options.run, redactor, resources, signal: context.signal });
       // A run cut short by the watchdog was already recorded; one cut short by shutdown says nothing about the target.
       if (context.signal.aborted) return;
-      this.outcomes.finish(toRunRecord(result, startedAt, this.labels(context.trigger), redactor), entry, stalledByRunner(result));
+      const stepLabels = journey.steps.map((step) => step.label);
+      this.outcomes.finish(toRunRecord(result, startedAt, this.labels(context.trigger), redactor, stepLabels), entry, stalledByRunner(result));
     } finally {
       await resources.closeAll();
     }
