@@ -11,6 +11,7 @@ import { HistoryError } from '../history/store.js';
 import { inShard, parseShard } from '../serve/shard.js';
 import type { WebhookTarget } from '../serve/webhook-delivery.js';
 import { registerWebhookUrlSecrets } from '../webhook/url.js';
+import { webhookAuthOf } from './webhook-auth-flags.js';
 import { VERSION } from '../version.js';
 import { durationFlag, InputError } from './flag-values.js';
 import { readRunSources, selectJourneys } from './journey-inputs.js';
@@ -100,6 +101,7 @@ async function buildOptions(paths: string[], flags: ServeFlags, log: (line: stri
     target: flags.target,
     alertPolicy: { failAfter: flags.alertAfter },
     webhooks: webhookTargets(flags, redactor),
+    webhookAuth: webhookAuthOf(flags, { env, secret }, redactor),
     ...(token !== undefined ? { token } : {}),
     ...(flags.publicUrl !== undefined ? { publicUrl: flags.publicUrl } : {}),
     graceMs: durationFlag('--grace', flags.grace),

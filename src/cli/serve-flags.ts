@@ -17,6 +17,8 @@ export interface ServeFlags extends JourneyRunFlags {
   alertAfter: number;
   webhook: string[];
   slackWebhook: string[];
+  webhookHeader: string[];
+  webhookSecretEnv?: string;
   tokenEnv: string;
   publicUrl?: string;
   grace: string;

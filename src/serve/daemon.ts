@@ -30,6 +30,7 @@ import { Scheduler, type RunContext, type ScheduledJob } from './scheduler.js';
 import { renderStatusPage } from './status-page.js';
 import type { TriggerRequest, TriggerResult } from './trigger-request.js';
 import { AlertDispatcher, type WebhookTarget } from './webhook-delivery.js';
+import type { WebhookAuth } from '../webhook/auth.js';
 
 /**
  * `ceiling serve`: journeys as long-lived probes. This file wires the parts
@@ -51,6 +52,8 @@ export interface DaemonOptions {
   target: string;
   alertPolicy: AlertPolicy;
   webhooks: WebhookTarget[];
+  /** Headers and signing key for every webhook (--webhook-header, --webhook-secret-env). */
+  webhookAuth?: WebhookAuth;
   token?: string;
   /** Where people reach the status page; alerts link to it. Defaults to the listening address. */
   publicUrl?: string;
@@ -117,7 +120,12 @@ export class ProbeDaemon {
     this.entries = new ProbeEntries(history.loadStates());
     this.jobDefaults = { defaultSchedule: options.defaultSchedule, retries: options.run.retries, timeoutMs: options.run.timeoutMs };
     this.metrics = new ProbeMetrics({ location: options.location, target: options.target });
-    this.alerts = new AlertDispatcher({ targets: options.webhooks, redactor: options.redactor, log: options.log });
+    this.alerts = new AlertDispatcher({
+      targets: options.webhooks,
+      redactor: options.redactor,
+      log: options.log,
+      ...(options.webhookAuth !== undefined ? { auth: options.webhookAuth } : {}),
+    });
     this.alertReconciler = new AlertReconciler({
       clock: this.clock,
       entries: this.entries,

@@ -1,5 +1,6 @@
 import type { Agent } from 'undici';
 import type { Redactor } from '../secrets/redactor.js';
+import type { WebhookAuth } from '../webhook/auth.js';
 import { createWebhookAgent, postWebhook, type PostResult } from '../webhook/post.js';
 import { registerWebhookUrlSecrets, webhookDisplayName } from '../webhook/url.js';
 import { genericPayload, slackPayload, type AlertEvent } from './alert-payloads.js';
@@ -22,6 +23,8 @@ export interface DeliveryOptions {
   targets: WebhookTarget[];
   /** Bodies pass through it; the webhook URLs are registered in it as secrets. */
   redactor: Redactor;
+  /** Headers and signing key for every target (--webhook-header, --webhook-secret-env). */
+  auth?: WebhookAuth;
   /** Tries per delivery, the first included. */
   attempts?: number;
   baseDelayMs?: number;
@@ -106,6 +109,7 @@ export class AlertDispatcher {
   private readonly lanes: Lane[];
   private readonly agent: Agent;
   private readonly redactor: Redactor;
+  private readonly auth: WebhookAuth | undefined;
   private readonly attempts: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
@@ -122,6 +126,7 @@ export class AlertDispatcher {
 
   constructor(options: DeliveryOptions) {
     this.redactor = options.redactor;
+    this.auth = options.auth;
     this.attempts = Math.max(1, options.attempts ?? DEFAULTS.attempts);
     this.baseDelayMs = Math.max(0, options.baseDelayMs ?? DEFAULTS.baseDelayMs);
     this.maxDelayMs = Math.max(0, options.maxDelayMs ?? DEFAULTS.maxDelayMs);
@@ -314,6 +319,7 @@ export class AlertDispatcher {
       // Capped again by retryDelay; passing it here keeps a huge Retry-After from ever being taken at its word.
       maxRetryAfterMs: this.maxDelayMs,
       dispatcher: this.agent,
+      ...(this.auth !== undefined ? { auth: this.auth } : {}),
     });
     return result.outcome === 'retry' && result.cause === 'aborted' ? { ...result, reason: 'shut down while sending' } : result;
   }

@@ -1,14 +1,17 @@
 import { execFile } from 'node:child_process';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROMETHEUS_TOOLS, requireTool } from '../../fixtures/prometheus-tools.js';
-import { root } from './cli.js';
+import { root, runCli } from './cli.js';
 import { Cleanup, startServer } from './helpers.js';
 import { eventually, startServe, type ServeProcess } from './serve-process.js';
 
 /**
- * What serve hands to Prometheus and its alerting, checked with Prometheus's
- * own tools: promtool lints a real daemon's /metrics and the docs' rules.
+ * What serve hands to Prometheus, alert receivers and paging, through the real
+ * CLI: promtool lints a real daemon's /metrics and the docs' rules, and a
+ * webhook receiver authenticates the alerts it gets.
  */
 
 const cleanup = new Cleanup();
@@ -71,5 +74,182 @@ describe('serve and promtool', () => {
     const check = await promtool(['check', 'rules', 'docs/kubernetes/alert-rules.yml']);
     expect(check.output).toContain('SUCCESS');
     expect(check.code).toBe(0);
+  });
+});
+
+interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  raw: string;
+}
+
+async function startRecorder(): Promise<{ url: string; port: number; received: Received[]; close(): Promise<void> }> {
+  const received: Received[] = [];
+  const server = await startServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', headers: req.headers, raw: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(200).end('ok');
+    });
+  });
+  return cleanup.add(Object.assign(server, { received }));
+}
+
+/** A switch the test flips: 503 while broken, 200 {"ok":true} otherwise. */
+async function startSwitch(): Promise<{ url: string; setBroken(broken: boolean): void; close(): Promise<void> }> {
+  let broken = true;
+  const server = await startServer((_req, res) =>
+    res.writeHead(broken ? 503 : 200, { 'content-type': 'application/json' }).end(broken ? '{"ok":false}' : '{"ok":true}'),
+  );
+  return cleanup.add(Object.assign(server, { setBroken: (next: boolean) => void (broken = next) }));
+}
+
+function switchJourney(name: string): string {
+  return [
+    `name: ${name}`,
+    'tags: [critical]',
+    'schedule: { every: 1s }',
+    'steps:',
+    '  - name: ask the switch',
+    '    http: { url: "{{ env.SWITCH_URL }}/state" }',
+    '    expect: { status: 200 }',
+    '',
+  ].join('\n');
+}
+
+/** README's verification snippet, as a receiver would run it. */
+function verifyCeilingSignature(secret: string, headers: IncomingHttpHeaders, rawBody: string, toleranceSeconds = 300): boolean {
+  const timestamp = String(headers['x-ceiling-timestamp'] ?? '');
+  const signature = String(headers['x-ceiling-signature'] ?? '');
+  if (!/^\d+$/.test(timestamp) || Math.abs(Date.now() / 1000 - Number(timestamp)) > toleranceSeconds) return false;
+  const expected = `sha256=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`;
+  return signature.length === expected.length && timingSafeEqual(Buffer.from(signature), Buffer.from(expected));
+}
+
+const HEADER_CANARY = 'canary-hook-token-3f9a1c7d';
+const SIGNING_CANARY = 'canary-signing-key-b84e02d6c1';
+const PASSWORD_CANARY = 'canary-url-password-6c2e';
+
+describe('serve webhook authentication', () => {
+  it('sends the header, a signature the receiver verifies and Basic auth from the URL, and prints none of them', async () => {
+    const target = await startSwitch();
+    const hook = await startRecorder();
+    const dir = await cleanup.dir({ 'switch.yaml': switchJourney('switch works') });
+    const daemon = await serve(
+      [
+        dir,
+        '--db',
+        path.join(dir, 'history.db'),
+        '--alert-after',
+        '1',
+        '--webhook',
+        `http://probe:${PASSWORD_CANARY}@127.0.0.1:${hook.port}/hook`,
+        '--webhook-header',
+        'X-Hook-Token: {{ env.HOOK_TOKEN }}',
+        '--webhook-secret-env',
+        'HOOK_KEY',
+      ],
+      { SWITCH_URL: target.url, HOOK_TOKEN: HEADER_CANARY, HOOK_KEY: SIGNING_CANARY },
+    );
+    const failing = await eventually(async () => hook.received.find((item) => item.raw.includes('"event":"failing"')), 'a failing alert');
+    expect(failing.path).toBe('/hook');
+    expect(failing.headers['x-hook-token']).toBe(HEADER_CANARY);
+    expect(failing.headers.authorization).toBe(`Basic ${Buffer.from(`probe:${PASSWORD_CANARY}`).toString('base64')}`);
+    expect(verifyCeilingSignature(SIGNING_CANARY, failing.headers, failing.raw)).toBe(true);
+    expect(verifyCeilingSignature(SIGNING_CANARY, failing.headers, failing.raw.replace('failing', 'passing'))).toBe(false);
+
+    target.setBroken(false);
+    const recovered = await eventually(async () => hook.received.find((item) => item.raw.includes('"event":"recovered"')), 'a recovery alert');
+    expect(verifyCeilingSignature(SIGNING_CANARY, recovered.headers, recovered.raw)).toBe(true);
+
+    const outputs = [
+      await text(`${daemon.url}/metrics`),
+      await text(`${daemon.url}/api/v1/journeys`),
+      await text(`${daemon.url}/api/v1/journeys/switch%20works/runs`),
+      await text(`${daemon.url}/healthz`),
+      await text(`${daemon.url}/`),
+      ...hook.received.map((item) => item.raw),
+    ];
+    await daemon.stop();
+    outputs.push(daemon.stdout(), daemon.stderr());
+    for (const canary of [HEADER_CANARY, SIGNING_CANARY, PASSWORD_CANARY]) for (const output of outputs) expect(output).not.toContain(canary);
+  });
+
+  it('refuses a header without ":" and a missing variable with exit 2, naming it and never a value', async () => {
+    const dir = await cleanup.dir({ 'switch.yaml': switchJourney('switch works') });
+    const common = [dir, '--listen', '127.0.0.1:0', '--db', path.join(dir, 'history.db'), '--webhook', 'http://127.0.0.1:9/hook'];
+    const noColon = await runCli(['serve', ...common, '--webhook-header', `Authorization Bearer ${HEADER_CANARY}`], {
+      env: { SWITCH_URL: 'http://127.0.0.1:9' },
+    });
+    expect(noColon.code).toBe(2);
+    expect(noColon.stderr).toMatch(/--webhook-header #1 has no ":"/);
+    expect(noColon.stdout + noColon.stderr).not.toContain(HEADER_CANARY);
+
+    const missing = await runCli(['serve', ...common, '--webhook-header', 'Authorization: Bearer {{ env.NOT_SET_TOKEN }}'], {
+      env: { SWITCH_URL: 'http://127.0.0.1:9' },
+    });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/env\.NOT_SET_TOKEN is not set/);
+
+    const noKey = await runCli(['serve', ...common, '--webhook-secret-env', 'NOT_SET_KEY'], { env: { SWITCH_URL: 'http://127.0.0.1:9' } });
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toMatch(/--webhook-secret-env: NOT_SET_KEY is not set/);
+  });
+});
+
+describe('gate webhook authentication', () => {
+  async function brokenFleet(): Promise<string> {
+    const broken = cleanup.add(await startServer((_req, res) => res.writeHead(503).end('down')));
+    return cleanup.dir({
+      'ceiling.yaml': ['targets:', '  only:', `    vars: { base: "${broken.url}" }`, ''].join('\n'),
+      'answers.yaml': ['name: answers 200', 'steps:', '  - http: { url: "{{ vars.base }}/state" }', '    expect: { status: 200 }', ''].join('\n'),
+    });
+  }
+
+  it('signs the notification of a failed gate and sends its header, printing neither', async () => {
+    const dir = await brokenFleet();
+    const hook = await startRecorder();
+    const result = await runCli(
+      [
+        'gate',
+        path.join(dir, 'answers.yaml'),
+        '--config',
+        path.join(dir, 'ceiling.yaml'),
+        '--verdict-out',
+        path.join(dir, 'verdict.json'),
+        '--out',
+        path.join(dir, 'out'),
+        '--webhook',
+        `${hook.url}/gate`,
+        '--webhook-header',
+        'Authorization: Bearer {{ env.HOOK_TOKEN }}',
+        '--webhook-secret-env',
+        'HOOK_KEY',
+      ],
+      { env: { HOOK_TOKEN: HEADER_CANARY, HOOK_KEY: SIGNING_CANARY }, killAfterMs: 60_000 },
+    );
+    expect(result.code).toBe(1);
+    const [notification] = hook.received;
+    expect(notification!.headers.authorization).toBe(`Bearer ${HEADER_CANARY}`);
+    expect(verifyCeilingSignature(SIGNING_CANARY, notification!.headers, notification!.raw)).toBe(true);
+    for (const output of [result.stdout, result.stderr, notification!.raw]) {
+      expect(output).not.toContain(HEADER_CANARY);
+      expect(output).not.toContain(SIGNING_CANARY);
+    }
+  }, 60_000);
+
+  it('refuses a missing variable with exit 2, naming it', async () => {
+    const dir = await brokenFleet();
+    const result = await runCli([
+      'gate',
+      path.join(dir, 'answers.yaml'),
+      '--config',
+      path.join(dir, 'ceiling.yaml'),
+      '--webhook-header',
+      'X-Token: {{ secrets.GONE }}',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--webhook-header #1 \(X-Token\): secrets\.GONE is not set/);
   });
 });
