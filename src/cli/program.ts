@@ -90,6 +90,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--alert-after <n>', 'failed runs in a row before a failing alert', positiveInt('--alert-after'), 2)
     .option('--webhook <url>', 'send state-change alerts as JSON to this URL (repeatable)', collect, [])
     .option('--slack-webhook <url>', 'send state-change alerts to this Slack incoming webhook (repeatable)', collect, [])
+    .option('--alertmanager <url>', "send alerts to this Alertmanager's /api/v2/alerts, re-posted while failing (repeatable)", collect, [])
     .option(
       '--webhook-header <header>',
       "send this header with every alert, 'Name: value'; the value may use {{ env.X }} and {{ secrets.X }} (repeatable)",

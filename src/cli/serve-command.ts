@@ -30,15 +30,16 @@ function webhookTargets(flags: ServeFlags, redactor: Redactor): WebhookTarget[] 
   const targets: WebhookTarget[] = [
     ...flags.webhook.map((url) => ({ url, format: 'json' as const })),
     ...flags.slackWebhook.map((url) => ({ url, format: 'slack' as const })),
+    ...flags.alertmanager.map((url) => ({ url, format: 'alertmanager' as const })),
   ];
+  const flagOf = { json: 'webhook', slack: 'slack-webhook', alertmanager: 'alertmanager' } as const;
   for (const target of targets) {
     let url: URL;
     try {
       url = new URL(target.url);
     } catch {
-      throw new InputError(
-        `--${target.format === 'slack' ? 'slack-webhook' : 'webhook'}: "${target.url}" is not a URL; write e.g. https://hooks.example.com/ceiling`,
-      );
+      const example = target.format === 'alertmanager' ? 'http://alertmanager:9093' : 'https://hooks.example.com/ceiling';
+      throw new InputError(`--${flagOf[target.format]}: "${target.url}" is not a URL; write e.g. ${example}`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`webhook ${url.protocol} URLs are not supported; use http or https`);
     // Registered here, before anything runs, as well as by the dispatcher: a webhook URL is a credential everywhere.

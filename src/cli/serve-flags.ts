@@ -17,6 +17,7 @@ export interface ServeFlags extends JourneyRunFlags {
   alertAfter: number;
   webhook: string[];
   slackWebhook: string[];
+  alertmanager: string[];
   webhookHeader: string[];
   webhookSecretEnv?: string;
   tokenEnv: string;

@@ -138,3 +138,65 @@ export function slackPayload(event: AlertEvent): Record<string, unknown> {
   ];
   return { text, blocks };
 }
+
+/** The alert name Alertmanager routes on; Prometheus rules for Ceiling use other names, so the two never merge. */
+export const ALERTMANAGER_ALERT_NAME = 'CeilingJourneyFailing';
+/**
+ * A firing alert's endsAt is set this far ahead, as Prometheus does, and the
+ * daemon re-posts it well before (ALERTMANAGER_REFRESH_MS), so Alertmanager
+ * keeps it active whatever its resolve_timeout, and resolves it by itself
+ * this long after a probe that stopped posting.
+ */
+export const ALERTMANAGER_FIRING_TTL_MS = 5 * 60_000;
+/** A fifth of the firing TTL: four re-posts may be lost before the alert lapses. */
+export const ALERTMANAGER_REFRESH_MS = 60_000;
+/** Annotations are for people; the full message is on the status page. */
+const ALERTMANAGER_MESSAGE_LIMIT = 1000;
+
+/** The labels that identify the alert: the same on every re-post and on the resolution, so Alertmanager sees one alert. */
+function alertmanagerLabels(event: AlertEvent): Record<string, string> {
+  return {
+    alertname: ALERTMANAGER_ALERT_NAME,
+    journey: event.journey,
+    location: event.location,
+    target: event.target,
+    severity: event.critical ? 'critical' : 'warning',
+  };
+}
+
+/**
+ * The body of POST /api/v2/alerts: a list holding one alert. A failing alert
+ * ends ALERTMANAGER_FIRING_TTL_MS after `nowMs` unless re-posted; a recovered
+ * one ends at the run that passed, which resolves it.
+ */
+export function alertmanagerPayload(event: AlertEvent, nowMs: number): Record<string, unknown>[] {
+  const failure = event.failure;
+  const where = `from ${event.location} against ${event.target}`;
+  const annotations: Record<string, string> = {
+    summary: event.kind === 'failing' ? `Journey "${event.journey}" is failing ${where}` : `Journey "${event.journey}" recovered ${where}`,
+    ...(failure?.step !== undefined ? { step: failure.step } : {}),
+    ...(failure !== undefined ? { code: failure.code, message: cut(failure.message, ALERTMANAGER_MESSAGE_LIMIT) } : {}),
+    consecutive_failures: String(event.consecutiveFailures),
+    file: event.file,
+    ...(event.statusUrl !== undefined ? { status_url: event.statusUrl } : {}),
+  };
+  const startsAt = event.kind === 'failing' ? (failure?.at ?? event.at) : Math.min(failure?.at ?? event.at, event.at);
+  const endsAt = event.kind === 'failing' ? Math.max(nowMs, event.at) + ALERTMANAGER_FIRING_TTL_MS : event.at;
+  return [
+    {
+      labels: alertmanagerLabels(event),
+      annotations,
+      startsAt: iso(startsAt),
+      endsAt: iso(endsAt),
+      ...(event.statusUrl !== undefined ? { generatorURL: event.statusUrl } : {}),
+    },
+  ];
+}
+
+/** Where an --alertmanager URL posts: its /api/v2/alerts, unless the URL already names it. */
+export function alertmanagerAlertsUrl(base: URL): URL {
+  if (/\/api\/v2\/alerts\/?$/.test(base.pathname)) return base;
+  const url = new URL(base.href);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v2/alerts`;
+  return url;
+}

@@ -9,8 +9,10 @@ import { SharedResources } from '../engine/shared-resources.js';
 import { prepareJourneys } from '../engine/run.js';
 import { EventLoopDelayMonitor } from '../engine/runner-health.js';
 import type { Redactor } from '../secrets/redactor.js';
+import type { AlertOrigin } from './alert-payloads.js';
 import { initialState, type AlertPolicy } from './alert-policy.js';
 import { AlertReconciler } from './alert-reconciler.js';
+import { AlertmanagerRefresh } from './alertmanager-refresh.js';
 import { createApiHandler, isLoopbackHostname } from './http-api.js';
 import { closeHttp, listenHttp } from './http-server.js';
 import { HistoryLock } from '../history/daemon-lock.js';
@@ -92,6 +94,7 @@ export class ProbeDaemon {
   private readonly metrics: ProbeMetrics;
   private readonly alerts: AlertDispatcher;
   private readonly alertReconciler: AlertReconciler;
+  private readonly alertmanagerRefresh: AlertmanagerRefresh | undefined;
   private readonly outcomes: RunOutcomePipeline;
   private readonly jobDefaults: JobDefaults;
   private server: http.Server | undefined;
@@ -131,11 +134,23 @@ export class ProbeDaemon {
       entries: this.entries,
       dispatcher: this.alerts,
       receivers: options.webhooks.length,
-      origin: () => ({ location: options.location, target: options.target, statusUrl: options.publicUrl ?? `${this.url}/` }),
+      origin: () => this.alertOrigin(),
       history,
       historyWrites: this.historyWrites,
       stopping: () => this.stopping,
     });
+    const alertmanagers = new Set(options.webhooks.flatMap((target, index) => (target.format === 'alertmanager' ? [index] : [])));
+    this.alertmanagerRefresh =
+      alertmanagers.size > 0
+        ? new AlertmanagerRefresh({
+            clock: this.clock,
+            entries: this.entries,
+            dispatcher: this.alerts,
+            alertmanagers,
+            receivers: options.webhooks.length,
+            origin: () => this.alertOrigin(),
+          })
+        : undefined;
     this.outcomes = new RunOutcomePipeline({
       clock: this.clock,
       policy: options.alertPolicy,
@@ -186,6 +201,7 @@ export class ProbeDaemon {
       throw error;
     }
     daemon.scheduler.start();
+    daemon.alertmanagerRefresh?.start();
     daemon.scheduleNextReload();
     daemon.prune();
     // Alerts decided before a restart but never delivered go out now.
@@ -198,6 +214,10 @@ export class ProbeDaemon {
     if (!address) return '';
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return `http://${host}:${address.port}`;
+  }
+
+  private alertOrigin(): AlertOrigin {
+    return { location: this.options.location, target: this.options.target, statusUrl: this.options.publicUrl ?? `${this.url}/` };
   }
 
   get journeyCount(): number {
@@ -422,6 +442,7 @@ export class ProbeDaemon {
     this.stopping = true;
     this.clock.clearTimeout(this.reloadTimer);
     this.clock.clearTimeout(this.pruneTimer);
+    this.alertmanagerRefresh?.stop();
     this.scheduler.stop();
     const inFlight = this.scheduler.inFlight();
     this.options.log(`stopping: scheduling stopped; waiting up to ${formatMs(this.options.graceMs)} for ${inFlight} run(s) in flight`);

@@ -3,7 +3,7 @@ import type { Redactor } from '../secrets/redactor.js';
 import type { WebhookAuth } from '../webhook/auth.js';
 import { createWebhookAgent, postWebhook, type PostResult } from '../webhook/post.js';
 import { registerWebhookUrlSecrets, webhookDisplayName } from '../webhook/url.js';
-import { genericPayload, slackPayload, type AlertEvent } from './alert-payloads.js';
+import { alertmanagerAlertsUrl, alertmanagerPayload, genericPayload, slackPayload, type AlertEvent } from './alert-payloads.js';
 import { logSafe } from '../report/terminal-text.js';
 
 /**
@@ -15,8 +15,9 @@ import { logSafe } from '../report/terminal-text.js';
  */
 
 export interface WebhookTarget {
+  /** For `alertmanager`, Alertmanager's base URL: alerts go to its /api/v2/alerts. */
   url: string;
-  format: 'json' | 'slack';
+  format: 'json' | 'slack' | 'alertmanager';
 }
 
 export interface DeliveryOptions {
@@ -37,6 +38,8 @@ export interface DeliveryOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** In [0, 1): the jitter source, injectable so tests can see the backoff grow. */
   random?: () => number;
+  /** For the times in Alertmanager bodies; injectable for tests. */
+  now?: () => number;
   log?: (line: string) => void;
 }
 
@@ -117,6 +120,7 @@ export class AlertDispatcher {
   private readonly maxQueue: number;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly random: () => number;
+  private readonly now: () => number;
   private readonly log: (line: string) => void;
   /** Aborted when drain runs out of time or close is called: cuts requests and backoff sleeps. */
   private readonly shutdown = new AbortController();
@@ -134,13 +138,19 @@ export class AlertDispatcher {
     this.maxQueue = Math.max(1, options.maxQueue ?? DEFAULTS.maxQueue);
     this.sleep = options.sleep ?? unrefSleep;
     this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
     const log = options.log ?? ((line: string) => process.stderr.write(`${logSafe(line)}\n`));
     this.log = (line) => log(this.redactor.redact(line));
 
     this.lanes = options.targets.map((target, index) => {
       const url = parseTarget(target, index);
       registerWebhookUrlSecrets(this.redactor, url);
-      return { url, format: target.format, displayName: webhookDisplayName(url), waiting: [] };
+      return {
+        url: target.format === 'alertmanager' ? alertmanagerAlertsUrl(url) : url,
+        format: target.format,
+        displayName: webhookDisplayName(url),
+        waiting: [],
+      };
     });
     // Each lane holds at most one connection, so this bounds the pool without making lanes wait for each other.
     this.agent = createWebhookAgent({ connections: this.lanes.length, timeoutMs: this.timeoutMs });
@@ -168,7 +178,7 @@ export class AlertDispatcher {
       for (const { lane, index } of lanes) {
         let body = bodies.get(lane.format);
         if (body === undefined) {
-          body = this.serialize(lane.format === 'slack' ? slackPayload(event) : genericPayload(event));
+          body = this.serialize(this.payload(lane.format, event));
           bodies.set(lane.format, body);
         }
         settled.push(
@@ -223,8 +233,28 @@ export class AlertDispatcher {
     return this.closed;
   }
 
+  /** Receivers (by index) with nothing waiting or in flight: a refresh only goes where it would not queue behind older news. */
+  idleReceivers(): Set<number> {
+    const idle = new Set<number>();
+    this.lanes.forEach((lane, index) => {
+      if (!lane.inFlight && lane.waiting.length === 0) idle.add(index);
+    });
+    return idle;
+  }
+
+  private payload(format: WebhookTarget['format'], event: AlertEvent): unknown {
+    switch (format) {
+      case 'slack':
+        return slackPayload(event);
+      case 'alertmanager':
+        return alertmanagerPayload(event, this.now());
+      case 'json':
+        return genericPayload(event);
+    }
+  }
+
   /** Strings are redacted before serializing so the JSON stays valid; the text is swept again as the last word. */
-  private serialize(payload: Record<string, unknown>): string {
+  private serialize(payload: unknown): string {
     return this.redactor.redact(JSON.stringify(this.redactor.redactDeep(payload)));
   }
 

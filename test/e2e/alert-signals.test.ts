@@ -1,4 +1,7 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import path from 'node:path';
@@ -17,7 +20,7 @@ import { eventually, startServe, type ServeProcess } from './serve-process.js';
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run(), 30_000);
 
-const [PROMTOOL_TOOL] = PROMETHEUS_TOOLS;
+const [PROMTOOL_TOOL, ALERTMANAGER_TOOL] = PROMETHEUS_TOOLS;
 /** Written literally into a step's URL: it must never become a label value. */
 const URL_TOKEN = 'url-literal-token-5d1e8a9c';
 
@@ -252,4 +255,139 @@ describe('gate webhook authentication', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--webhook-header #1 \(X-Token\): secrets\.GONE is not set/);
   });
+});
+
+/** A port that was free a moment ago: Alertmanager takes no port 0. */
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+interface Alertmanager {
+  url: string;
+  output(): string;
+  close(): Promise<void>;
+}
+
+/** A real Alertmanager in the foreground on loopback, with its own storage, routing every alert to `receiverUrl` at once. */
+async function startAlertmanager(receiverUrl: string): Promise<Alertmanager> {
+  const executable = requireTool(ALERTMANAGER_TOOL);
+  const dir = await mkdtemp(path.join(tmpdir(), 'ceiling-am-'));
+  const config = [
+    'route:',
+    '  receiver: ceiling-test',
+    "  group_by: ['alertname', 'journey']",
+    '  group_wait: 0s',
+    '  group_interval: 1s',
+    '  repeat_interval: 1h',
+    'receivers:',
+    '  - name: ceiling-test',
+    '    webhook_configs:',
+    `      - url: ${receiverUrl}`,
+    '        send_resolved: true',
+    '',
+  ].join('\n');
+  await writeFile(path.join(dir, 'am.yml'), config);
+  const port = await freePort();
+  const child = spawn(
+    executable,
+    [`--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', `--storage.path=${dir}`, `--config.file=${path.join(dir, 'am.yml')}`],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const close = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+    await rm(dir, { recursive: true, force: true });
+  };
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await eventually(async () => ((await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) })).ok ? true : undefined), 'Alertmanager ready');
+  } catch (error) {
+    await close();
+    throw new Error(`${(error as Error).message}\nAlertmanager said:\n${output}`, { cause: error });
+  }
+  return { url, output: () => output, close };
+}
+
+interface AmAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  status: { state: string };
+  generatorURL?: string;
+}
+
+interface AmNotification {
+  status: string;
+  alerts: { status: string; labels: Record<string, string>; annotations: Record<string, string> }[];
+}
+
+describe('serve and a real Alertmanager', () => {
+  it('posts a failing alert that Alertmanager holds and routes to its receiver, then resolves it on recovery', async () => {
+    const target = await startSwitch();
+    const routed = await startRecorder();
+    const alertmanager = cleanup.add(await startAlertmanager(`${routed.url}/am`));
+    const dir = await cleanup.dir({ 'switch.yaml': switchJourney('switch works') });
+    const daemon = await serve(
+      [dir, '--db', path.join(dir, 'history.db'), '--alert-after', '1', '--location', 'lab', '--target', 'staging', '--alertmanager', alertmanager.url],
+      { SWITCH_URL: target.url },
+    );
+
+    const active = await eventually(async () => {
+      const alerts = (await (await fetch(`${alertmanager.url}/api/v2/alerts`, { signal: AbortSignal.timeout(5_000) })).json()) as AmAlert[];
+      return alerts.find((alert) => alert.labels.alertname === 'CeilingJourneyFailing');
+    }, 'the alert in Alertmanager');
+    expect(active.labels).toEqual({ alertname: 'CeilingJourneyFailing', journey: 'switch works', location: 'lab', target: 'staging', severity: 'critical' });
+    expect(active.status.state).toBe('active');
+    expect(active.annotations).toMatchObject({ step: 'ask the switch', code: 'CEIL_HTTP_STATUS', status_url: `${daemon.url}/` });
+    expect(active.annotations.message).toMatch(/503/);
+    expect(active.annotations.summary).toBe('Journey "switch works" is failing from lab against staging');
+
+    const firing = await eventually(async () => {
+      const notes = routed.received.map((item) => JSON.parse(item.raw) as AmNotification);
+      return notes.find((note) => note.status === 'firing');
+    }, 'the firing notification at the receiver');
+    expect(firing.alerts[0]!.labels).toMatchObject({ alertname: 'CeilingJourneyFailing', journey: 'switch works', severity: 'critical' });
+
+    target.setBroken(false);
+    const resolved = await eventually(async () => {
+      const notes = routed.received.map((item) => JSON.parse(item.raw) as AmNotification);
+      return notes.find((note) => note.status === 'resolved');
+    }, 'the resolved notification at the receiver');
+    expect(resolved.alerts[0]!.labels).toMatchObject({ journey: 'switch works', location: 'lab' });
+    const left = (await (await fetch(`${alertmanager.url}/api/v2/alerts?active=true`, { signal: AbortSignal.timeout(5_000) })).json()) as AmAlert[];
+    expect(left.filter((alert) => alert.status.state === 'active')).toEqual([]);
+
+    const metrics = await text(`${daemon.url}/metrics`);
+    expect(metrics).toMatch(/ceiling_alert_deliveries_total\{location="lab",target="staging",outcome="delivered"\} [2-9]/);
+  }, 60_000);
+});
+
+describe('serve and an Alertmanager that is down', () => {
+  it('keeps probing on schedule while the alert waits in its queue', async () => {
+    const target = await startSwitch();
+    const down = await freePort();
+    const dir = await cleanup.dir({ 'switch.yaml': switchJourney('switch works') });
+    const daemon = await serve([dir, '--db', path.join(dir, 'history.db'), '--alert-after', '1', '--alertmanager', `http://127.0.0.1:${down}`], {
+      SWITCH_URL: target.url,
+    });
+    // Runs keep ending while the first alert is still being retried against the closed port.
+    await eventually(async () => {
+      const metrics = await text(`${daemon.url}/metrics`);
+      const runs = /ceiling_journey_runs_total\{journey="switch works",location="local",target="default",result="failed"\} (\d+)/.exec(metrics);
+      return runs && Number(runs[1]) >= 4 ? true : undefined;
+    }, 'four runs while Alertmanager is down');
+    const health = (await (await fetch(`${daemon.url}/healthz`, { signal: AbortSignal.timeout(5_000) })).json()) as { alerts?: { pending?: number } };
+    expect(health.alerts?.pending).toBeGreaterThan(0);
+    await daemon.stop();
+    expect(daemon.stderr()).not.toMatch(/\d+\.\d+\.\d+\.\d+:\d+\/api/);
+  }, 60_000);
 });
