@@ -91,6 +91,8 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--webhook <url>', 'send state-change alerts as JSON to this URL (repeatable)', collect, [])
     .option('--slack-webhook <url>', 'send state-change alerts to this Slack incoming webhook (repeatable)', collect, [])
     .option('--alertmanager <url>', "send alerts to this Alertmanager's /api/v2/alerts, re-posted while failing (repeatable)", collect, [])
+    .option('--pagerduty-routing-key-env <name>', 'trigger and resolve PagerDuty incidents (Events API v2) with the routing key in this environment variable')
+    .option('--pagerduty-url <url>', 'the PagerDuty Events API v2 endpoint', 'https://events.pagerduty.com/v2/enqueue')
     .option(
       '--webhook-header <header>',
       "send this header with every alert, 'Name: value'; the value may use {{ env.X }} and {{ secrets.X }} (repeatable)",

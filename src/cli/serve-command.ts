@@ -26,13 +26,23 @@ function parseListen(text: string): { host: string; port: number } {
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
-function webhookTargets(flags: ServeFlags, redactor: Redactor): WebhookTarget[] {
+/** PagerDuty's routing key from the variable --pagerduty-routing-key-env names; unset is bad input, named but never shown. */
+function pagerdutyTarget(flags: ServeFlags, env: (name: string) => string | undefined): WebhookTarget[] {
+  if (flags.pagerdutyRoutingKeyEnv === undefined) return [];
+  const routingKey = env(flags.pagerdutyRoutingKeyEnv);
+  if (routingKey === undefined || routingKey.trim() === '')
+    throw new InputError(`--pagerduty-routing-key-env: ${flags.pagerdutyRoutingKeyEnv} is not set; export the integration's routing key in it`);
+  return [{ url: flags.pagerdutyUrl, format: 'pagerduty', routingKey: routingKey.trim() }];
+}
+
+function webhookTargets(flags: ServeFlags, env: (name: string) => string | undefined, redactor: Redactor): WebhookTarget[] {
   const targets: WebhookTarget[] = [
     ...flags.webhook.map((url) => ({ url, format: 'json' as const })),
     ...flags.slackWebhook.map((url) => ({ url, format: 'slack' as const })),
     ...flags.alertmanager.map((url) => ({ url, format: 'alertmanager' as const })),
+    ...pagerdutyTarget(flags, env),
   ];
-  const flagOf = { json: 'webhook', slack: 'slack-webhook', alertmanager: 'alertmanager' } as const;
+  const flagOf = { json: 'webhook', slack: 'slack-webhook', alertmanager: 'alertmanager', pagerduty: 'pagerduty-url' } as const;
   for (const target of targets) {
     let url: URL;
     try {
@@ -44,6 +54,7 @@ function webhookTargets(flags: ServeFlags, redactor: Redactor): WebhookTarget[] 
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`webhook ${url.protocol} URLs are not supported; use http or https`);
     // Registered here, before anything runs, as well as by the dispatcher: a webhook URL is a credential everywhere.
     registerWebhookUrlSecrets(redactor, url);
+    if (target.format === 'pagerduty') redactor.add(target.routingKey, 'pagerduty-routing-key');
   }
   return targets;
 }
@@ -101,7 +112,7 @@ async function buildOptions(paths: string[], flags: ServeFlags, log: (line: stri
     location: flags.location,
     target: flags.target,
     alertPolicy: { failAfter: flags.alertAfter },
-    webhooks: webhookTargets(flags, redactor),
+    webhooks: webhookTargets(flags, env, redactor),
     webhookAuth: webhookAuthOf(flags, { env, secret }, redactor),
     ...(token !== undefined ? { token } : {}),
     ...(flags.publicUrl !== undefined ? { publicUrl: flags.publicUrl } : {}),

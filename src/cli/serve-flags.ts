@@ -18,6 +18,8 @@ export interface ServeFlags extends JourneyRunFlags {
   webhook: string[];
   slackWebhook: string[];
   alertmanager: string[];
+  pagerdutyRoutingKeyEnv?: string;
+  pagerdutyUrl: string;
   webhookHeader: string[];
   webhookSecretEnv?: string;
   tokenEnv: string;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AlertKind } from './alert-policy.js';
 import type { LastFailure, PersistedState } from './model.js';
 import { escapeSlack } from '../webhook/slack-text.js';
@@ -199,4 +200,53 @@ export function alertmanagerAlertsUrl(base: URL): URL {
   const url = new URL(base.href);
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v2/alerts`;
   return url;
+}
+
+/** PagerDuty cuts a summary at 1024 characters; cutting it here keeps the end readable. */
+const PAGERDUTY_SUMMARY_LIMIT = 1000;
+
+/**
+ * One incident per journey, probe location and target: the same key on every
+ * trigger and on the resolve. Hashed, so any name fits PagerDuty's 255
+ * characters and no name has to be escaped.
+ */
+export function pagerdutyDedupKey(event: Pick<AlertEvent, 'journey' | 'location' | 'target'>): string {
+  return `ceiling-${createHash('sha256').update(`${event.journey}\0${event.location}\0${event.target}`).digest('hex')}`;
+}
+
+/**
+ * A PagerDuty Events API v2 event without its routing_key, which the
+ * dispatcher adds after redaction (it is a secret, and would be redacted).
+ */
+export function pagerdutyPayload(event: AlertEvent): Record<string, unknown> {
+  const dedupKey = pagerdutyDedupKey(event);
+  if (event.kind === 'recovered') return { event_action: 'resolve', dedup_key: dedupKey };
+  const failure = event.failure;
+  const step = failure?.step !== undefined ? ` at step "${failure.step}"` : '';
+  const summary = `Journey "${event.journey}" is failing from ${event.location} against ${event.target}${step}${failure !== undefined ? `: ${failure.code} ${failure.message}` : ''}`;
+  return {
+    event_action: 'trigger',
+    dedup_key: dedupKey,
+    payload: {
+      summary: cut(summary, PAGERDUTY_SUMMARY_LIMIT),
+      source: event.target,
+      severity: event.critical ? 'critical' : 'warning',
+      timestamp: iso(event.at),
+      component: event.journey,
+      group: event.location,
+      ...(failure !== undefined ? { class: failure.code } : {}),
+      custom_details: {
+        journey: event.journey,
+        file: event.file,
+        location: event.location,
+        target: event.target,
+        consecutive_failures: event.consecutiveFailures,
+        ...(failure?.step !== undefined ? { step: failure.step } : {}),
+        ...(failure !== undefined ? { code: failure.code, message: failure.message } : {}),
+        ...(event.lastPassAt !== undefined ? { last_pass_at: iso(event.lastPassAt) } : {}),
+      },
+    },
+    client: 'Ceiling',
+    ...(event.statusUrl !== undefined ? { client_url: event.statusUrl, links: [{ href: event.statusUrl, text: 'Ceiling status page' }] } : {}),
+  };
 }

@@ -3,7 +3,7 @@ import type { Redactor } from '../secrets/redactor.js';
 import type { WebhookAuth } from '../webhook/auth.js';
 import { createWebhookAgent, postWebhook, type PostResult } from '../webhook/post.js';
 import { registerWebhookUrlSecrets, webhookDisplayName } from '../webhook/url.js';
-import { alertmanagerAlertsUrl, alertmanagerPayload, genericPayload, slackPayload, type AlertEvent } from './alert-payloads.js';
+import { alertmanagerAlertsUrl, alertmanagerPayload, genericPayload, pagerdutyPayload, slackPayload, type AlertEvent } from './alert-payloads.js';
 import { logSafe } from '../report/terminal-text.js';
 
 /**
@@ -14,11 +14,19 @@ import { logSafe } from '../report/terminal-text.js';
  * src/webhook/, shared with the gate's notifications.
  */
 
-export interface WebhookTarget {
-  /** For `alertmanager`, Alertmanager's base URL: alerts go to its /api/v2/alerts. */
-  url: string;
-  format: 'json' | 'slack' | 'alertmanager';
-}
+export type WebhookTarget =
+  | {
+      /** For `alertmanager`, Alertmanager's base URL: alerts go to its /api/v2/alerts. */
+      url: string;
+      format: 'json' | 'slack' | 'alertmanager';
+    }
+  | {
+      /** The Events API v2 endpoint, e.g. https://events.pagerduty.com/v2/enqueue. */
+      url: string;
+      format: 'pagerduty';
+      /** The integration's routing key: a secret, added to each body after redaction. */
+      routingKey: string;
+    };
 
 export interface DeliveryOptions {
   targets: WebhookTarget[];
@@ -73,6 +81,9 @@ interface Delivery {
 interface Lane {
   url: URL;
   format: WebhookTarget['format'];
+  routingKey?: string;
+  /** PagerDuty authenticates by its routing key; the webhook headers and signature are not for it. */
+  auth?: WebhookAuth;
   /** Scheme and host: the only part of a webhook URL that may be logged. */
   displayName: string;
   waiting: Delivery[];
@@ -92,6 +103,11 @@ function unrefSleep(ms: number, signal: AbortSignal): Promise<void> {
     timer.unref();
     signal.addEventListener('abort', finish, { once: true });
   });
+}
+
+/** The routing key goes in after redaction, which would blank it; the rest of the body is already redacted. */
+function withRoutingKey(redactedBody: string, routingKey: string): string {
+  return JSON.stringify({ routing_key: routingKey, ...(JSON.parse(redactedBody) as Record<string, unknown>) });
 }
 
 function parseTarget(target: WebhookTarget, index: number): URL {
@@ -145,12 +161,17 @@ export class AlertDispatcher {
     this.lanes = options.targets.map((target, index) => {
       const url = parseTarget(target, index);
       registerWebhookUrlSecrets(this.redactor, url);
-      return {
+      const lane: Lane = {
         url: target.format === 'alertmanager' ? alertmanagerAlertsUrl(url) : url,
         format: target.format,
         displayName: webhookDisplayName(url),
         waiting: [],
       };
+      if (target.format === 'pagerduty') {
+        this.redactor.add(target.routingKey, 'pagerduty-routing-key');
+        lane.routingKey = target.routingKey;
+      } else if (this.auth !== undefined) lane.auth = this.auth;
+      return lane;
     });
     // Each lane holds at most one connection, so this bounds the pool without making lanes wait for each other.
     this.agent = createWebhookAgent({ connections: this.lanes.length, timeoutMs: this.timeoutMs });
@@ -181,9 +202,10 @@ export class AlertDispatcher {
           body = this.serialize(this.payload(lane.format, event));
           bodies.set(lane.format, body);
         }
+        const laneBody = lane.routingKey !== undefined ? withRoutingKey(body, lane.routingKey) : body;
         settled.push(
           new Promise<void>((resolve) => {
-            this.enqueue(lane, { body: body!, description, settle: (outcome) => (outcomes.set(index, outcome), resolve()) });
+            this.enqueue(lane, { body: laneBody, description, settle: (outcome) => (outcomes.set(index, outcome), resolve()) });
           }),
         );
       }
@@ -248,6 +270,8 @@ export class AlertDispatcher {
         return slackPayload(event);
       case 'alertmanager':
         return alertmanagerPayload(event, this.now());
+      case 'pagerduty':
+        return pagerdutyPayload(event);
       case 'json':
         return genericPayload(event);
     }
@@ -349,7 +373,7 @@ export class AlertDispatcher {
       // Capped again by retryDelay; passing it here keeps a huge Retry-After from ever being taken at its word.
       maxRetryAfterMs: this.maxDelayMs,
       dispatcher: this.agent,
-      ...(this.auth !== undefined ? { auth: this.auth } : {}),
+      ...(lane.auth !== undefined ? { auth: lane.auth } : {}),
     });
     return result.outcome === 'retry' && result.cause === 'aborted' ? { ...result, reason: 'shut down while sending' } : result;
   }

@@ -391,3 +391,69 @@ describe('serve and an Alertmanager that is down', () => {
     expect(daemon.stderr()).not.toMatch(/\d+\.\d+\.\d+\.\d+:\d+\/api/);
   }, 60_000);
 });
+
+interface PagerdutyEvent {
+  routing_key: string;
+  event_action: string;
+  dedup_key: string;
+  payload?: { summary: string; source: string; severity: string; component?: string; group?: string; class?: string; custom_details?: Record<string, unknown> };
+  links?: { href: string; text: string }[];
+}
+
+const ROUTING_KEY_CANARY = 'canaryroutingkey0123456789abcdef';
+
+describe('serve and PagerDuty (Events API v2 contract)', () => {
+  it('triggers with a stable dedup_key and the documented body, resolves on recovery, and never prints the routing key', async () => {
+    const target = await startSwitch();
+    const pagerduty = await startRecorder();
+    const dir = await cleanup.dir({ 'switch.yaml': switchJourney('switch works') });
+    const daemon = await serve(
+      [
+        dir,
+        '--db',
+        path.join(dir, 'history.db'),
+        '--alert-after',
+        '1',
+        '--location',
+        'lab',
+        '--target',
+        'staging',
+        '--pagerduty-url',
+        `${pagerduty.url}/v2/enqueue`,
+        '--pagerduty-routing-key-env',
+        'PD_ROUTING_KEY',
+        // Meant for webhooks: PagerDuty authenticates by its routing key and must not get it.
+        '--webhook-header',
+        'Authorization: Bearer {{ env.HOOK_TOKEN }}',
+      ],
+      { SWITCH_URL: target.url, PD_ROUTING_KEY: ROUTING_KEY_CANARY, HOOK_TOKEN: HEADER_CANARY },
+    );
+    const events = (): PagerdutyEvent[] => pagerduty.received.map((item) => JSON.parse(item.raw) as PagerdutyEvent);
+    const trigger = await eventually(async () => events().find((event) => event.event_action === 'trigger'), 'a trigger event');
+    expect(pagerduty.received[0]!.path).toBe('/v2/enqueue');
+    expect(pagerduty.received[0]!.headers.authorization).toBeUndefined();
+    expect(trigger.routing_key).toBe(ROUTING_KEY_CANARY);
+    expect(trigger.dedup_key).toMatch(/^ceiling-[0-9a-f]{64}$/);
+    expect(trigger.payload).toMatchObject({ source: 'staging', severity: 'critical', component: 'switch works', group: 'lab', class: 'CEIL_HTTP_STATUS' });
+    expect(trigger.payload!.summary).toMatch(/^Journey "switch works" is failing from lab against staging at step "ask the switch": CEIL_HTTP_STATUS /);
+    expect(trigger.links).toEqual([{ href: `${daemon.url}/`, text: 'Ceiling status page' }]);
+
+    target.setBroken(false);
+    const resolve = await eventually(async () => events().find((event) => event.event_action === 'resolve'), 'a resolve event');
+    expect(resolve).toEqual({ routing_key: ROUTING_KEY_CANARY, event_action: 'resolve', dedup_key: trigger.dedup_key });
+
+    const outputs = [await text(`${daemon.url}/metrics`), await text(`${daemon.url}/api/v1/journeys`), await text(`${daemon.url}/healthz`)];
+    await daemon.stop();
+    outputs.push(daemon.stdout(), daemon.stderr());
+    for (const output of outputs) expect(output).not.toContain(ROUTING_KEY_CANARY);
+  }, 60_000);
+
+  it('refuses a routing key variable that is not set with exit 2, naming it', async () => {
+    const dir = await cleanup.dir({ 'switch.yaml': switchJourney('switch works') });
+    const result = await runCli(['serve', dir, '--listen', '127.0.0.1:0', '--db', path.join(dir, 'history.db'), '--pagerduty-routing-key-env', 'PD_NOT_SET'], {
+      env: { SWITCH_URL: 'http://127.0.0.1:9' },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--pagerduty-routing-key-env: PD_NOT_SET is not set/);
+  });
+});
