@@ -71,7 +71,7 @@ describe('serve and promtool', () => {
     const lint = await promtool(['check', 'metrics'], metrics);
     expect(lint.output).toBe('');
     expect(lint.code).toBe(0);
-  });
+  }, 60_000);
 
   it('accepts the alerting rules in docs/kubernetes', async () => {
     const check = await promtool(['check', 'rules', 'docs/kubernetes/alert-rules.yml']);
@@ -177,7 +177,7 @@ describe('serve webhook authentication', () => {
     await daemon.stop();
     outputs.push(daemon.stdout(), daemon.stderr());
     for (const canary of [HEADER_CANARY, SIGNING_CANARY, PASSWORD_CANARY]) for (const output of outputs) expect(output).not.toContain(canary);
-  });
+  }, 60_000);
 
   it('refuses a header without ":" and a missing variable with exit 2, naming it and never a value', async () => {
     const dir = await cleanup.dir({ 'switch.yaml': switchJourney('switch works') });
@@ -198,7 +198,7 @@ describe('serve webhook authentication', () => {
     const noKey = await runCli(['serve', ...common, '--webhook-secret-env', 'NOT_SET_KEY'], { env: { SWITCH_URL: 'http://127.0.0.1:9' } });
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toMatch(/--webhook-secret-env: NOT_SET_KEY is not set/);
-  });
+  }, 60_000);
 });
 
 describe('gate webhook authentication', () => {
