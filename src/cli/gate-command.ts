@@ -15,6 +15,8 @@ import {
   type GateOutput,
 } from '../gate/outputs.js';
 import { registerWebhookUrlSecrets } from '../webhook/url.js';
+import type { WebhookAuth } from '../webhook/auth.js';
+import { webhookAuthOf } from './webhook-auth-flags.js';
 import { runRollback } from '../gate/rollback.js';
 import type { Redactor } from '../secrets/redactor.js';
 import { terminalSafe } from '../report/terminal-text.js';
@@ -46,6 +48,8 @@ export interface GateFlags extends FleetFlags {
   pushgatewayLabel: string[];
   webhook: string[];
   slackWebhook: string[];
+  webhookHeader: string[];
+  webhookSecretEnv?: string;
   notify: boolean;
 }
 
@@ -178,6 +182,7 @@ function gateOutputs(
     push?: PushTarget;
     webhooks: string[];
     slack: string[];
+    webhookAuth: WebhookAuth;
     redactor: Redactor;
     signal: AbortSignal;
     log: (line: string) => void;
@@ -201,7 +206,7 @@ function gateOutputs(
   }
   if (context.push !== undefined) outputs.push(pushgatewayOutput({ ...context.push, redactor, log }));
   if (flags.notify && context.webhooks.length + context.slack.length > 0) {
-    outputs.push(notificationsOutput({ webhooks: context.webhooks, slack: context.slack, redactor, signal: context.signal, log }));
+    outputs.push(notificationsOutput({ webhooks: context.webhooks, slack: context.slack, auth: context.webhookAuth, redactor, signal: context.signal, log }));
   }
   return outputs;
 }
@@ -215,6 +220,7 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
   let recoverWithinMs: number;
   let rollbackTimeoutMs: number;
   let push: PushTarget | undefined;
+  let webhookAuth: WebhookAuth;
   try {
     fleet = await loadFleet(paths, flags, write);
     policy = policyOf(flags, fleet);
@@ -222,6 +228,7 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
     onFail = rollbackCommand(flags, fleet);
     push = pushTargetOf(flags, fleet);
     for (const url of [...flags.webhook, ...flags.slackWebhook]) if (!URL.canParse(url)) throw new InputError(`--webhook: "${url}" is not a URL`);
+    webhookAuth = webhookAuthOf(flags, fleet.run, fleet.redactor);
     recoverWithinMs =
       flags.recoverWithin !== undefined ? durationFlag('--recover-within', flags.recoverWithin) : (fleet.config.gate.recoverWithinMs ?? 120_000);
     rollbackTimeoutMs = durationFlag('--rollback-timeout', flags.rollbackTimeout);
@@ -253,7 +260,7 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
   const writeOutputs = (result: GateResult, outputs: readonly GateOutput[]) => writeGateOutputs(outputs, result, { redactor, warn: write });
   try {
     const verdictFile = verdictFileOutput(flags.verdictOut);
-    const outputs = gateOutputs(flags, fleet, { verdictFile, ...(push ? { push } : {}), webhooks, slack, redactor, signal, log });
+    const outputs = gateOutputs(flags, fleet, { verdictFile, ...(push ? { push } : {}), webhooks, slack, webhookAuth, redactor, signal, log });
     const { result, results } = await runGate({
       command: 'gate',
       journeys: fleet.journeys,

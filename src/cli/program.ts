@@ -96,6 +96,16 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--alert-after <n>', 'failed runs in a row before a failing alert', positiveInt('--alert-after'), 2)
     .option('--webhook <url>', 'send state-change alerts as JSON to this URL (repeatable)', collect, [])
     .option('--slack-webhook <url>', 'send state-change alerts to this Slack incoming webhook (repeatable)', collect, [])
+    .option('--alertmanager <url>', "send alerts to this Alertmanager's /api/v2/alerts, re-posted while failing (repeatable)", collect, [])
+    .option('--pagerduty-routing-key-env <name>', 'trigger and resolve PagerDuty incidents (Events API v2) with the routing key in this environment variable')
+    .option('--pagerduty-url <url>', 'the PagerDuty Events API v2 endpoint', 'https://events.pagerduty.com/v2/enqueue')
+    .option(
+      '--webhook-header <header>',
+      "send this header with every alert, 'Name: value'; the value may use {{ env.X }} and {{ secrets.X }} (repeatable)",
+      collect,
+      [],
+    )
+    .option('--webhook-secret-env <name>', 'sign every alert with HMAC-SHA256 under the key in this environment variable (X-Ceiling-Signature)')
     .option('--token-env <name>', 'environment variable holding the bearer token for POST /api/v1/run', 'CEILING_API_TOKEN')
     .option('--public-url <url>', 'the status page as people reach it (behind a proxy or ingress); alerts link to it')
     .option('--grace <duration>', 'on SIGTERM, how long runs in flight may finish before they are aborted', '10s')
@@ -148,6 +158,13 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--pushgateway-label <name=value>', 'a grouping label, e.g. environment=production (repeatable; adds to pushgateway.labels)', collect, [])
     .option('--webhook <url>', 'notify this URL with JSON when the gate does not pass (repeatable)', collect, [])
     .option('--slack-webhook <url>', 'notify this Slack incoming webhook when the gate does not pass (repeatable)', collect, [])
+    .option(
+      '--webhook-header <header>',
+      "send this header with every notification, 'Name: value'; the value may use {{ env.X }} and {{ secrets.X }} (repeatable)",
+      collect,
+      [],
+    )
+    .option('--webhook-secret-env <name>', 'sign every notification with HMAC-SHA256 under the key in this environment variable (X-Ceiling-Signature)')
     .option('--no-notify', 'do not send notifications')
     .action(async (paths: string[], flags: GateFlags) => {
       const { gateCommand } = await import('./gate-command.js');

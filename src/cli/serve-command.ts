@@ -11,6 +11,7 @@ import { HistoryError } from '../history/store.js';
 import { inShard, parseShard } from '../serve/shard.js';
 import type { WebhookTarget } from '../serve/webhook-delivery.js';
 import { registerWebhookUrlSecrets } from '../webhook/url.js';
+import { webhookAuthOf } from './webhook-auth-flags.js';
 import { VERSION } from '../version.js';
 import { durationFlag, InputError } from './flag-values.js';
 import { readRunSources, selectJourneys } from './journey-inputs.js';
@@ -28,23 +29,35 @@ function parseListen(text: string): { host: string; port: number } {
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
-function webhookTargets(flags: ServeFlags, redactor: Redactor): WebhookTarget[] {
+/** PagerDuty's routing key from the variable --pagerduty-routing-key-env names; unset is bad input, named but never shown. */
+function pagerdutyTarget(flags: ServeFlags, env: (name: string) => string | undefined): WebhookTarget[] {
+  if (flags.pagerdutyRoutingKeyEnv === undefined) return [];
+  const routingKey = env(flags.pagerdutyRoutingKeyEnv);
+  if (routingKey === undefined || routingKey.trim() === '')
+    throw new InputError(`--pagerduty-routing-key-env: ${flags.pagerdutyRoutingKeyEnv} is not set; export the integration's routing key in it`);
+  return [{ url: flags.pagerdutyUrl, format: 'pagerduty', routingKey: routingKey.trim() }];
+}
+
+function webhookTargets(flags: ServeFlags, env: (name: string) => string | undefined, redactor: Redactor): WebhookTarget[] {
   const targets: WebhookTarget[] = [
     ...flags.webhook.map((url) => ({ url, format: 'json' as const })),
     ...flags.slackWebhook.map((url) => ({ url, format: 'slack' as const })),
+    ...flags.alertmanager.map((url) => ({ url, format: 'alertmanager' as const })),
+    ...pagerdutyTarget(flags, env),
   ];
+  const flagOf = { json: 'webhook', slack: 'slack-webhook', alertmanager: 'alertmanager', pagerduty: 'pagerduty-url' } as const;
   for (const target of targets) {
     let url: URL;
     try {
       url = new URL(target.url);
     } catch {
-      throw new InputError(
-        `--${target.format === 'slack' ? 'slack-webhook' : 'webhook'}: "${target.url}" is not a URL; write e.g. https://hooks.example.com/ceiling`,
-      );
+      const example = target.format === 'alertmanager' ? 'http://alertmanager:9093' : 'https://hooks.example.com/ceiling';
+      throw new InputError(`--${flagOf[target.format]}: "${target.url}" is not a URL; write e.g. ${example}`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`webhook ${url.protocol} URLs are not supported; use http or https`);
     // Registered here, before anything runs, as well as by the dispatcher: a webhook URL is a credential everywhere.
     registerWebhookUrlSecrets(redactor, url);
+    if (target.format === 'pagerduty') redactor.add(target.routingKey, 'pagerduty-routing-key');
   }
   return targets;
 }
@@ -134,7 +147,8 @@ async function buildOptions(givenPaths: string[], flags: ServeFlags, log: (line:
     target: project ? 'all' : (flags.target[0] ?? 'default'),
     ...(project ? { targets: project.targets } : {}),
     alertPolicy: { failAfter: flags.alertAfter },
-    webhooks: webhookTargets(flags, redactor),
+    webhooks: webhookTargets(flags, env, redactor),
+    webhookAuth: webhookAuthOf(flags, { env, secret }, redactor),
     ...(token !== undefined ? { token } : {}),
     ...(flags.publicUrl !== undefined ? { publicUrl: flags.publicUrl } : {}),
     graceMs: durationFlag('--grace', flags.grace),

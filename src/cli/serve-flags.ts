@@ -19,6 +19,11 @@ export interface ServeFlags extends JourneyRunFlags {
   alertAfter: number;
   webhook: string[];
   slackWebhook: string[];
+  alertmanager: string[];
+  pagerdutyRoutingKeyEnv?: string;
+  pagerdutyUrl: string;
+  webhookHeader: string[];
+  webhookSecretEnv?: string;
   tokenEnv: string;
   publicUrl?: string;
   grace: string;

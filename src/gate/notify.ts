@@ -13,6 +13,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Agent } from 'undici';
 import { formatMs } from '../journey/duration.js';
 import type { Redactor } from '../secrets/redactor.js';
+import type { WebhookAuth } from '../webhook/auth.js';
 import { createWebhookAgent, postWebhook } from '../webhook/post.js';
 import { escapeSlack } from '../webhook/slack-text.js';
 import { registerWebhookUrlSecrets, webhookDisplayName } from '../webhook/url.js';
@@ -159,6 +160,8 @@ export interface GateNotifyOptions {
   result: GateResult;
   /** Bodies and log lines pass through it. */
   redactor: Redactor;
+  /** Headers and signing key for every endpoint (--webhook-header, --webhook-secret-env). */
+  auth?: WebhookAuth;
   /** Per attempt, from connecting to the end of the response. */
   timeoutMs?: number;
   /** Tries per endpoint, the first included. */
@@ -225,6 +228,7 @@ class GateNotifier {
         ...(this.options.signal ? { signal: this.options.signal } : {}),
         maxRetryAfterMs: MAX_RETRY_WAIT_MS,
         dispatcher: this.agent,
+        ...(this.options.auth !== undefined ? { auth: this.options.auth } : {}),
       });
       if (result.outcome === 'delivered') return true;
       if (result.outcome === 'rejected') {

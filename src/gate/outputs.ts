@@ -9,6 +9,7 @@
 import { writeStepSummary } from '../report/github-text.js';
 import { writeToFile, writeToStream, type OutputStream } from '../report/output.js';
 import type { Redactor } from '../secrets/redactor.js';
+import type { WebhookAuth } from '../webhook/auth.js';
 import type { GateResult } from './model.js';
 import { sendGateNotifications } from './notify.js';
 import { pushVerdict } from './pushgateway.js';
@@ -104,6 +105,7 @@ export function pushgatewayOutput(options: {
 export function notificationsOutput(options: {
   webhooks: string[];
   slack: string[];
+  auth?: WebhookAuth;
   redactor: Redactor;
   signal: AbortSignal;
   log: (line: string) => void;
@@ -116,6 +118,7 @@ export function notificationsOutput(options: {
         webhooks: options.webhooks,
         slack: options.slack,
         result,
+        ...(options.auth !== undefined ? { auth: options.auth } : {}),
         redactor: options.redactor,
         signal: options.signal,
         log: options.log,

@@ -14,6 +14,8 @@ export type RunTrigger = 'schedule' | 'manual';
 
 export interface StepTiming {
   name: string;
+  /** The step's label (see CompiledStep.label), for metric series; kept in memory only, the history stores `name`. */
+  label?: string;
   status: StepStatus;
   durationMs: number;
   /** An HTTP step's whole request (its phases' total, redirects included): what latency baselines compare. Stored. */

@@ -8,6 +8,12 @@ export type CompiledStep = {
     index: number;
     kind: K;
     name: string;
+    /**
+     * What names the step where names become keys (metric labels): the name the
+     * file gives it, else its kind and 1-based position (`http#2`). Never the
+     * description made up from the step's URL or target, which may hold a token.
+     */
+    label: string;
     spec: StepSpec<K>;
     expect?: HttpExpect;
     capture?: CaptureMap;

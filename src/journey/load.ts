@@ -132,6 +132,7 @@ function compileStep(report: FileReport, raw: unknown, index: number): CompiledS
     index,
     kind,
     name: typeof data.name === 'string' ? data.name : describeStep(kind, data[kind]),
+    label: typeof data.name === 'string' ? data.name : `${kind}#${index + 1}`,
     spec: data[kind],
     location,
     asserts: stepAsserts(kind, data),

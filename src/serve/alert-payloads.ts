@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AlertKind } from './alert-policy.js';
 import type { LastFailure, PersistedState } from './model.js';
 import { escapeSlack } from '../webhook/slack-text.js';
@@ -12,7 +13,9 @@ export interface AlertEvent {
   journey: string;
   file: string;
   tags: string[];
-  /** The journey is tagged critical: receivers should page, not just post. */
+  /** The journey is tagged critical, whatever this alert says about it. */
+  critical: boolean;
+  /** A critical journey is failing: receivers should page, not just post. A recovery is never urgent. */
   urgent: boolean;
   location: string;
   target: string;
@@ -33,7 +36,7 @@ export interface AlertOrigin {
   statusUrl?: string;
 }
 
-const URGENT_TAG = 'critical';
+const CRITICAL_TAG = 'critical';
 /** Slack rejects a section text above 3000 characters; a failure message is cut well below that. */
 const SLACK_MESSAGE_LIMIT = 1000;
 
@@ -41,12 +44,14 @@ const SLACK_MESSAGE_LIMIT = 1000;
 export function alertEvent(kind: AlertKind, state: PersistedState, journey: { file: string; tags: readonly string[] }, origin: AlertOrigin): AlertEvent {
   const at = state.lastRunAt;
   if (at === undefined) throw new Error(`alertEvent: journey "${state.journey}" has no run yet; build the event from the state applyRun returned`);
+  const critical = journey.tags.some((tag) => tag.toLowerCase() === CRITICAL_TAG);
   return {
     kind,
     journey: state.journey,
     file: journey.file,
     tags: [...journey.tags],
-    urgent: journey.tags.some((tag) => tag.toLowerCase() === URGENT_TAG),
+    critical,
+    urgent: critical && kind === 'failing',
     location: origin.location,
     target: origin.target,
     at,
@@ -133,4 +138,115 @@ export function slackPayload(event: AlertEvent): Record<string, unknown> {
     { type: 'context', elements: [{ type: 'mrkdwn', text: contextLine(event) }] },
   ];
   return { text, blocks };
+}
+
+/** The alert name Alertmanager routes on; Prometheus rules for Ceiling use other names, so the two never merge. */
+export const ALERTMANAGER_ALERT_NAME = 'CeilingJourneyFailing';
+/**
+ * A firing alert's endsAt is set this far ahead, as Prometheus does, and the
+ * daemon re-posts it well before (ALERTMANAGER_REFRESH_MS), so Alertmanager
+ * keeps it active whatever its resolve_timeout, and resolves it by itself
+ * this long after a probe that stopped posting.
+ */
+export const ALERTMANAGER_FIRING_TTL_MS = 5 * 60_000;
+/** A fifth of the firing TTL: four re-posts may be lost before the alert lapses. */
+export const ALERTMANAGER_REFRESH_MS = 60_000;
+/** Annotations are for people; the full message is on the status page. */
+const ALERTMANAGER_MESSAGE_LIMIT = 1000;
+
+/** The labels that identify the alert: the same on every re-post and on the resolution, so Alertmanager sees one alert. */
+function alertmanagerLabels(event: AlertEvent): Record<string, string> {
+  return {
+    alertname: ALERTMANAGER_ALERT_NAME,
+    journey: event.journey,
+    location: event.location,
+    target: event.target,
+    severity: event.critical ? 'critical' : 'warning',
+  };
+}
+
+/**
+ * The body of POST /api/v2/alerts: a list holding one alert. A failing alert
+ * ends ALERTMANAGER_FIRING_TTL_MS after `nowMs` unless re-posted; a recovered
+ * one ends at the run that passed, which resolves it.
+ */
+export function alertmanagerPayload(event: AlertEvent, nowMs: number): Record<string, unknown>[] {
+  const failure = event.failure;
+  const where = `from ${event.location} against ${event.target}`;
+  const annotations: Record<string, string> = {
+    summary: event.kind === 'failing' ? `Journey "${event.journey}" is failing ${where}` : `Journey "${event.journey}" recovered ${where}`,
+    ...(failure?.step !== undefined ? { step: failure.step } : {}),
+    ...(failure !== undefined ? { code: failure.code, message: cut(failure.message, ALERTMANAGER_MESSAGE_LIMIT) } : {}),
+    consecutive_failures: String(event.consecutiveFailures),
+    file: event.file,
+    ...(event.statusUrl !== undefined ? { status_url: event.statusUrl } : {}),
+  };
+  const startsAt = event.kind === 'failing' ? (failure?.at ?? event.at) : Math.min(failure?.at ?? event.at, event.at);
+  const endsAt = event.kind === 'failing' ? Math.max(nowMs, event.at) + ALERTMANAGER_FIRING_TTL_MS : event.at;
+  return [
+    {
+      labels: alertmanagerLabels(event),
+      annotations,
+      startsAt: iso(startsAt),
+      endsAt: iso(endsAt),
+      ...(event.statusUrl !== undefined ? { generatorURL: event.statusUrl } : {}),
+    },
+  ];
+}
+
+/** Where an --alertmanager URL posts: its /api/v2/alerts, unless the URL already names it. */
+export function alertmanagerAlertsUrl(base: URL): URL {
+  if (/\/api\/v2\/alerts\/?$/.test(base.pathname)) return base;
+  const url = new URL(base.href);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v2/alerts`;
+  return url;
+}
+
+/** PagerDuty cuts a summary at 1024 characters; cutting it here keeps the end readable. */
+const PAGERDUTY_SUMMARY_LIMIT = 1000;
+
+/**
+ * One incident per journey, probe location and target: the same key on every
+ * trigger and on the resolve. Hashed, so any name fits PagerDuty's 255
+ * characters and no name has to be escaped.
+ */
+export function pagerdutyDedupKey(event: Pick<AlertEvent, 'journey' | 'location' | 'target'>): string {
+  return `ceiling-${createHash('sha256').update(`${event.journey}\0${event.location}\0${event.target}`).digest('hex')}`;
+}
+
+/**
+ * A PagerDuty Events API v2 event without its routing_key, which the
+ * dispatcher adds after redaction (it is a secret, and would be redacted).
+ */
+export function pagerdutyPayload(event: AlertEvent): Record<string, unknown> {
+  const dedupKey = pagerdutyDedupKey(event);
+  if (event.kind === 'recovered') return { event_action: 'resolve', dedup_key: dedupKey };
+  const failure = event.failure;
+  const step = failure?.step !== undefined ? ` at step "${failure.step}"` : '';
+  const summary = `Journey "${event.journey}" is failing from ${event.location} against ${event.target}${step}${failure !== undefined ? `: ${failure.code} ${failure.message}` : ''}`;
+  return {
+    event_action: 'trigger',
+    dedup_key: dedupKey,
+    payload: {
+      summary: cut(summary, PAGERDUTY_SUMMARY_LIMIT),
+      source: event.target,
+      severity: event.critical ? 'critical' : 'warning',
+      timestamp: iso(event.at),
+      component: event.journey,
+      group: event.location,
+      ...(failure !== undefined ? { class: failure.code } : {}),
+      custom_details: {
+        journey: event.journey,
+        file: event.file,
+        location: event.location,
+        target: event.target,
+        consecutive_failures: event.consecutiveFailures,
+        ...(failure?.step !== undefined ? { step: failure.step } : {}),
+        ...(failure !== undefined ? { code: failure.code, message: failure.message } : {}),
+        ...(event.lastPassAt !== undefined ? { last_pass_at: iso(event.lastPassAt) } : {}),
+      },
+    },
+    client: 'Ceiling',
+    ...(event.statusUrl !== undefined ? { client_url: event.statusUrl, links: [{ href: event.statusUrl, text: 'Ceiling status page' }] } : {}),
+  };
 }

@@ -9,8 +9,10 @@ import { SharedResources } from '../engine/shared-resources.js';
 import { prepareJourneys } from '../engine/run.js';
 import { EventLoopDelayMonitor } from '../engine/runner-health.js';
 import type { Redactor } from '../secrets/redactor.js';
+import type { AlertOrigin } from './alert-payloads.js';
 import { initialState, type AlertPolicy } from './alert-policy.js';
 import { AlertReconciler } from './alert-reconciler.js';
+import { AlertmanagerRefresh } from './alertmanager-refresh.js';
 import { createApiHandler, isLoopbackHostname } from './http-api.js';
 import { closeHttp, listenHttp } from './http-server.js';
 import { HistoryLock } from '../history/daemon-lock.js';
@@ -33,6 +35,7 @@ import { AlertDispatcher, type WebhookTarget } from './webhook-delivery.js';
 import { discoverFleet } from '../discovery/index.js';
 import { FleetWatch, type DiscoveredGroup, type FleetChange, type ProbeTarget } from './fleet-watch.js';
 import { entryKey, ProbeEntries, type ProbeEntry } from './probe-entries.js';
+import type { WebhookAuth } from '../webhook/auth.js';
 
 /**
  * `ceiling serve`: journeys as long-lived probes. This file wires the parts
@@ -60,6 +63,8 @@ export interface DaemonOptions {
   targets?: { statics: ProbeTarget[]; discovered: DiscoveredGroup[] };
   alertPolicy: AlertPolicy;
   webhooks: WebhookTarget[];
+  /** Headers and signing key for every webhook (--webhook-header, --webhook-secret-env). */
+  webhookAuth?: WebhookAuth;
   token?: string;
   /** Where people reach the status page; alerts link to it. Defaults to the listening address. */
   publicUrl?: string;
@@ -98,6 +103,7 @@ export class ProbeDaemon {
   private readonly metrics: ProbeMetrics;
   private readonly alerts: AlertDispatcher;
   private readonly alertReconciler: AlertReconciler;
+  private readonly alertmanagerRefresh: AlertmanagerRefresh | undefined;
   private readonly outcomes: RunOutcomePipeline;
   private readonly jobDefaults: JobDefaults;
   private server: http.Server | undefined;
@@ -130,17 +136,34 @@ export class ProbeDaemon {
     this.entries = new ProbeEntries(history.loadStates());
     this.jobDefaults = { defaultSchedule: options.defaultSchedule, retries: options.run.retries, timeoutMs: options.run.timeoutMs };
     this.metrics = new ProbeMetrics({ location: options.location, target: options.target });
-    this.alerts = new AlertDispatcher({ targets: options.webhooks, redactor: options.redactor, log: options.log });
+    this.alerts = new AlertDispatcher({
+      targets: options.webhooks,
+      redactor: options.redactor,
+      log: options.log,
+      ...(options.webhookAuth !== undefined ? { auth: options.webhookAuth } : {}),
+    });
     this.alertReconciler = new AlertReconciler({
       clock: this.clock,
       entries: this.entries,
       dispatcher: this.alerts,
       receivers: options.webhooks.length,
-      origin: () => ({ location: options.location, target: options.target, statusUrl: options.publicUrl ?? `${this.url}/` }),
+      origin: () => this.alertOrigin(),
       history,
       historyWrites: this.historyWrites,
       stopping: () => this.stopping,
     });
+    const alertmanagers = new Set(options.webhooks.flatMap((target, index) => (target.format === 'alertmanager' ? [index] : [])));
+    this.alertmanagerRefresh =
+      alertmanagers.size > 0
+        ? new AlertmanagerRefresh({
+            clock: this.clock,
+            entries: this.entries,
+            dispatcher: this.alerts,
+            alertmanagers,
+            receivers: options.webhooks.length,
+            origin: () => this.alertOrigin(),
+          })
+        : undefined;
     this.outcomes = new RunOutcomePipeline({
       clock: this.clock,
       policy: options.alertPolicy,
@@ -238,6 +261,7 @@ export class ProbeDaemon {
       throw error;
     }
     daemon.scheduler.start();
+    daemon.alertmanagerRefresh?.start();
     daemon.scheduleNextReload();
     daemon.prune();
     // Alerts decided before a restart but never delivered go out now.
@@ -250,6 +274,10 @@ export class ProbeDaemon {
     if (!address) return '';
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return `http://${host}:${address.port}`;
+  }
+
+  private alertOrigin(): AlertOrigin {
+    return { location: this.options.location, target: this.options.target, statusUrl: this.options.publicUrl ?? `${this.url}/` };
   }
 
   get journeyCount(): number {
@@ -329,7 +357,7 @@ export class ProbeDaemon {
     this.scheduler.remove(key);
     this.metrics.removeJourney(
       entry.journey.name,
-      entry.journey.steps.map((step) => step.name),
+      entry.journey.steps.map((step) => step.label),
       this.targetLabel(entry),
     );
   }
@@ -351,7 +379,8 @@ export class ProbeDaemon {
       const result = await runJourney(journey, { ...this.options.run, vars, redactor, resources, signal: context.signal });
       // A run cut short by the watchdog was already recorded; one cut short by shutdown says nothing about the target.
       if (context.signal.aborted) return;
-      this.outcomes.finish(toRunRecord(result, startedAt, this.labels(entry, context.trigger), redactor), entry, stalledByRunner(result));
+      const stepLabels = journey.steps.map((step) => step.label);
+      this.outcomes.finish(toRunRecord(result, startedAt, this.labels(entry, context.trigger), redactor, stepLabels), entry, stalledByRunner(result));
     } finally {
       await resources.closeAll();
     }
@@ -503,6 +532,7 @@ export class ProbeDaemon {
     this.clock.clearTimeout(this.reloadTimer);
     this.clock.clearTimeout(this.pruneTimer);
     await this.fleet?.stop();
+    this.alertmanagerRefresh?.stop();
     this.scheduler.stop();
     const inFlight = this.scheduler.inFlight();
     this.options.log(`stopping: scheduling stopped; waiting up to ${formatMs(this.options.graceMs)} for ${inFlight} run(s) in flight`);

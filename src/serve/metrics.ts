@@ -8,7 +8,8 @@ import type { RunOutcome, RunRecord } from './model.js';
  *
  * Label values are bounded on purpose: a journey series carries only the
  * journey's name, the probe's location and its target, and the step histogram
- * adds the step's name from the journey file. URLs, error codes and messages
+ * adds the step's name from the journey file, or for an unnamed step its kind
+ * and position (`http#2`). URLs, error codes and messages
  * never become labels: they are unbounded and may hold secrets. They belong
  * on the status page and in the API.
  */
@@ -30,6 +31,9 @@ const JOURNEY_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 6
 const STEP_DURATION_BUCKETS = [0.01, 0.05, 0.25, 1, 5, 30];
 
 const JOURNEY_LABELS = ['journey', 'location', 'target'] as const;
+
+/** prom-client's totals of ceiling_nodejs_active_{handles,requests,resources}: sum() of those gives the same. */
+const REDUNDANT_DEFAULT_GAUGES = ['ceiling_nodejs_active_handles_total', 'ceiling_nodejs_active_requests_total', 'ceiling_nodejs_active_resources_total'];
 
 /** The `phase` label's values, as blackbox_exporter names them, and the HttpPhases field each reads. */
 const HTTP_PHASES = [
@@ -88,7 +92,7 @@ export class ProbeMetrics {
     });
     this.#stepDuration = new Histogram({
       name: 'ceiling_step_duration_seconds',
-      help: "How long each step that ran took; `step` is the step's name from the journey file. Skipped steps are not observed.",
+      help: "How long each step that ran took; `step` is the step's name from the journey file, or kind#position (http#2) for an unnamed step. Skipped steps are not observed.",
       labelNames: [...JOURNEY_LABELS, 'step'],
       buckets: STEP_DURATION_BUCKETS,
       registers,
@@ -176,6 +180,8 @@ export class ProbeMetrics {
 
     // Process RSS, open file descriptors and CPU, which the soak benchmark watches.
     collectDefaultMetrics({ register: this.#registry, prefix: 'ceiling_' });
+    // Gauges named like counters, which `promtool check metrics` rejects; each is the sum of its by-type gauge, which stays.
+    for (const name of REDUNDANT_DEFAULT_GAUGES) this.#registry.removeSingleMetric(name);
   }
 
   get contentType(): string {
@@ -208,10 +214,12 @@ export class ProbeMetrics {
     const stepNames = this.#journeys.get(seriesKey(run.journey, target));
     for (const step of run.steps) {
       if (step.status === 'skipped') continue;
-      stepNames?.add(step.name);
-      this.#stepDuration.observe({ ...labels, step: step.name }, step.durationMs / 1000);
+      // The daemon labels every step it records; only a record made elsewhere (a test) falls back to the name.
+      const stepLabel = step.label ?? step.name;
+      stepNames?.add(stepLabel);
+      this.#stepDuration.observe({ ...labels, step: stepLabel }, step.durationMs / 1000);
       const phases = step.phases;
-      if (phases) for (const [phase, field] of HTTP_PHASES) this.#httpPhase.set({ ...labels, step: step.name, phase }, phases[field] / 1000);
+      if (phases) for (const [phase, field] of HTTP_PHASES) this.#httpPhase.set({ ...labels, step: stepLabel, phase }, phases[field] / 1000);
     }
   }
 

@@ -9,7 +9,7 @@ export function signatureOf(journey: Journey): string {
 export type ReloadChange =
   | { kind: 'add'; journey: Journey }
   /**
-   * An edited journey. `droppedSteps` (the old step names) is set when a step
+   * An edited journey. `droppedSteps` (the old step labels) is set when a step
    * name went away: its series must go from the metrics.
    */
   | { kind: 'change'; journey: Journey; signature: string; droppedSteps?: string[] };
@@ -35,8 +35,8 @@ export function planReload(loaded: Iterable<Pick<ProbeEntry, 'journey' | 'signat
     }
     const signature = signatureOf(journey);
     if (signature === entry.signature) continue;
-    const oldSteps = entry.journey.steps.map((step) => step.name);
-    const newSteps = new Set(journey.steps.map((step) => step.name));
+    const oldSteps = entry.journey.steps.map((step) => step.label);
+    const newSteps = new Set(journey.steps.map((step) => step.label));
     const dropped = oldSteps.some((step) => !newSteps.has(step));
     changes.push({ kind: 'change', journey, signature, ...(dropped ? { droppedSteps: oldSteps } : {}) });
   }

@@ -12,9 +12,10 @@ export interface RunLabels {
  * Boils an engine result down to what the daemon keeps. Only the last attempt's
  * steps are kept: they are what the status page and the step histogram show.
  * Every string goes through the run's redactor first, since records are stored
- * on disk and served over HTTP.
+ * on disk and served over HTTP. `stepLabels` are the journey's step labels
+ * by index (CompiledStep.label): the names metric series may carry.
  */
-export function toRunRecord(result: JourneyResult, startedAt: number, labels: RunLabels, redactor: Redactor): RunRecord {
+export function toRunRecord(result: JourneyResult, startedAt: number, labels: RunLabels, redactor: Redactor, stepLabels: readonly string[] = []): RunRecord {
   const attempt = lastAttempt(result);
   const failedStep = attempt?.failedStep !== undefined ? attempt.steps.find((step) => step.index === attempt.failedStep) : undefined;
   const record: RunRecord = {
@@ -27,6 +28,7 @@ export function toRunRecord(result: JourneyResult, startedAt: number, labels: Ru
     result: result.status,
     steps: (attempt?.steps ?? []).map((step) => ({
       name: redactor.redact(step.name),
+      ...(stepLabels[step.index] !== undefined ? { label: redactor.redact(stepLabels[step.index]!) } : {}),
       status: step.status,
       durationMs: step.durationMs,
       ...(step.phases ? { requestMs: step.phases.totalMs, phases: step.phases } : {}),

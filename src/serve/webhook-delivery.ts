@@ -1,8 +1,9 @@
 import type { Agent } from 'undici';
 import type { Redactor } from '../secrets/redactor.js';
+import type { WebhookAuth } from '../webhook/auth.js';
 import { createWebhookAgent, postWebhook, type PostResult } from '../webhook/post.js';
 import { registerWebhookUrlSecrets, webhookDisplayName } from '../webhook/url.js';
-import { genericPayload, slackPayload, type AlertEvent } from './alert-payloads.js';
+import { alertmanagerAlertsUrl, alertmanagerPayload, genericPayload, pagerdutyPayload, slackPayload, type AlertEvent } from './alert-payloads.js';
 import { logSafe } from '../report/terminal-text.js';
 
 /**
@@ -13,15 +14,26 @@ import { logSafe } from '../report/terminal-text.js';
  * src/webhook/, shared with the gate's notifications.
  */
 
-export interface WebhookTarget {
-  url: string;
-  format: 'json' | 'slack';
-}
+export type WebhookTarget =
+  | {
+      /** For `alertmanager`, Alertmanager's base URL: alerts go to its /api/v2/alerts. */
+      url: string;
+      format: 'json' | 'slack' | 'alertmanager';
+    }
+  | {
+      /** The Events API v2 endpoint, e.g. https://events.pagerduty.com/v2/enqueue. */
+      url: string;
+      format: 'pagerduty';
+      /** The integration's routing key: a secret, added to each body after redaction. */
+      routingKey: string;
+    };
 
 export interface DeliveryOptions {
   targets: WebhookTarget[];
   /** Bodies pass through it; the webhook URLs are registered in it as secrets. */
   redactor: Redactor;
+  /** Headers and signing key for every target (--webhook-header, --webhook-secret-env). */
+  auth?: WebhookAuth;
   /** Tries per delivery, the first included. */
   attempts?: number;
   baseDelayMs?: number;
@@ -34,6 +46,8 @@ export interface DeliveryOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** In [0, 1): the jitter source, injectable so tests can see the backoff grow. */
   random?: () => number;
+  /** For the times in Alertmanager bodies; injectable for tests. */
+  now?: () => number;
   log?: (line: string) => void;
 }
 
@@ -67,6 +81,9 @@ interface Delivery {
 interface Lane {
   url: URL;
   format: WebhookTarget['format'];
+  routingKey?: string;
+  /** PagerDuty authenticates by its routing key; the webhook headers and signature are not for it. */
+  auth?: WebhookAuth;
   /** Scheme and host: the only part of a webhook URL that may be logged. */
   displayName: string;
   waiting: Delivery[];
@@ -88,6 +105,11 @@ function unrefSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** The routing key goes in after redaction, which would blank it; the rest of the body is already redacted. */
+function withRoutingKey(redactedBody: string, routingKey: string): string {
+  return JSON.stringify({ routing_key: routingKey, ...(JSON.parse(redactedBody) as Record<string, unknown>) });
+}
+
 function parseTarget(target: WebhookTarget, index: number): URL {
   let url: URL;
   try {
@@ -106,6 +128,7 @@ export class AlertDispatcher {
   private readonly lanes: Lane[];
   private readonly agent: Agent;
   private readonly redactor: Redactor;
+  private readonly auth: WebhookAuth | undefined;
   private readonly attempts: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
@@ -113,6 +136,7 @@ export class AlertDispatcher {
   private readonly maxQueue: number;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly random: () => number;
+  private readonly now: () => number;
   private readonly log: (line: string) => void;
   /** Aborted when drain runs out of time or close is called: cuts requests and backoff sleeps. */
   private readonly shutdown = new AbortController();
@@ -122,6 +146,7 @@ export class AlertDispatcher {
 
   constructor(options: DeliveryOptions) {
     this.redactor = options.redactor;
+    this.auth = options.auth;
     this.attempts = Math.max(1, options.attempts ?? DEFAULTS.attempts);
     this.baseDelayMs = Math.max(0, options.baseDelayMs ?? DEFAULTS.baseDelayMs);
     this.maxDelayMs = Math.max(0, options.maxDelayMs ?? DEFAULTS.maxDelayMs);
@@ -129,13 +154,24 @@ export class AlertDispatcher {
     this.maxQueue = Math.max(1, options.maxQueue ?? DEFAULTS.maxQueue);
     this.sleep = options.sleep ?? unrefSleep;
     this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
     const log = options.log ?? ((line: string) => process.stderr.write(`${logSafe(line)}\n`));
     this.log = (line) => log(this.redactor.redact(line));
 
     this.lanes = options.targets.map((target, index) => {
       const url = parseTarget(target, index);
       registerWebhookUrlSecrets(this.redactor, url);
-      return { url, format: target.format, displayName: webhookDisplayName(url), waiting: [] };
+      const lane: Lane = {
+        url: target.format === 'alertmanager' ? alertmanagerAlertsUrl(url) : url,
+        format: target.format,
+        displayName: webhookDisplayName(url),
+        waiting: [],
+      };
+      if (target.format === 'pagerduty') {
+        this.redactor.add(target.routingKey, 'pagerduty-routing-key');
+        lane.routingKey = target.routingKey;
+      } else if (this.auth !== undefined) lane.auth = this.auth;
+      return lane;
     });
     // Each lane holds at most one connection, so this bounds the pool without making lanes wait for each other.
     this.agent = createWebhookAgent({ connections: this.lanes.length, timeoutMs: this.timeoutMs });
@@ -163,12 +199,13 @@ export class AlertDispatcher {
       for (const { lane, index } of lanes) {
         let body = bodies.get(lane.format);
         if (body === undefined) {
-          body = this.serialize(lane.format === 'slack' ? slackPayload(event) : genericPayload(event));
+          body = this.serialize(this.payload(lane.format, event));
           bodies.set(lane.format, body);
         }
+        const laneBody = lane.routingKey !== undefined ? withRoutingKey(body, lane.routingKey) : body;
         settled.push(
           new Promise<void>((resolve) => {
-            this.enqueue(lane, { body: body!, description, settle: (outcome) => (outcomes.set(index, outcome), resolve()) });
+            this.enqueue(lane, { body: laneBody, description, settle: (outcome) => (outcomes.set(index, outcome), resolve()) });
           }),
         );
       }
@@ -218,8 +255,30 @@ export class AlertDispatcher {
     return this.closed;
   }
 
+  /** Receivers (by index) with nothing waiting or in flight: a refresh only goes where it would not queue behind older news. */
+  idleReceivers(): Set<number> {
+    const idle = new Set<number>();
+    this.lanes.forEach((lane, index) => {
+      if (!lane.inFlight && lane.waiting.length === 0) idle.add(index);
+    });
+    return idle;
+  }
+
+  private payload(format: WebhookTarget['format'], event: AlertEvent): unknown {
+    switch (format) {
+      case 'slack':
+        return slackPayload(event);
+      case 'alertmanager':
+        return alertmanagerPayload(event, this.now());
+      case 'pagerduty':
+        return pagerdutyPayload(event);
+      case 'json':
+        return genericPayload(event);
+    }
+  }
+
   /** Strings are redacted before serializing so the JSON stays valid; the text is swept again as the last word. */
-  private serialize(payload: Record<string, unknown>): string {
+  private serialize(payload: unknown): string {
     return this.redactor.redact(JSON.stringify(this.redactor.redactDeep(payload)));
   }
 
@@ -314,6 +373,7 @@ export class AlertDispatcher {
       // Capped again by retryDelay; passing it here keeps a huge Retry-After from ever being taken at its word.
       maxRetryAfterMs: this.maxDelayMs,
       dispatcher: this.agent,
+      ...(lane.auth !== undefined ? { auth: lane.auth } : {}),
     });
     return result.outcome === 'retry' && result.cause === 'aborted' ? { ...result, reason: 'shut down while sending' } : result;
   }

@@ -1,6 +1,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { classifyNetworkError } from '../core/network-errors.js';
 import { VERSION } from '../version.js';
+import { authHeaders, NO_WEBHOOK_AUTH, withoutUserInfo, type WebhookAuth } from './auth.js';
 import { isRetryableStatus, mayAskToWait, retryAfterMs } from './retry-rules.js';
 import { webhookDisplayName } from './url.js';
 
@@ -26,7 +27,9 @@ export interface WebhookPost {
   /** A Retry-After beyond this is shortened to it. */
   maxRetryAfterMs: number;
   dispatcher: Dispatcher;
-  /** For Retry-After dates; injectable for tests. */
+  /** Headers and signing key; user info in `url` is sent as Basic auth either way. */
+  auth?: WebhookAuth;
+  /** For Retry-After dates and the signature's timestamp; injectable for tests. */
   now?: () => number;
 }
 
@@ -63,9 +66,10 @@ export async function postWebhook(post: WebhookPost): Promise<PostResult> {
   outer?.addEventListener('abort', onAbort, { once: true });
   try {
     if (outer?.aborted) return { outcome: 'retry', cause: 'aborted', reason: 'interrupted' };
-    const response = await request(post.url, {
+    const now = post.now ?? Date.now;
+    const response = await request(withoutUserInfo(post.url), {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
+      headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...authHeaders(post.url, post.auth ?? NO_WEBHOOK_AUTH, post.body, now()) },
       body: post.body,
       dispatcher: post.dispatcher,
       signal: attempt.signal,
@@ -76,7 +80,7 @@ export async function postWebhook(post: WebhookPost): Promise<PostResult> {
     const reason = `HTTP ${status}`;
     if (status >= 200 && status < 300) return { outcome: 'delivered', status };
     if (!isRetryableStatus(status)) return { outcome: 'rejected', status, reason };
-    const asked = mayAskToWait(status) ? retryAfterMs(response.headers['retry-after'], (post.now ?? Date.now)()) : undefined;
+    const asked = mayAskToWait(status) ? retryAfterMs(response.headers['retry-after'], now()) : undefined;
     return asked !== undefined
       ? { outcome: 'retry', cause: 'status', status, reason, retryAfterMs: Math.min(asked, post.maxRetryAfterMs) }
       : { outcome: 'retry', cause: 'status', status, reason };

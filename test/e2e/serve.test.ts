@@ -167,7 +167,9 @@ describe('ceiling serve alerts', () => {
     expect(String(slack.text)).toMatch(/URGENT/);
 
     target.setMode('ok');
-    await eventually(async () => (receiver.bodies.some((item) => item.body.event === 'recovered') ? true : undefined), 'a recovery alert');
+    const recovered = await eventually(async () => receiver.bodies.find((item) => item.body.event === 'recovered'), 'a recovery alert');
+    // The journey is tagged critical, yet good news never pages anyone.
+    expect(recovered.body).toMatchObject({ event: 'recovered', urgent: false, consecutiveFailures: 0 });
     const state = await journeyState(daemon, 'switch works');
     expect(state).toMatchObject({ health: 'passing', alerting: false, consecutiveFailures: 0 });
     const failingAlerts = receiver.bodies.filter((item) => item.path === '/generic' && item.body.event === 'failing');

@@ -752,3 +752,20 @@ describe('a valid journey', () => {
     ]);
   });
 });
+
+describe('step labels', () => {
+  it('labels a named step by its name and an unnamed one by kind and 1-based position, never by its URL', async () => {
+    const journey = await loads(
+      yaml(
+        'name: labels',
+        'steps:',
+        '  - name: sign in',
+        '    http: { url: "http://127.0.0.1:1/login" }',
+        '  - http: { url: "http://127.0.0.1:1/items?token=abcdef0123456789" }',
+        '  - wait: 1s',
+      ),
+    );
+    expect(journey.steps.map((step) => step.label)).toEqual(['sign in', 'http#2', 'wait#3']);
+    expect(journey.steps[1]!.name).toContain('/items');
+  });
+});

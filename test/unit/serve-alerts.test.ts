@@ -156,6 +156,7 @@ describe('alertEvent', () => {
       journey: 'checkout',
       file: 'journeys/checkout.yaml',
       tags: ['shop'],
+      critical: false,
       urgent: false,
       location: 'eu-west',
       target: 'production',
@@ -167,10 +168,17 @@ describe('alertEvent', () => {
     });
   });
 
-  it('marks a journey tagged critical as urgent, whatever the case', () => {
+  it('marks a failing journey tagged critical as urgent, whatever the case', () => {
     expect(alertEvent('failing', failingState, { file: 'f.yaml', tags: ['shop', 'critical'] }, origin).urgent).toBe(true);
     expect(alertEvent('failing', failingState, { file: 'f.yaml', tags: ['Critical'] }, origin).urgent).toBe(true);
     expect(alertEvent('failing', failingState, { file: 'f.yaml', tags: ['critical-path'] }, origin).urgent).toBe(false);
+  });
+
+  it('never marks a recovery urgent, even of a critical journey (recoveries never page)', () => {
+    const recovered = alertEvent('recovered', failingState, { file: 'f.yaml', tags: ['critical'] }, origin);
+    expect(recovered).toMatchObject({ kind: 'recovered', critical: true, urgent: false });
+    expect(genericPayload(recovered).urgent).toBe(false);
+    expect(JSON.stringify(slackPayload(recovered))).not.toMatch(/URGENT|<!channel>/);
   });
 
   it('refuses a state that has never run', () => {

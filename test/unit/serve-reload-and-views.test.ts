@@ -19,8 +19,8 @@ function journey(name: string, stepNames: string[] = ['open'], extra: Partial<Jo
     vars: {},
     timeoutMs: 30_000,
     retries: 0,
-    // Only the names matter to the daemon's bookkeeping.
-    steps: stepNames.map((stepName, index) => ({ index, name: stepName }) as unknown as CompiledStep),
+    // Only the names (and the labels metric series carry: these steps are all named) matter to the daemon's bookkeeping.
+    steps: stepNames.map((stepName, index) => ({ index, name: stepName, label: stepName }) as unknown as CompiledStep),
     location: { file: `journeys/${name}.yaml`, line: 1, column: 1 },
     ...extra,
   };

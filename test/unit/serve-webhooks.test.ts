@@ -135,6 +135,7 @@ function alert(journey = 'checkout', overrides: Partial<AlertEvent> = {}): Alert
     journey,
     file: 'journeys/checkout.yaml',
     tags: ['shop'],
+    critical: false,
     urgent: false,
     location: 'eu-west',
     target: 'production',
