@@ -38,11 +38,13 @@ function pagerdutyTarget(flags: ServeFlags, env: (name: string) => string | unde
   return [{ url: flags.pagerdutyUrl, format: 'pagerduty', routingKey: routingKey.trim() }];
 }
 
-function webhookTargets(flags: ServeFlags, env: (name: string) => string | undefined, redactor: Redactor): WebhookTarget[] {
+function webhookTargets(flags: ServeFlags, env: (name: string) => string | undefined, redactor: Redactor, config: ProjectConfig | undefined): WebhookTarget[] {
+  // ceiling.yaml's Alertmanagers first, then the flag's; a URL given both ways is posted to once.
+  const alertmanagers = [...new Set([...(config?.notify.alertmanager ?? []), ...flags.alertmanager])];
   const targets: WebhookTarget[] = [
     ...flags.webhook.map((url) => ({ url, format: 'json' as const })),
     ...flags.slackWebhook.map((url) => ({ url, format: 'slack' as const })),
-    ...flags.alertmanager.map((url) => ({ url, format: 'alertmanager' as const })),
+    ...alertmanagers.map((url) => ({ url, format: 'alertmanager' as const })),
     ...pagerdutyTarget(flags, env),
   ];
   const flagOf = { json: 'webhook', slack: 'slack-webhook', alertmanager: 'alertmanager', pagerduty: 'pagerduty-url' } as const;
@@ -147,7 +149,7 @@ async function buildOptions(givenPaths: string[], flags: ServeFlags, log: (line:
     target: project ? 'all' : (flags.target[0] ?? 'default'),
     ...(project ? { targets: project.targets } : {}),
     alertPolicy: { failAfter: flags.alertAfter },
-    webhooks: webhookTargets(flags, env, redactor),
+    webhooks: webhookTargets(flags, env, redactor, project?.config),
     webhookAuth: webhookAuthOf(flags, { env, secret }, redactor),
     ...(token !== undefined ? { token } : {}),
     ...(flags.publicUrl !== undefined ? { publicUrl: flags.publicUrl } : {}),

@@ -359,6 +359,9 @@ export const projectConfigSchema = z
       .strictObject({
         webhooks: urlList('a webhook').optional().meta({ description: 'URLs that receive the verdict as JSON.' }),
         slack: urlList('a Slack webhook').optional().meta({ description: 'Slack incoming-webhook URLs.' }),
+        alertmanager: urlList('an Alertmanager')
+          .optional()
+          .meta({ description: 'Alertmanager base URLs that `ceiling serve --config` posts journey alerts to (as --alertmanager).' }),
       })
       .optional(),
     gate: gatePolicySchema.optional(),

@@ -77,7 +77,8 @@ export interface ProjectConfig {
   defaults: { concurrency?: number; timeoutMs?: number; retries?: number };
   /** In --reporter syntax; relative output paths are resolved against baseDir. */
   reporters: string[];
-  notify: { webhooks: string[]; slack: string[] };
+  /** webhooks and slack get the gate's verdict; alertmanager gets serve's journey alerts. */
+  notify: { webhooks: string[]; slack: string[]; alertmanager: string[] };
   pushgateway: { url?: string; job?: string; labels: Record<string, string> };
   gate: {
     bakeMs?: number;
@@ -462,7 +463,7 @@ function buildConfig(file: string, data: ProjectConfigInput): ProjectConfig {
       ...(defaults.retries !== undefined ? { retries: defaults.retries } : {}),
     },
     reporters: (data.reporters ?? []).map((spec) => resolveReporter(spec, baseDir)),
-    notify: { webhooks: data.notify?.webhooks ?? [], slack: data.notify?.slack ?? [] },
+    notify: { webhooks: data.notify?.webhooks ?? [], slack: data.notify?.slack ?? [], alertmanager: data.notify?.alertmanager ?? [] },
     pushgateway: {
       ...(data.pushgateway?.url !== undefined ? { url: data.pushgateway.url } : {}),
       ...(data.pushgateway?.job !== undefined ? { job: data.pushgateway.job } : {}),

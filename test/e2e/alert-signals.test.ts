@@ -371,6 +371,33 @@ describe('serve and a real Alertmanager', () => {
   }, 60_000);
 });
 
+describe("ceiling.yaml's notify.alertmanager", () => {
+  it('is where serve --config posts alerts, each naming its target', async () => {
+    const target = await startSwitch();
+    const routed = await startRecorder();
+    const alertmanager = cleanup.add(await startAlertmanager(`${routed.url}/am`));
+    const dir = await cleanup.dir({
+      'switch.yaml': switchJourney('switch from config'),
+      'ceiling.yaml': [
+        'journeys: [switch.yaml]',
+        'targets:',
+        '  blue: { vars: { color: blue } }',
+        'notify:',
+        `  alertmanager: ["${alertmanager.url}"]`,
+        '',
+      ].join('\n'),
+    });
+    await serve(['--config', path.join(dir, 'ceiling.yaml'), '--db', path.join(dir, 'history.db'), '--alert-after', '1', '--location', 'lab'], {
+      SWITCH_URL: target.url,
+    });
+    const active = await eventually(async () => {
+      const alerts = (await (await fetch(`${alertmanager.url}/api/v2/alerts`, { signal: AbortSignal.timeout(5_000) })).json()) as AmAlert[];
+      return alerts.find((alert) => alert.labels.journey === 'switch from config');
+    }, 'the alert in Alertmanager');
+    expect(active.labels).toMatchObject({ alertname: 'CeilingJourneyFailing', location: 'lab', target: 'blue' });
+  }, 60_000);
+});
+
 describe('serve and an Alertmanager that is down', () => {
   it('keeps probing on schedule while the alert waits in its queue', async () => {
     const target = await startSwitch();

@@ -82,7 +82,7 @@ gate:
       ],
       defaults: { concurrency: 2, timeoutMs: 45_000, retries: 1 },
       reporters: ['console', `junit=${path.join(opsDir, 'out', 'gate.xml')}`, 'json=-', 'json'],
-      notify: { webhooks: ['https://hooks.example.com/ceiling'], slack: ['https://hooks.slack.com/services/T/B/X'] },
+      notify: { webhooks: ['https://hooks.example.com/ceiling'], slack: ['https://hooks.slack.com/services/T/B/X'], alertmanager: [] },
       pushgateway: { labels: {} },
       gate: {
         bakeMs: 600_000,
@@ -109,7 +109,7 @@ gate:
       targets: [{ name: 'prod', vars: {} }],
       defaults: {},
       reporters: [],
-      notify: { webhooks: [], slack: [] },
+      notify: { webhooks: [], slack: [], alertmanager: [] },
       pushgateway: { labels: {} },
       gate: {},
     });
