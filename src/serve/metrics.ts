@@ -61,6 +61,9 @@ export class ProbeMetrics {
   readonly #stepDuration: Histogram<(typeof JOURNEY_LABELS)[number] | 'step'>;
   readonly #httpPhase: Gauge<(typeof JOURNEY_LABELS)[number] | 'step' | 'phase'>;
   readonly #runs: Counter<(typeof JOURNEY_LABELS)[number] | 'result'>;
+  readonly #failures: Counter<(typeof JOURNEY_LABELS)[number] | 'code'>;
+  /** The failure codes each journey's series has seen, so removing the journey removes them all. */
+  readonly #failureCodes = new Map<string, Set<string>>();
   readonly #lastRun: Gauge<(typeof JOURNEY_LABELS)[number]>;
   readonly #skipped: Counter<(typeof JOURNEY_LABELS)[number]>;
   readonly #loaded: Gauge<(typeof PROBE_LABELS)[number]>;
@@ -109,6 +112,13 @@ export class ProbeMetrics {
       name: 'ceiling_journey_runs_total',
       help: 'Journey runs by result: passed, failed (an assertion did not hold), flaky (passed on a retry) or error (timeout, connect failure, watchdog).',
       labelNames: [...JOURNEY_LABELS, 'result'],
+      registers,
+    });
+    // The code comes from Ceiling's own catalogue (docs/failure-codes.md), never from the target: the label stays bounded.
+    this.#failures = new Counter({
+      name: 'ceiling_journey_failures_total',
+      help: 'Failed and errored journey runs by failure code (CEIL_HTTP_STATUS, CEIL_TIMEOUT_STEP, …), the reason a dashboard groups failures by.',
+      labelNames: [...JOURNEY_LABELS, 'code'],
       registers,
     });
     this.#lastRun = new Gauge({
@@ -209,6 +219,13 @@ export class ProbeMetrics {
     this.#up.set(labels, run.result === 'passed' || run.result === 'flaky' ? 1 : 0);
     this.#journeyDuration.observe(labels, run.durationMs / 1000);
     this.#runs.inc({ ...labels, result: run.result });
+    if ((run.result === 'failed' || run.result === 'error') && run.failureCode !== undefined) {
+      const key = seriesKey(run.journey, target);
+      const codes = this.#failureCodes.get(key) ?? new Set<string>();
+      codes.add(run.failureCode);
+      this.#failureCodes.set(key, codes);
+      this.#failures.inc({ ...labels, code: run.failureCode });
+    }
     this.#lastRun.set(labels, (run.startedAt + run.durationMs) / 1000);
 
     const stepNames = this.#journeys.get(seriesKey(run.journey, target));
@@ -277,6 +294,8 @@ export class ProbeMetrics {
     this.#lastRun.remove(labels);
     this.#skipped.remove(labels);
     for (const result of RUN_RESULTS) this.#runs.remove({ ...labels, result });
+    for (const code of this.#failureCodes.get(key) ?? []) this.#failures.remove({ ...labels, code });
+    this.#failureCodes.delete(key);
     const steps = new Set([...stepNames, ...(this.#journeys.get(key) ?? [])]);
     for (const step of steps) {
       this.#stepDuration.remove({ ...labels, step });

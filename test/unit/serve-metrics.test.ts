@@ -221,16 +221,20 @@ describe('ProbeMetrics', () => {
       }),
     );
     const text = await metrics.render();
-    for (const leaked of ['https://', 'drop.internal.example', 'abc123', 'database password', 'CEIL_EXPECT_STATUS', 'answered 500']) {
+    for (const leaked of ['https://', 'drop.internal.example', 'abc123', 'database password', 'answered 500']) {
       expect(text).not.toContain(leaked);
     }
+    // The code, from Ceiling's own catalogue, is the one thing about the failure a label carries.
+    expect(samplesOf(parseExposition(text), 'ceiling_journey_failures_total').map((sample) => [sample.labels.code, sample.value])).toEqual([
+      ['CEIL_EXPECT_STATUS', 1],
+    ]);
     const steps = samplesOf(parseExposition(text), 'ceiling_step_duration_seconds_count').map((sample) => sample.labels.step);
     expect(steps).toEqual(['create', 'read back']);
   });
 
   it('gives every journey and daemon series exactly its bounded label set', async () => {
     const metrics = new ProbeMetrics(probe);
-    metrics.recordRun(run({ result: 'failed', failureMessage: 'connect ECONNREFUSED 10.0.0.7:443' }));
+    metrics.recordRun(run({ result: 'failed', failureCode: 'CEIL_CONNECT_REFUSED', failureMessage: 'connect ECONNREFUSED 10.0.0.7:443' }));
     metrics.recordSkip('a journey that only ever skipped');
     metrics.recordAlertDelivery('dropped');
     const parsed = await exposition(metrics);
@@ -240,6 +244,7 @@ describe('ProbeMetrics', () => {
       ceiling_journey_duration_seconds: ['journey', 'location', 'target'],
       ceiling_step_duration_seconds: ['journey', 'location', 'step', 'target'],
       ceiling_journey_runs_total: ['journey', 'location', 'result', 'target'],
+      ceiling_journey_failures_total: ['code', 'journey', 'location', 'target'],
       ceiling_journey_last_run_timestamp_seconds: ['journey', 'location', 'target'],
       ceiling_journey_skipped_runs_total: ['journey', 'location', 'target'],
       ceiling_journeys: ['location', 'target'],
@@ -272,6 +277,7 @@ describe('ProbeMetrics', () => {
   it('makes every series of a removed journey disappear while another journey keeps its own', async () => {
     const metrics = new ProbeMetrics(probe);
     metrics.recordRun(run({ journey: 'leaving' }));
+    metrics.recordRun(run({ journey: 'leaving', result: 'error', failureCode: 'CEIL_TIMEOUT_STEP' }));
     metrics.recordSkip('leaving');
     metrics.recordRun(run({ journey: 'staying' }));
     metrics.removeJourney('leaving', ['connect alice', 'a step that never ran']);
