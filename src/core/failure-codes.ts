@@ -55,6 +55,11 @@ export const FAILURE_CODES = {
   CEIL_MATCHER_UNKNOWN: { class: 'config', meaning: 'An expectation uses an unknown or malformed matcher.' },
   CEIL_REGEX: { class: 'config', meaning: 'A regular expression in a journey does not compile.' },
   CEIL_TEMPLATE: { class: 'config', meaning: 'A template in a journey variable is malformed or refers to something undefined.' },
+  CEIL_SECRET_RAW_IN_URL: {
+    class: 'config',
+    meaning:
+      'Warning: a secret is placed raw into a URL; a value holding & + # / or a space would be split or mangled (and the mangled part not redacted). Wrap it in urlEncode() or pass it with query:.',
+  },
   CEIL_ACTOR_UNKNOWN: { class: 'config', meaning: 'A step uses an actor that no earlier step created.' },
   CEIL_ACTOR_KIND: { class: 'config', meaning: 'A step uses an actor of the wrong kind (a WebSocket client for a browser step, or the reverse).' },
   CEIL_WS_NO_MATCH: { class: 'config', meaning: 'A WebSocket expectation says neither json, text nor regex.' },

@@ -4,7 +4,7 @@ import type { FileReport } from './file-report.js';
 import type { CompiledStep } from './journey.js';
 import { matcherOperators, operatorProblems } from './matchers.js';
 import type { Path } from './positions.js';
-import { checkTemplate, stringsIn, templatedKeysIn } from './template.js';
+import { checkTemplate, parseTemplate, stringsIn, templatedKeysIn, type Expr } from './template.js';
 import { isRecord } from './value-path.js';
 
 /**
@@ -134,6 +134,29 @@ function looselyDefinedBy(raw: unknown): { names: string[]; actors: string[] } {
   return { names, actors };
 }
 
+/**
+ * `{{ secrets.X }}` written straight into a URL: a value holding `&`, `+`,
+ * `#`, `/` or a space arrives split or changed, and the changed part is not
+ * the secret the redactor knows. urlEncode() or query: encode it.
+ */
+function rawSecretsInUrl(step: CompiledStep): { path: Path; name: string }[] {
+  const spec = step.spec as { url?: unknown };
+  if (typeof spec !== 'object' || spec === null || typeof spec.url !== 'string') return [];
+  let parts: ReturnType<typeof parseTemplate>;
+  try {
+    parts = parseTemplate(spec.url);
+  } catch {
+    return []; // checkTemplate reports the syntax error.
+  }
+  const found: string[] = [];
+  const visit = (expr: Expr): void => {
+    if (expr.type === 'ref' && expr.root === 'secrets' && expr.path[0] !== undefined) found.push(expr.path[0]);
+    else if (expr.type === 'fallback') expr.options.forEach(visit);
+  };
+  for (const part of parts ?? []) if ('expr' in part) visit(part.expr);
+  return found.map((name) => ({ path: ['steps', step.index, step.kind, 'url'], name }));
+}
+
 /** A key would be sent as written, braces and all: say so at load rather than let it pass unrendered. */
 function templatedKeyMessage(key: string): string {
   return `"${key}" is an object key, and keys are never rendered as templates, so it would be sent as written; use a fixed key and put the template in the value`;
@@ -169,6 +192,14 @@ export function checkSemantics(
         for (const problem of checkTemplate(text, known)) report.add('error', 'CEIL_TEMPLATE', [...base, ...inner], problem.message);
       }
       for (const { key, path: inner } of templatedKeysIn(value)) report.add('error', 'CEIL_TEMPLATE', [...base, ...inner], templatedKeyMessage(key));
+    }
+    for (const raw of rawSecretsInUrl(step)) {
+      report.add(
+        'warning',
+        'CEIL_SECRET_RAW_IN_URL',
+        raw.path,
+        `secrets.${raw.name} goes into the URL unencoded: a value with & + # / or a space would be split or changed (and the changed part not redacted); write {{ urlEncode(secrets.${raw.name}) }}, or pass it with query:`,
+      );
     }
     for (const { value, path: base } of matcherRoots(step)) {
       for (const problem of operatorProblems(value)) {

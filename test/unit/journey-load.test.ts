@@ -534,6 +534,23 @@ describe('variables', () => {
     });
   });
 
+  it('warns at the step when a secret goes into a URL unencoded, and not when it is encoded or sent with query:', async () => {
+    const text = yaml(
+      'name: raw secret',
+      'steps:',
+      '  - http: { url: "http://127.0.0.1:1/{{ secrets.TOKEN }}?k={{ secrets.KEY ?? env.KEY }}" }',
+      '    expect: { status: 200 }',
+      '  - http: { url: "http://127.0.0.1:1/{{ urlEncode(secrets.TOKEN) }}", query: { k: "{{ secrets.KEY }}" } }',
+      '    expect: { status: 200 }',
+    );
+    const diagnostics = await diagnose(text);
+    expect(diagnostics.map((d) => [d.severity, d.code, d.line, d.field])).toEqual([
+      ['warning', 'CEIL_SECRET_RAW_IN_URL', 3, 'steps[0].http.url'],
+      ['warning', 'CEIL_SECRET_RAW_IN_URL', 3, 'steps[0].http.url'],
+    ]);
+    expect(diagnostics[0]!.message).toContain('{{ urlEncode(secrets.TOKEN) }}');
+  });
+
   it('an unknown function', async () => {
     const text = yaml('name: vars', 'steps:', '  - http: { url: "http://127.0.0.1:1/{{ uuid4() }}" }');
     expect(await single(text)).toMatchObject({
