@@ -1,5 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -86,6 +86,31 @@ async function gate(config: string, args: string[] = [], env: NodeJS.ProcessEnv 
   }
   const rolledBack = existsSync(marker) ? await readFile(marker, 'utf8') : undefined;
   return { ...result, verdict, dir, ...(rolledBack !== undefined ? { rolledBack } : {}) };
+}
+
+async function waitForFile(file: string): Promise<number> {
+  for (;;) {
+    if (existsSync(file)) {
+      const text = await readFile(file, 'utf8');
+      if (text !== '') return Number(text);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The parent of a process, from /proc (Linux, as CI runs). */
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 describe('ceiling gate over a fleet found in DNS (dnsmasq)', () => {
@@ -182,6 +207,23 @@ describe('ceiling gate over a fleet found in DNS (dnsmasq)', () => {
     const everything = `${run.stdout}${run.stderr}${JSON.stringify(run.verdict)}`;
     expect(everything).not.toContain('hunter2-discovery-secret');
     expect(run.verdict.reason).toContain('listing with token');
+  }, 60_000);
+
+  it('stops discovering on SIGINT: exit 130, the command ended, no rollback', async () => {
+    const dir = await cleanup.dir();
+    const started = path.join(dir, 'discovery-started');
+    const slow = `require('fs').writeFileSync(${JSON.stringify(started)}, String(process.pid)); setInterval(() => {}, 1000)`;
+    const config = configText(`{ command: ["${process.execPath}", "-e", ${JSON.stringify(slow)}], timeout: 10m }`);
+    const run = gate(config, [], {});
+    // gate() spawns the CLI itself; find it through the discovery command it starts, then interrupt the CLI.
+    const commandPid = await waitForFile(started);
+    process.kill(parentOf(commandPid), 'SIGINT');
+    const result = await run;
+    expect(result.killed).toBe(false);
+    expect(result.code, show(result)).toBe(130);
+    expect(result.verdict).toMatchObject({ verdict: 'inconclusive', exitCode: 130 });
+    expect(result.rolledBack).toBeUndefined();
+    expect(isAlive(commandPid)).toBe(false);
   }, 60_000);
 });
 
