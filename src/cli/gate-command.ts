@@ -208,7 +208,7 @@ function gateOutputs(
 }
 
 /** "2 target(s)", or "1 target(s) and 1 discovered group(s)" when some are found at run time. */
-export function describeTargetCount(targets: FleetInputs['targets']): string {
+function describeTargetCount(targets: FleetInputs['targets']): string {
   const groups = targets.filter((target) => target.discover !== undefined).length;
   const fixed = targets.length - groups;
   if (groups === 0) return `${fixed} target(s)`;

@@ -49,11 +49,10 @@ export async function expandTargets(targets: readonly TargetConfig[], options: E
   // Every group at once: each is bounded by its own timeout, and a slow one should not hold the others back.
   const answers = await Promise.all(
     groups.map(async (group) => {
+      const found = discoverFleet(group.name, group.discover!, { vars: group.vars, redactor: options.redactor, signal: options.signal });
       try {
-        return await raceAbort(
-          discoverFleet(group.name, group.discover!, { vars: group.vars, redactor: options.redactor, signal: options.signal }),
-          options.signal,
-        );
+        // A command stops on the signal itself and is waited for, so no child outlives the gate; a DNS lookup is left to its own timeout.
+        return await (group.discover!.source.kind === 'command' ? found : raceAbort(found, options.signal));
       } catch {
         return { problem: INTERRUPTED_PROBLEM(group.name) };
       }
