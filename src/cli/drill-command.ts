@@ -1,6 +1,8 @@
 import { formatMs } from '../journey/duration.js';
 import { EXIT } from '../core/exit-codes.js';
 import { runDrill, type DrillReport } from '../gate/drill.js';
+import { describeProblems, expandTargets, fleetOutcomes } from '../gate/fleet.js';
+import { describeFleetSize } from '../gate/render-common.js';
 import { runRollback } from '../gate/rollback.js';
 import { writeToFile } from '../report/output.js';
 import { terminalSafe } from '../report/terminal-text.js';
@@ -26,6 +28,7 @@ function commandOf(flag: string, text: string): string[] {
 
 function renderDrill(report: DrillReport): string {
   const lines = [`\n${report.ok ? '✓ DRILL PASSED' : '✗ DRILL FAILED'}: ${report.reason}`];
+  for (const fleet of report.fleets ?? []) lines.push(`  fleet ${fleet.group}: ${describeFleetSize(fleet)}: ${fleet.instances.join(', ')}`);
   for (const phase of report.phases) {
     const command = phase.command
       ? ` · ${phase.command.command.join(' ')} exited ${phase.command.exitCode ?? '(killed)'} in ${formatMs(phase.command.durationMs)}`
@@ -68,9 +71,27 @@ export async function drillCommand(paths: string[], flags: DrillFlags): Promise<
   }
   const { signal, dispose } = abortOnSignals(write);
   try {
-    const report = await runDrill({
+    // Found once, before the first verify: the deploy and the rollback are judged on the same instances.
+    const expansion = await expandTargets(fleet.targets, { redactor: fleet.redactor, signal });
+    if ('problems' in expansion) {
+      for (const problem of expansion.problems) write(fleet.redactor.redact(`ceiling drill: ${problem.code}: ${problem.message}`));
+      write(`ceiling drill: INCONCLUSIVE: ${fleet.redactor.redact(describeProblems(expansion.problems))}`);
+      return expansion.interrupted ? EXIT.interrupted : EXIT.nothingTested;
+    }
+    const fleets = fleetOutcomes(expansion.fleets, new Map());
+    for (const found of expansion.fleets)
+      write(fleet.redactor.redact(`ceiling drill: discovered ${found.group} (${found.source}): ${found.instances.join(', ')}`));
+    if (expansion.sizeFindings.length > 0) {
+      // Rehearsing a rollback on a fleet that is already the wrong size would prove nothing.
+      const reason = `${expansion.sizeFindings.map((finding) => finding.message).join('; ')}; fix the fleet before the drill`;
+      const report: DrillReport = { ok: false, reason, phases: [], fleets };
+      process.stdout.write(fleet.redactor.redact(renderDrill(report)));
+      if (flags.reportOut !== undefined) await writeToFile(flags.reportOut, `${JSON.stringify(fleet.redactor.redactDeep(report), null, 2)}\n`);
+      return EXIT.failed;
+    }
+    const drilled = await runDrill({
       journeys: fleet.journeys,
-      targets: fleet.targets,
+      targets: expansion.targets,
       run: fleet.run,
       deploy,
       rollback,
@@ -83,6 +104,7 @@ export async function drillCommand(paths: string[], flags: DrillFlags): Promise<
       runCommand: (_phase, command) =>
         runRollback({ command, env: { CEILING_DRILL: '1' }, timeoutMs: timing.commandTimeoutMs, redactor: fleet.redactor, signal }),
     });
+    const report: DrillReport = fleets.length > 0 ? { ...drilled, fleets } : drilled;
     process.stdout.write(fleet.redactor.redact(renderDrill(report)));
     if (flags.reportOut !== undefined) await writeToFile(flags.reportOut, `${JSON.stringify(fleet.redactor.redactDeep(report), null, 2)}\n`);
     if (signal.aborted) return EXIT.interrupted;

@@ -164,10 +164,11 @@ function rollbackEnv(result: GateResult, verdictFile: string): Record<string, st
   return {
     CEILING_VERDICT: result.verdict,
     CEILING_VERDICT_FILE: path.resolve(verdictFile),
-    CEILING_FAILING_TARGETS: result.targets
-      .filter((target) => target.status === 'failed')
-      .map((target) => target.name)
-      .join(','),
+    // A fleet of the wrong size fails as a group: the rollback is told the group's name.
+    CEILING_FAILING_TARGETS: [
+      ...result.findings.filter((finding) => finding.kind === 'fleet').map((finding) => finding.target),
+      ...result.targets.filter((target) => target.status === 'failed').map((target) => target.name),
+    ].join(','),
     CEILING_EXPECTED_VERSION: result.expectedVersion ?? '',
     CEILING_TIME_TO_DETECT_MS: String(result.timeToDetectMs ?? ''),
   };
@@ -211,6 +212,14 @@ function gateOutputs(
   return outputs;
 }
 
+/** "2 target(s)", or "1 target(s) and 1 discovered group(s)" when some are found at run time. */
+function describeTargetCount(targets: FleetInputs['targets']): string {
+  const groups = targets.filter((target) => target.discover !== undefined).length;
+  const fixed = targets.length - groups;
+  if (groups === 0) return `${fixed} target(s)`;
+  return fixed === 0 ? `${groups} discovered group(s)` : `${fixed} target(s) and ${groups} discovered group(s)`;
+}
+
 export async function gateCommand(paths: string[], flags: GateFlags): Promise<number> {
   const write = (line: string) => process.stderr.write(`${terminalSafe(line)}\n`);
   let fleet: FleetInputs;
@@ -248,7 +257,7 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
   }
 
   write(
-    `ceiling gate: ${fleet.journeys.length} journey(s) × ${fleet.targets.length} target(s)` +
+    `ceiling gate: ${fleet.journeys.length} journey(s) × ${describeTargetCount(fleet.targets)}` +
       (policy.bakeMs > 0
         ? `, bake ${flags.bake ?? `${policy.bakeMs / 1000}s`} every ${flags.every ?? `${policy.everyMs / 1000}s`}, ${policy.cleanRounds} clean rounds to pass`
         : ', one round') +

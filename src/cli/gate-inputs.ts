@@ -8,7 +8,7 @@ import type { RoundSettings } from '../gate/rounds.js';
 import type { Redactor } from '../secrets/redactor.js';
 import { durationFlag, InputError } from './flag-values.js';
 import { readRunSources, selectJourneys } from './journey-inputs.js';
-import { pickTargets, refuseDiscoveredTargets } from './project-config.js';
+import { pickTargets } from './project-config.js';
 import { parseVarFlags } from './var-flags.js';
 import type { JourneyRunFlags } from './run-flags.js';
 
@@ -43,8 +43,8 @@ export async function loadFleet(paths: string[], flags: FleetFlags, write: (line
     throw new InputError(`\nnothing was run: fix ${flags.config} first (the errors above say where)`);
   const config = loadedConfig.config;
 
+  // Discovered groups stay groups here: the gate and the drill find their instances once the run starts, under its signal.
   const targets = flags.target.length > 0 ? pickTargets(flags.target, config) : config.targets;
-  refuseDiscoveredTargets(targets, config);
 
   const { env, secret, redactor } = await readRunSources(flags.envFile, flags.secretsFile);
 

@@ -25,18 +25,6 @@ export async function loadOptionalProjectConfig(configFlag: string | undefined, 
   return loaded.config;
 }
 
-/**
- * Discovered groups are read and checked, but no command runs them yet: a
- * group would otherwise run as one target with its `{{ target.* }}` unfilled.
- */
-export function refuseDiscoveredTargets(targets: readonly TargetConfig[], config: ProjectConfig): void {
-  const discovered = targets.filter((target) => target.discover !== undefined).map((target) => target.name);
-  if (discovered.length === 0) return;
-  throw new InputError(
-    `${config.file}: ${discovered.length === 1 ? 'target' : 'targets'} ${discovered.join(', ')} ${discovered.length === 1 ? 'uses' : 'use'} discover:, which this version reads and checks but does not run yet; list the instances as static targets for now (README: Discovered targets)`,
-  );
-}
-
 /** The named targets, or an InputError (exit 2) that lists the known ones and the nearest name. */
 export function pickTargets(names: readonly string[], config: ProjectConfig | undefined): TargetConfig[] {
   if (names.length === 0) return [];

@@ -10,7 +10,8 @@ import { createReporter, parseReporterSpec, ReporterMultiplexer, ReporterSpecErr
 import { inShard, parseShard } from '../serve/shard.js';
 import { durationFlag, InputError } from './flag-values.js';
 import { readRunSources, selectJourneys } from './journey-inputs.js';
-import { loadOptionalProjectConfig, pickTargets, refuseDiscoveredTargets } from './project-config.js';
+import { loadOptionalProjectConfig, pickTargets } from './project-config.js';
+import { expandTargets } from '../gate/fleet.js';
 import { logSafe } from '../report/terminal-text.js';
 import { VERSION } from '../version.js';
 import type { RunFlags } from './run-flags.js';
@@ -69,6 +70,22 @@ function listJourneys(journeys: readonly Journey[]): string {
     .join('\n');
 }
 
+/** Each journey once per instance, named `journey @ web/10.0.3.7:8080` so reports tell the runs apart, each with its instance's vars. */
+function perInstance(
+  journeys: readonly Journey[],
+  instances: readonly { name: string; vars: Record<string, string> }[],
+): { journeys: Journey[]; varsOf: (journey: Journey) => Readonly<Record<string, string>> | undefined } {
+  const vars = new Map<Journey, Record<string, string>>();
+  const copies = instances.flatMap((instance) =>
+    journeys.map((journey) => {
+      const copy: Journey = { ...journey, name: `${journey.name} @ ${instance.name}` };
+      vars.set(copy, instance.vars);
+      return copy;
+    }),
+  );
+  return { journeys: copies, varsOf: (journey) => vars.get(journey) };
+}
+
 export async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   const write = (line: string) => process.stderr.write(`${line}\n`);
   try {
@@ -87,9 +104,10 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
   if (shard && 'error' in shard) throw new InputError(shard.error);
   const config = await loadOptionalProjectConfig(flags.config, write);
   const [target] = pickTargets(flags.target !== undefined ? [flags.target] : [], config);
-  if (target && config) refuseDiscoveredTargets([target], config);
   // As in the gate: a target's vars win over --var, and journeys may use them as if passed with --var.
-  const runVars = { ...vars.vars, ...(target?.vars ?? {}) };
+  // A discovered group's vars hold {{ target.* }} until each instance fills them in, so they are given per journey below.
+  const runVars = { ...vars.vars, ...(target && !target.discover ? target.vars : {}) };
+  const extraVars = Object.keys({ ...runVars, ...(target?.vars ?? {}) });
 
   const timeoutMs = flags.timeout !== undefined ? durationFlag('--timeout', flags.timeout) : config?.defaults.timeoutMs;
   const retries = flags.retries ?? config?.defaults.retries;
@@ -113,7 +131,7 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
   const specs = reporterSpecs(flags, config);
 
   const journeyPaths = paths.length > 0 ? paths : (config?.journeys ?? DEFAULT_JOURNEY_PATHS);
-  const loaded = await loadJourneys(journeyPaths, { extraVars: Object.keys(runVars) });
+  const loaded = await loadJourneys(journeyPaths, { extraVars });
   for (const diagnostic of loaded.diagnostics) write(logSafe(redactor.redact(formatDiagnostic(diagnostic))));
   if (hasErrors(loaded.diagnostics)) throw new InputError('\nno journey was run: fix the errors above (ceiling validate shows them too)');
   const chosen = selectJourneys(loaded.journeys, flags.tag, flags.grep);
@@ -144,7 +162,24 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
   setMaxListeners(0, controller.signal);
   const stopListening = interruptOnSignals(controller);
   try {
-    const result = await runJourneys(selected, {
+    let journeys: readonly Journey[] = selected;
+    let varsOf: ((journey: Journey) => Readonly<Record<string, string>> | undefined) | undefined;
+    let fleetFailed = false;
+    if (target?.discover) {
+      const expansion = await expandTargets([target], { redactor, signal: controller.signal });
+      if ('problems' in expansion) {
+        for (const problem of expansion.problems) write(logSafe(redactor.redact(`ceiling: ${problem.code}: ${problem.message}`)));
+        write(`ceiling: nothing tested: discovery of ${target.name} found no instance to run against`);
+        return expansion.interrupted ? EXIT.interrupted : EXIT.nothingTested;
+      }
+      const instances = expansion.targets;
+      write(logSafe(redactor.redact(`ceiling: ${target.name}: ${instances.length} instance(s): ${instances.map((instance) => instance.name).join(', ')}`)));
+      for (const finding of expansion.sizeFindings) write(logSafe(redactor.redact(`ceiling: ${finding.code}: ${finding.message}`)));
+      fleetFailed = expansion.sizeFindings.length > 0;
+      ({ journeys, varsOf } = perInstance(selected, instances));
+    }
+    const result = await runJourneys(journeys, {
+      ...(varsOf ? { varsOf } : {}),
       concurrency,
       failOnFlaky: flags.failOnFlaky,
       reporter,
@@ -160,7 +195,8 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
       ...(retries !== undefined ? { retries } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
-    return result.exitCode;
+    // A fleet of the wrong size fails the run even when every instance found passed.
+    return fleetFailed && (result.exitCode === EXIT.passed || result.exitCode === EXIT.nothingTested) ? EXIT.failed : result.exitCode;
   } finally {
     stopListening();
   }

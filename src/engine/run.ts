@@ -11,6 +11,8 @@ import { stalledWithoutVerdict, totalsOf, type JourneyResult, type RunResult, ty
 
 export interface RunOptions extends Omit<JourneyRunOptions, 'resources' | 'onJourneyStart' | 'onStepEnd'> {
   concurrency: number;
+  /** Vars of one journey's own target (run --target over a discovered group runs each journey once per instance); they win over `vars`. */
+  varsOf?: (journey: Journey) => Readonly<Record<string, string>> | undefined;
   failOnFlaky: boolean;
   reporter: Reporter;
   version: string;
@@ -93,7 +95,8 @@ export async function runJourneys(journeys: readonly Journey[], options: RunOpti
     // The preparation's own delay is expected; what counts is the delay while journeys are live.
     eventLoop.takeMaxSeconds();
     await runPool(journeys, options.concurrency, options.signal, async (journey, index) => {
-      const result = await runJourney(journey, journeyOptions);
+      const own = options.varsOf?.(journey);
+      const result = await runJourney(journey, own ? { ...journeyOptions, vars: { ...options.vars, ...own } } : journeyOptions);
       results[index] = result;
       options.reporter.onJourneyEnd?.(result);
     });

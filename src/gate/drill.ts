@@ -3,7 +3,7 @@ import { formatMs } from '../journey/duration.js';
 import { sleep } from '../core/deadline.js';
 import type { Redactor } from '../secrets/redactor.js';
 import type { TargetConfig } from './config.js';
-import type { RollbackOutcome } from './model.js';
+import type { FleetOutcome, RollbackOutcome } from './model.js';
 import { describeFinding, judgeRound } from './policy.js';
 import { runRound, type RoundSettings } from './rounds.js';
 
@@ -34,6 +34,8 @@ export interface DrillReport {
   /** How long the rollback command took, and when the fleet was green again (from the rollback's start). */
   rollbackMs?: number;
   greenAgainMs?: number;
+  /** The discovered target groups the drill ran against, found once before it started. */
+  fleets?: FleetOutcome[];
 }
 
 export interface DrillOptions {

@@ -5,7 +5,8 @@ import type { JourneyResult } from '../core/result.js';
 import { EXIT } from '../core/exit-codes.js';
 import type { Redactor } from '../secrets/redactor.js';
 import type { TargetConfig } from './config.js';
-import type { GatePolicy, GateResult, RecoveryOutcome, RollbackOutcome, TargetOutcome, Verdict } from './model.js';
+import { describeProblems, expandTargets, fleetOutcomes, type FleetExpansion } from './fleet.js';
+import type { GateFinding, GatePolicy, GateResult, RecoveryOutcome, RollbackOutcome, TargetOutcome, Verdict } from './model.js';
 import { judgeRound } from './policy.js';
 import { runRound, type RoundResult, type RoundSettings } from './rounds.js';
 import {
@@ -42,6 +43,7 @@ export const systemClock: GateClock = { now: () => Date.now(), sleep };
 export interface GateOptions {
   command: 'gate' | 'drill';
   journeys: readonly Journey[];
+  /** As configured: each discovered group is expanded into its instances before the first round. */
   targets: readonly TargetConfig[];
   policy: GatePolicy;
   expectVersion?: string;
@@ -98,19 +100,78 @@ function targetOutcomes({ last, streaks, failedTargets }: GateState, verdict: Ve
 }
 
 export async function runGate(options: GateOptions): Promise<GateRun> {
+  const clock = options.clock ?? systemClock;
+  const startedAt = clock.now();
+  // Before any round, and before the browser starts: a fleet that cannot be found leaves nothing to launch it for.
+  const expansion = await expandTargets(options.targets, { redactor: options.redactor, signal: options.signal });
+  if ('problems' in expansion) return { result: undiscoveredResult(options, expansion, startedAt, clock.now()), results: [] };
+  for (const fleet of expansion.fleets) {
+    options.log(
+      `discovered ${fleet.group} (${fleet.source}): ${fleet.instances.length} instance${fleet.instances.length === 1 ? '' : 's'}: ${fleet.instances.join(', ')}`,
+    );
+  }
   // One browser (and Playwright loaded once) for every round, started before the first.
   const resources = new SharedResources();
   try {
     // A failure here (a browser that cannot start) is reported by the steps that need it.
     await raceAbort(prepareJourneys(options.journeys, resources, options.run), options.signal).catch(() => undefined);
-    return await gateRounds(options, resources, options.clock ?? systemClock);
+    return await gateRounds({ ...options, targets: expansion.targets }, expansion, resources, clock, startedAt);
   } finally {
     await resources.closeAll();
   }
 }
 
+/** Discovery left nothing to judge: inconclusive, no round, no rollback. */
+function undiscoveredResult(options: GateOptions, expansion: Extract<FleetExpansion, { problems: unknown }>, startedAt: number, now: number): GateResult {
+  const findings: GateFinding[] = expansion.problems.map((problem) => ({
+    kind: 'infrastructure',
+    target: problem.group,
+    code: problem.code,
+    message: problem.message,
+    critical: false,
+    round: 0,
+  }));
+  return options.redactor.redactDeep({
+    ...resultHeader(options, startedAt, now),
+    verdict: 'inconclusive',
+    exitCode: expansion.interrupted || options.signal.aborted ? EXIT.interrupted : EXIT.nothingTested,
+    reason: expansion.interrupted ? INTERRUPTED.reason : describeProblems(expansion.problems),
+    rounds: 0,
+    targets: [],
+    findings,
+    latency: [],
+  } satisfies GateResult);
+}
+
+function resultHeader(
+  options: GateOptions,
+  startedAt: number,
+  verdictAt: number,
+): Pick<GateResult, 'schemaVersion' | 'tool' | 'command' | 'startedAt' | 'finishedAt' | 'policy' | 'baseline' | 'expectedVersion'> {
+  return {
+    schemaVersion: 1,
+    tool: { name: 'ceiling', version: options.version },
+    command: options.command,
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date(verdictAt).toISOString(),
+    policy: options.policy,
+    baseline: {
+      source: options.baseline.source,
+      samples: options.baseline.count,
+      ...(options.baseline.path !== undefined ? { path: options.baseline.path } : {}),
+    },
+    ...(options.expectVersion !== undefined ? { expectedVersion: options.expectVersion } : {}),
+  };
+}
+
 /** Rounds until decideRound gives a verdict; then the rollback and the recovery check when the verdict is a failure. */
-async function gateRounds(options: GateOptions, resources: SharedResources, clock: GateClock): Promise<GateRun> {
+async function gateRounds(
+  options: GateOptions,
+  fleet: Extract<FleetExpansion, { targets: unknown }>,
+  resources: SharedResources,
+  clock: GateClock,
+  startedAt: number,
+): Promise<GateRun> {
   const { policy, signal } = options;
   const journeysByName = new Map(options.journeys.map((journey) => [journey.name, journey]));
   const context: DecisionContext = {
@@ -118,7 +179,7 @@ async function gateRounds(options: GateOptions, resources: SharedResources, cloc
     targets: options.targets.map((target) => target.name),
     journeys: journeysByName,
     baseline: options.baseline,
-    startedAt: clock.now(),
+    startedAt,
     minRounds: options.minRounds ?? 0,
     redact: (text) => options.redactor.redact(text),
   };
@@ -129,6 +190,11 @@ async function gateRounds(options: GateOptions, resources: SharedResources, cloc
   };
   let state = initialGateState(context.targets);
   let decision: GateVerdictAction | undefined;
+  if (fleet.sizeFindings.length > 0) {
+    // The server nobody deployed to fails the deploy at once: no bake round can make up for it.
+    state = { ...state, findings: [...fleet.sizeFindings] };
+    decision = { kind: 'fail', reason: fleet.sizeFindings.map((finding) => finding.message).join('; ') };
+  }
   while (decision === undefined) {
     const round = await runRound(state.rounds + 1, { ...options.run, journeys: options.journeys, targets: options.targets, signal, resources });
     const judgement = judgeRound(round, judgeOptions);
@@ -150,27 +216,18 @@ async function gateRounds(options: GateOptions, resources: SharedResources, cloc
   const verdictAt = clock.now();
   const { kind: verdict, reason } = decision;
   const exitCode = verdict === 'pass' ? EXIT.passed : verdict === 'fail' ? EXIT.failed : decision.invalidInput ? EXIT.invalid : EXIT.nothingTested;
+  const versions = new Map((state.last?.targets ?? []).flatMap((target) => (target.version ? [[target.target, target.version] as const] : [])));
   // Redacted once, here: the rollback, the verdict file and every output get this object.
   const result: GateResult = options.redactor.redactDeep({
-    schemaVersion: 1,
-    tool: { name: 'ceiling', version: options.version },
-    command: options.command,
-    startedAt: new Date(context.startedAt).toISOString(),
-    finishedAt: new Date(verdictAt).toISOString(),
+    ...resultHeader(options, context.startedAt, verdictAt),
     verdict,
     exitCode: signal.aborted ? EXIT.interrupted : exitCode,
     reason,
-    policy,
     rounds: state.rounds,
     targets: targetOutcomes(state, verdict),
+    ...(fleet.fleets.length > 0 ? { fleets: fleetOutcomes(fleet.fleets, versions) } : {}),
     findings: [...state.findings],
     latency: [...state.latency],
-    baseline: {
-      source: options.baseline.source,
-      samples: options.baseline.count,
-      ...(options.baseline.path !== undefined ? { path: options.baseline.path } : {}),
-    },
-    ...(options.expectVersion !== undefined ? { expectedVersion: options.expectVersion } : {}),
     ...(verdict === 'fail' ? { timeToDetectMs: verdictAt - context.startedAt } : {}),
   } satisfies GateResult);
   if (verdict === 'fail' && options.onVerdict && !signal.aborted) {

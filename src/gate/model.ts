@@ -9,8 +9,8 @@ import type { FailureClass } from '../core/failure.js';
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
 
-/** What made the gate fail (or doubt): a journey, a version pin or a latency regression. */
-export type FindingKind = 'journey' | 'version' | 'latency' | 'flaky' | 'infrastructure';
+/** What made the gate fail (or doubt): a journey, a version pin, a latency regression or a discovered fleet of the wrong size. */
+export type FindingKind = 'journey' | 'version' | 'latency' | 'flaky' | 'infrastructure' | 'fleet';
 
 export interface GateFinding {
   kind: FindingKind;
@@ -56,6 +56,20 @@ export interface TargetOutcome {
   journeys: { name: string; status: 'passed' | 'failed' | 'error' | 'flaky'; durationMs: number; failedStep?: string; message?: string }[];
 }
 
+/** A discovered target group as the gate found it, and the versions its instances run (with a version probe). */
+export interface FleetOutcome {
+  /** The key under `targets:`. */
+  group: string;
+  /** Where it was looked up: `SRV _http._tcp.web.test at 127.0.0.1:5353`. */
+  source: string;
+  expected?: { count: number } | { min: number };
+  found: number;
+  /** The instances' target names. */
+  instances: string[];
+  /** Most common first; empty without a version probe or before any round. */
+  versions: { version: string; count: number; instances: string[] }[];
+}
+
 export interface RollbackOutcome {
   command: string[];
   exitCode: number | null;
@@ -99,6 +113,8 @@ export interface GateResult {
   policy: GatePolicy;
   rounds: number;
   targets: TargetOutcome[];
+  /** Discovered target groups only; absent when every target is written out in ceiling.yaml. */
+  fleets?: FleetOutcome[];
   findings: GateFinding[];
   latency: LatencyComparison[];
   /** Where the baseline came from: a file, the serve history, or none (latency not checked). */

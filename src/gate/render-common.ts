@@ -4,7 +4,18 @@
  * text only: each renderer adds its own colour or escaping on top.
  */
 import { formatMs } from '../journey/duration.js';
-import type { FindingKind, GateFinding, GatePolicy, GateResult, LatencyComparison, RecoveryOutcome, RollbackOutcome, TargetOutcome, Verdict } from './model.js';
+import type {
+  FindingKind,
+  FleetOutcome,
+  GateFinding,
+  GatePolicy,
+  GateResult,
+  LatencyComparison,
+  RecoveryOutcome,
+  RollbackOutcome,
+  TargetOutcome,
+  Verdict,
+} from './model.js';
 
 export const verdictTitles: Record<Verdict, string> = { pass: 'PASS', fail: 'FAIL', inconclusive: 'INCONCLUSIVE' };
 
@@ -47,7 +58,14 @@ export function describeRounds(rounds: readonly number[]): string {
   return real.length === 1 ? `round ${real[0]}` : `rounds ${real.join(', ')}`;
 }
 
-const kindLabels: Record<FindingKind, string> = { journey: '', version: 'version', latency: 'latency', flaky: 'flaky', infrastructure: 'infrastructure' };
+const kindLabels: Record<FindingKind, string> = {
+  journey: '',
+  version: 'version',
+  latency: 'latency',
+  flaky: 'flaky',
+  infrastructure: 'infrastructure',
+  fleet: 'fleet size',
+};
 
 /** Where in the target a finding sits: `chat announces who left › bob leaves`, `version`, `flaky: …`. */
 export function findingPlace(finding: GateFinding): string {
@@ -62,6 +80,24 @@ export function describeVersion(target: TargetOutcome, expectedVersion: string |
   if (target.version === undefined) return '-';
   if (expectedVersion === undefined || target.version === expectedVersion) return target.version;
   return `${target.version} (expected ${expectedVersion})`;
+}
+
+/**
+ * "web: 7 × 1.5.0, 1 × 1.4.1 (web/10.0.3.9:8080)": the most common version
+ * first, and every instance off it named, since those are the ones to fix.
+ * Without a version probe, the count alone.
+ */
+export function describeFleetVersions(fleet: FleetOutcome): string {
+  if (fleet.versions.length === 0) return `${fleet.group}: ${plural(fleet.found, 'instance')}`;
+  const parts = fleet.versions.map((entry, index) => `${entry.count} × ${entry.version}${index > 0 ? ` (${entry.instances.join(', ')})` : ''}`);
+  return `${fleet.group}: ${parts.join(', ')}`;
+}
+
+/** "3 instances via SRV _http._tcp.web.test at 127.0.0.1:5353, expected 3". */
+export function describeFleetSize(fleet: FleetOutcome): string {
+  const expected =
+    fleet.expected === undefined ? '' : 'count' in fleet.expected ? `, expected ${fleet.expected.count}` : `, expected at least ${fleet.expected.min}`;
+  return `${plural(fleet.found, 'instance')} via ${fleet.source}${expected}`;
 }
 
 export const formatRatio = (ratio: number): string => `×${ratio.toFixed(2)}`;

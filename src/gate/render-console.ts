@@ -12,6 +12,8 @@ import type { GateResult, RollbackOutcome, TargetOutcome, Verdict } from './mode
 import {
   commandLine,
   describeBaseline,
+  describeFleetSize,
+  describeFleetVersions,
   describeLatency,
   describeRecovery,
   describeRollback,
@@ -68,6 +70,19 @@ function targetTable(result: GateResult, colors: Colors): string {
   return lines.join('\n');
 }
 
+/** Each discovered group: what it runs (the skew line) and how many instances were found where. */
+function fleetsBlock(result: GateResult, colors: Colors): string | undefined {
+  if (!result.fleets || result.fleets.length === 0) return undefined;
+  const lines = ['fleets'];
+  for (const fleet of result.fleets) {
+    const line = describeFleetVersions(fleet);
+    const short = result.findings.some((finding) => finding.kind === 'fleet' && finding.target === fleet.group);
+    lines.push(indent(fleet.versions.length > 1 || short ? colors.red(line) : line));
+    lines.push(indent(colors.dim(describeFleetSize(fleet)), '    '));
+  }
+  return lines.join('\n');
+}
+
 function findingsBlock(result: GateResult, colors: Colors): string | undefined {
   const byTarget = groupsByTarget(groupFindings(result.findings));
   if (byTarget.size === 0) return undefined;
@@ -116,6 +131,8 @@ export function renderGateSummary(unsafeResult: GateResult, options: { color: bo
   const result = terminalSafeDeep(unsafeResult);
   const colors = paletteFor(options);
   const blocks = [`${verdictLine(result, colors)}\n${contextLine(result, colors)}`, targetTable(result, colors)];
+  const fleets = fleetsBlock(result, colors);
+  if (fleets) blocks.push(fleets);
   const findings = findingsBlock(result, colors);
   if (findings) blocks.push(findings);
   blocks.push(latencyBlock(result, colors));

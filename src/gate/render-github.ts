@@ -20,6 +20,8 @@ import type { GateFinding, GateResult, TargetOutcome, Verdict } from './model.js
 import {
   commandLine,
   describeBaseline,
+  describeFleetSize,
+  describeFleetVersions,
   describeRecovery,
   describeRollback,
   describeRounds,
@@ -51,6 +53,13 @@ function targetsTable(result: GateResult): string {
     String(target.cleanRounds),
   ]);
   return table(['Target', 'Version', 'Status', 'Clean rounds'], rows.slice(0, MAX_TABLE_ROWS), rows.length);
+}
+
+/** Each discovered group on one line: what its instances run, the odd ones named, and how many were found where. */
+function fleetsSection(result: GateResult): string | undefined {
+  if (!result.fleets || result.fleets.length === 0) return undefined;
+  const lines = result.fleets.map((fleet) => `- **${escapeMarkdown(describeFleetVersions(fleet))}** (${escapeMarkdown(describeFleetSize(fleet))})`);
+  return `### Fleets\n\n${lines.join('\n')}`;
 }
 
 function findingsSection(groups: readonly FindingGroup[]): string | undefined {
@@ -120,6 +129,7 @@ export function renderStepSummary(result: GateResult): string {
     `**${escapeMarkdown(result.reason)}**`,
     `${facts.join(' · ')}`,
     targetsTable(result),
+    fleetsSection(result),
     findingsSection(groupFindings(result.findings)),
     latencySection(result),
     outcomeSection(result),

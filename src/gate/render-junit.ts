@@ -13,6 +13,8 @@ import { serializeXmlDocument, type XmlElement } from '../report/xml.js';
 import { junitAttribute, junitText } from '../report/xml-text.js';
 import type { GateFinding, GateResult, TargetOutcome } from './model.js';
 import {
+  describeFleetSize,
+  describeFleetVersions,
   describeLatency,
   describeRecovery,
   describeRollback,
@@ -163,6 +165,44 @@ function targetSuite(target: TargetOutcome, result: GateResult, groups: readonly
   return { name: `target ${target.name}`, timestamp: result.startedAt, properties, cases };
 }
 
+/** A discovery finding (wrong size, nothing found) is about the group, not one of its instances. */
+const isFleetFinding = (finding: GateFinding): boolean => finding.kind === 'fleet' || finding.code.startsWith('CEIL_DISCOVERY_');
+
+/**
+ * One suite per discovered group: its size (a failure when it is not the
+ * expected one, an error when discovery found nothing to judge) and, with a
+ * version probe, what the instances run.
+ */
+function fleetSuites(result: GateResult, groups: readonly FindingGroup[]): SuiteSpec[] {
+  const names = [
+    ...new Set([
+      ...(result.fleets ?? []).map((fleet) => fleet.group),
+      ...groups.filter((group) => isFleetFinding(group.finding)).map((group) => group.finding.target),
+    ]),
+  ];
+  return names.map((name) => {
+    const fleet = result.fleets?.find((candidate) => candidate.group === name);
+    const mine = groups.filter((group) => group.finding.target === name && isFleetFinding(group.finding));
+    const size: CaseSpec = { classname: `${name}.fleet`, name: 'size', outcomes: [] };
+    const first = mine[0]?.finding;
+    if (first) size.outcomes.push(outcomeFrom(isError(first) ? 'error' : 'failure', mine, { message: first.message, type: first.code }));
+    if (fleet) size.systemOut = `${describeFleetSize(fleet)}\n${fleet.instances.join('\n')}`;
+    const cases = [size];
+    if (fleet && fleet.versions.length > 0) cases.push({ classname: `${name}.fleet`, name: 'versions', outcomes: [], systemOut: describeFleetVersions(fleet) });
+    const properties: [string, string][] = [
+      ['group', name],
+      ['verdict', result.verdict],
+    ];
+    if (fleet) properties.push(['found', String(fleet.found)]);
+    if (fleet?.expected)
+      properties.push([
+        'count' in fleet.expected ? 'expectedCount' : 'expectedMin',
+        String('count' in fleet.expected ? fleet.expected.count : fleet.expected.min),
+      ]);
+    return { name: `fleet ${name}`, timestamp: result.startedAt, properties, cases };
+  });
+}
+
 function gateSuite(result: GateResult): SuiteSpec | undefined {
   const cases: CaseSpec[] = [];
   const { rollback, recovery } = result;
@@ -249,7 +289,7 @@ function testsuite(spec: SuiteSpec): XmlElement {
 
 export function renderGateJUnit(result: GateResult): string {
   const groups = groupFindings(result.findings);
-  const suites = result.targets.map((target) => targetSuite(target, result, groups));
+  const suites = [...fleetSuites(result, groups), ...result.targets.map((target) => targetSuite(target, result, groups))];
   const extra = gateSuite(result);
   if (extra) suites.push(extra);
 

@@ -76,14 +76,14 @@ describe('ceiling run reads ceiling.yaml', () => {
     expect(production.code).toBe(1);
   });
 
-  it('a discovered target group is refused by run --target, gate and drill with exit 2, naming it, until they can run it', async () => {
+  it('a discovered target group whose discovery fails: run --target, gate and drill are inconclusive (exit 3), naming the group', async () => {
     const dir = await project({
       'ceiling.yaml': [
         'journeys: [checks]',
         'targets:',
         '  staging: { vars: { base: "http://127.0.0.1:9" } }',
         '  web:',
-        '    discover: { dns: web.internal, port: 8080, scheme: http }',
+        `    discover: { command: ["${process.execPath}", "-e", "process.stderr.write('inventory down'); process.exit(4)"] }`,
         '    vars: { base: "{{ target.url }}" }',
         '',
       ].join('\n'),
@@ -91,12 +91,12 @@ describe('ceiling run reads ceiling.yaml', () => {
     });
     const runs = [
       await runCli(['run', '--target', 'web'], { cwd: dir }),
-      await runCli(['gate', '--config', 'ceiling.yaml'], { cwd: dir }),
+      await runCli(['gate', '--config', 'ceiling.yaml', '--target', 'web'], { cwd: dir }),
       await runCli(['drill', '--config', 'ceiling.yaml', '--deploy', 'true', '--rollback', 'true'], { cwd: dir }),
     ];
     for (const result of runs) {
-      expect(result.code, show(result)).toBe(2);
-      expect(result.stderr).toMatch(/target web uses discover:, which this version reads and checks but does not run yet/);
+      expect(result.code, show(result)).toBe(3);
+      expect(`${result.stdout}${result.stderr}`).toMatch(/web: discovery command .* inventory down/);
     }
   });
 
