@@ -163,6 +163,9 @@ describe('ceiling gate and drill input errors', () => {
   });
 });
 
+/** The slow build's added delay per request: probes and gate rounds on a loaded 2-core runner vary by tens of ms. */
+const SLOWDOWN_MS = 300;
+
 describe('ceiling gate latency against a baseline', () => {
   async function dropConfig(drop: RunningService): Promise<string> {
     return ['targets:', `  drop-1: { vars: { drop: "${drop.url}" } }`, ''].join('\n');
@@ -183,7 +186,8 @@ describe('ceiling gate latency against a baseline', () => {
       expect(unchanged.verdict.latency.filter((comparison) => comparison.regressed)).toEqual([]);
     }
 
-    const slow = cleanup.add(await startDeadDrop({ slowMs: 60 }));
+    // Far beyond what a busy shared runner adds to a loopback request, so the baseline's own noise cannot hide it.
+    const slow = cleanup.add(await startDeadDrop({ slowMs: SLOWDOWN_MS }));
     const regressed = await gate(await dropConfig(slow), [DROP_JOURNEY], [...bake, '--baseline', baselineFile]);
     expect(regressed.code, show(regressed)).toBe(1);
     expect(regressed.verdict.findings.some((finding) => finding.kind === 'latency' && finding.target === 'drop-1')).toBe(true);
@@ -211,7 +215,7 @@ describe('ceiling gate with a baseline from ceiling serve history', () => {
     expect(unchanged.verdict.baseline).toMatchObject({ source: 'history', path: db });
     expect(unchanged.verdict.baseline.samples).toBeGreaterThanOrEqual(18);
 
-    const slow = cleanup.add(await startDeadDrop({ slowMs: 60 }));
+    const slow = cleanup.add(await startDeadDrop({ slowMs: SLOWDOWN_MS }));
     const regressed = await gate(['targets:', `  drop-1: { vars: { drop: "${slow.url}" } }`, ''].join('\n'), [DROP_JOURNEY], bake);
     expect(regressed.code, show(regressed)).toBe(1);
     expect(regressed.verdict.findings.some((finding) => finding.kind === 'latency')).toBe(true);
