@@ -68,6 +68,7 @@ function buildProgram(setCode: (code: number) => void): Command {
         .choices(['retain-on-failure', 'off'])
         .default('retain-on-failure'),
     )
+    .option('--otlp-endpoint <url>', 'export a trace per journey attempt to this OpenTelemetry collector (OTLP/HTTP; or OTEL_EXPORTER_OTLP_ENDPOINT)')
     .action(async (paths: string[], flags: RunFlags) => {
       const { runCommand } = await import('./run-command.js');
       setCode(await runCommand(paths, flags));
@@ -108,6 +109,7 @@ function buildProgram(setCode: (code: number) => void): Command {
         .choices(['retain-on-failure', 'off'])
         .default('off'),
     )
+    .option('--otlp-endpoint <url>', 'export a trace per journey attempt to this OpenTelemetry collector (OTLP/HTTP; or OTEL_EXPORTER_OTLP_ENDPOINT)')
     .action(async (paths: string[], flags: ServeFlags) => {
       const { serveCommand } = await import('./serve-command.js');
       setCode(await serveCommand(paths, flags));
@@ -143,6 +145,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--webhook <url>', 'notify this URL with JSON when the gate does not pass (repeatable)', collect, [])
     .option('--slack-webhook <url>', 'notify this Slack incoming webhook when the gate does not pass (repeatable)', collect, [])
     .option('--no-notify', 'do not send notifications')
+    .option('--otlp-endpoint <url>', 'export a trace per journey attempt to this OpenTelemetry collector (OTLP/HTTP; or OTEL_EXPORTER_OTLP_ENDPOINT)')
     .action(async (paths: string[], flags: GateFlags) => {
       const { gateCommand } = await import('./gate-command.js');
       setCode(await gateCommand(paths, flags));

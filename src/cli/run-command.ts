@@ -16,6 +16,7 @@ import { VERSION } from '../version.js';
 import type { RunFlags } from './run-flags.js';
 import { isLiveTerminal, wantsColor } from './terminal.js';
 import { parseVarFlags } from './var-flags.js';
+import { TRACING_SHUTDOWN_LIMIT_MS, tracerFromFlags } from './tracing-setup.js';
 
 const DEFAULT_JOURNEY_PATHS = ['journeys'];
 const DEFAULT_CONCURRENCY = 4;
@@ -139,6 +140,7 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
 
   const reporters = await Promise.all(specs.map((spec) => createReporter(spec, options)));
   const reporter = new ReporterMultiplexer({ reporters, redactor });
+  const tracer = await tracerFromFlags(flags.otlpEndpoint, redactor, write);
   const controller = new AbortController();
   // Every journey attempt in flight listens to this one signal; many at once is expected, not a leak.
   setMaxListeners(0, controller.signal);
@@ -157,11 +159,13 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
       outDir: flags.out,
       ...(browserPath ? { browserPath } : {}),
       trace: flags.trace,
+      ...(tracer ? { tracing: { tracer, ...(target ? { target: target.name } : {}) } } : {}),
       ...(retries !== undefined ? { retries } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
     return result.exitCode;
   } finally {
     stopListening();
+    await tracer?.shutdown(TRACING_SHUTDOWN_LIMIT_MS);
   }
 }

@@ -16,6 +16,7 @@ import { durationFlag, InputError } from './flag-values.js';
 import { readRunSources, selectJourneys } from './journey-inputs.js';
 import type { ServeFlags } from './serve-flags.js';
 import { parseVarFlags } from './var-flags.js';
+import { TRACING_SHUTDOWN_LIMIT_MS, tracerFromFlags } from './tracing-setup.js';
 
 /** host:port, with [::1]:port for IPv6; port 0 picks a free one. */
 function parseListen(text: string): { host: string; port: number } {
@@ -83,6 +84,7 @@ async function buildOptions(paths: string[], flags: ServeFlags, log: (line: stri
   };
 
   const browserPath = flags.browserPath ?? (process.env.CEILING_BROWSER_PATH || undefined);
+  const tracer = await tracerFromFlags(flags.otlpEndpoint, redactor, log);
   return {
     paths,
     load: { extraVars: Object.keys(vars.vars) },
@@ -110,6 +112,7 @@ async function buildOptions(paths: string[], flags: ServeFlags, log: (line: stri
       secret,
       outDir: flags.out,
       trace: flags.trace,
+      ...(tracer ? { tracing: { tracer, location: flags.location, target: flags.target } } : {}),
       ...(browserPath ? { browserPath } : {}),
       ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
@@ -163,11 +166,13 @@ export async function serveCommand(paths: string[], flags: ServeFlags): Promise<
   // Log lines carry target text (failure messages, journey names): one line each, never raw control bytes.
   const log = (line: string) => process.stderr.write(`ceiling serve: ${logSafe(redactor ? redactor.redact(line) : line)}\n`);
   let daemon: ProbeDaemon;
+  let options: DaemonOptions | undefined;
   try {
-    const options = await buildOptions(paths, flags, log);
+    options = await buildOptions(paths, flags, log);
     redactor = options.redactor;
     daemon = await ProbeDaemon.start(options);
   } catch (error) {
+    await options?.run.tracing?.tracer.shutdown(TRACING_SHUTDOWN_LIMIT_MS);
     if (error instanceof InputError) {
       process.stderr.write(`${error.message}\n`);
       return EXIT.invalid;
@@ -203,6 +208,7 @@ export async function serveCommand(paths: string[], flags: ServeFlags): Promise<
     await daemon.stop();
   } finally {
     signals.dispose();
+    await options.run.tracing?.tracer.shutdown(TRACING_SHUTDOWN_LIMIT_MS);
   }
   return EXIT.passed;
 }

@@ -81,6 +81,8 @@ export interface AttemptResult {
   cleanupErrors: string[];
   /** Evidence collected when the attempt did not pass. */
   attachments?: Attachment[];
+  /** The OpenTelemetry trace of this attempt, when tracing is on (--otlp-endpoint): find the backend's side of it by this id. */
+  traceId?: string;
 }
 
 /** flaky: passed after at least one failed attempt. */
@@ -98,6 +100,14 @@ export interface JourneyResult {
   /** The longest the runner's own event loop was blocked while this journey ran, ms. */
   eventLoopDelayMaxMs?: number;
   attempts: AttemptResult[];
+}
+
+export interface TracingTotals {
+  /** The OTLP/HTTP traces URL, without credentials. */
+  endpoint: string;
+  spansExported: number;
+  /** Spans the collector refused or never received (down, timed out, still queued when the run ended). */
+  spansDropped: number;
 }
 
 export type RunStatus = 'passed' | 'failed' | 'nothing-tested' | 'interrupted' | 'invalid';
@@ -122,6 +132,8 @@ export interface RunResult {
   totals: RunTotals;
   /** The runner's own health over the whole run. */
   runner?: { eventLoopDelayMaxMs: number };
+  /** OpenTelemetry export, when tracing is on: where spans went, how many arrived and how many were lost. */
+  tracing?: TracingTotals;
   journeys: JourneyResult[];
 }
 

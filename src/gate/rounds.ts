@@ -36,7 +36,7 @@ export interface RoundResult {
  */
 export interface RoundSettings extends Pick<
   JourneyRunOptions,
-  'vars' | 'env' | 'secret' | 'redactor' | 'outDir' | 'browserPath' | 'trace' | 'retries' | 'timeoutMs'
+  'vars' | 'env' | 'secret' | 'redactor' | 'outDir' | 'browserPath' | 'trace' | 'retries' | 'timeoutMs' | 'tracing'
 > {
   concurrency: number;
 }
@@ -90,6 +90,7 @@ export async function runRound(round: number, options: RoundOptions): Promise<Ro
         vars: { ...options.vars, ...target.vars },
         resources,
         outDir: targetOutDir(options.outDir, target.name),
+        ...(settings.tracing ? { tracing: { ...settings.tracing, target: target.name } } : {}),
       };
       let result = await runJourney(journey, runOptions);
       // A failure the runner's own stall may explain is run once more before anyone judges it.

@@ -117,6 +117,8 @@ export class ProbeDaemon {
     this.entries = new ProbeEntries(history.loadStates());
     this.jobDefaults = { defaultSchedule: options.defaultSchedule, retries: options.run.retries, timeoutMs: options.run.timeoutMs };
     this.metrics = new ProbeMetrics({ location: options.location, target: options.target });
+    const tracer = options.run.tracing?.tracer;
+    if (tracer) this.metrics.trackDroppedSpans(() => tracer.stats().spansDropped);
     this.alerts = new AlertDispatcher({ targets: options.webhooks, redactor: options.redactor, log: options.log });
     this.alertReconciler = new AlertReconciler({
       clock: this.clock,

@@ -60,6 +60,12 @@ function ghostHint(actor: WsActor): { hint: string } | Record<string, never> {
   return actor.ghosted ? { hint: `${actor.name} was ghosted by ws.ghost and no longer reads anything it is sent` } : {};
 }
 
+/** The upgrade request carries the step's traceparent, unless the journey set one of its own (in any case). */
+function withTraceparent(headers: Record<string, string>, traceparent: string | undefined): Record<string, string> {
+  if (traceparent === undefined || Object.keys(headers).some((name) => name.toLowerCase() === 'traceparent')) return headers;
+  return { ...headers, traceparent };
+}
+
 export const wsConnect: Executor<'ws.connect'> = async (step, context) => {
   const spec = context.render(step.spec);
   const name = spec.as;
@@ -76,7 +82,10 @@ export const wsConnect: Executor<'ws.connect'> = async (step, context) => {
     {
       name,
       url: spec.url,
-      headers: Object.fromEntries(Object.entries(spec.headers ?? {}).map(([header, value]) => [header, String(value)])),
+      headers: withTraceparent(
+        Object.fromEntries(Object.entries(spec.headers ?? {}).map(([header, value]) => [header, String(value)])),
+        context.traceparent,
+      ),
       protocols: spec.protocols === undefined ? [] : Array.isArray(spec.protocols) ? spec.protocols : [spec.protocols],
       insecure: spec.insecure ?? false,
       autoReplies: compileAutoReplies(spec.autoReply ?? []),
