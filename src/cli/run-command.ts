@@ -16,7 +16,7 @@ import { VERSION } from '../version.js';
 import type { RunFlags } from './run-flags.js';
 import { isLiveTerminal, wantsColor } from './terminal.js';
 import { parseVarFlags } from './var-flags.js';
-import { TRACING_SHUTDOWN_LIMIT_MS, tracerFromFlags } from './tracing-setup.js';
+import { otlpSettingsFromFlags, TRACING_SHUTDOWN_LIMIT_MS, tracerFromFlags } from './tracing-setup.js';
 
 const DEFAULT_JOURNEY_PATHS = ['journeys'];
 const DEFAULT_CONCURRENCY = 4;
@@ -96,6 +96,7 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
   const retries = flags.retries ?? config?.defaults.retries;
   const concurrency = flags.concurrency ?? config?.defaults.concurrency ?? DEFAULT_CONCURRENCY;
   if (concurrency < 1) throw new InputError('--concurrency must be at least 1');
+  otlpSettingsFromFlags(flags.otlpEndpoint);
   const { env, secret, redactor } = await readRunSources(flags.envFile, flags.secretsFile);
   const browserPath = flags.browserPath ?? (process.env.CEILING_BROWSER_PATH || undefined);
 

@@ -1,4 +1,4 @@
-import { resolveOtlpSettings } from '../engine/tracing/otlp-endpoint.js';
+import { resolveOtlpSettings, type OtlpSettings } from '../engine/tracing/otlp-endpoint.js';
 import type { JourneyTracer } from '../engine/tracing/journey-tracer.js';
 import { startTracing } from '../engine/tracing/start-tracing.js';
 import type { Redactor } from '../secrets/redactor.js';
@@ -14,10 +14,19 @@ export const TRACING_SHUTDOWN_LIMIT_MS = 5_000;
  * bad input (exit 2) naming the flag or variable, never its value.
  */
 export async function tracerFromFlags(flag: string | undefined, redactor: Redactor, warn: (line: string) => void): Promise<JourneyTracer | undefined> {
-  const env = (name: string): string | undefined => process.env[name];
+  const settings = otlpSettingsFromFlags(flag);
+  if (!settings) return undefined;
+  for (const secret of settings.secrets) redactor.add(secret, 'otlp credentials');
+  return startTracing({ ...settings, version: VERSION, env, warn: (line) => warn(redactor.redact(line)) });
+}
+
+/** Checks the endpoint without loading anything, so bad input is reported before journeys are even read. */
+export function otlpSettingsFromFlags(flag: string | undefined): OtlpSettings | undefined {
   const resolved = resolveOtlpSettings(flag, env);
   if (!resolved.ok) throw new InputError(resolved.error);
-  if (!resolved.settings) return undefined;
-  for (const secret of resolved.settings.secrets) redactor.add(secret, 'otlp credentials');
-  return startTracing({ ...resolved.settings, version: VERSION, env, warn: (line) => warn(redactor.redact(line)) });
+  return resolved.settings;
+}
+
+function env(name: string): string | undefined {
+  return process.env[name];
 }
