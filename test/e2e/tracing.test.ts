@@ -176,7 +176,7 @@ steps:
       expect(spanNamed(spans, 'fails on purpose').attributes).toMatchObject({ 'ceiling.status': 'failed', 'ceiling.failure.code': code });
       expect(step.resource['service.name']).toBe('synthetics-eu');
       // The failure names the expected secret; the span's status message carries it redacted.
-      expect(step.statusMessage).toBeDefined();
+      expect(step.statusMessage).toContain('[REDACTED:');
       expect(collector.rawBodies().join('\n')).not.toContain('Canary-7f3a');
     },
     TEST_TIMEOUT_MS,

@@ -1,5 +1,6 @@
 import type { FailureInfo, TracingTotals } from '../../core/result.js';
 import type { Redactor } from '../../secrets/redactor.js';
+import type { OtlpSettings } from './otlp-endpoint.js';
 
 /**
  * What the engine asks of tracing: one trace per journey attempt, one span per
@@ -53,4 +54,12 @@ export interface TraceLabels {
 /** What journeys are given: the tracer and the labels of this run. */
 export interface JourneyTracing extends TraceLabels {
   tracer: JourneyTracer;
+}
+
+/** What the OpenTelemetry tracer is started with: where to export, and how to say that it cannot. */
+export interface OtelTracerOptions extends OtlpSettings {
+  version: string;
+  /** Called once, at the first export that fails. */
+  warn: (line: string) => void;
+  env: (name: string) => string | undefined;
 }

@@ -5,8 +5,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Redactor } from '../../secrets/redactor.js';
-import type { AttemptInfo, AttemptTrace, JourneyTracer, SpanOutcome, StepTrace, TraceLabels, TracingStats } from './journey-tracer.js';
-import type { OtelTracerOptions } from './start-tracing.js';
+import type { AttemptInfo, AttemptTrace, JourneyTracer, OtelTracerOptions, SpanOutcome, StepTrace, TraceLabels, TracingStats } from './journey-tracer.js';
 
 /**
  * The OpenTelemetry SDK behind JourneyTracer, loaded only when an OTLP

@@ -25,6 +25,14 @@ function withTracesPath(url: URL): void {
   if (!url.pathname.endsWith(TRACES_PATH)) url.pathname = `${url.pathname.replace(/\/+$/, '')}${TRACES_PATH}`;
 }
 
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 export function resolveOtlpSettings(flag: string | undefined, env: (name: string) => string | undefined): OtlpResolution {
   const candidates: { source: string; value: string | undefined; base: boolean }[] = [
     { source: '--otlp-endpoint', value: flag, base: true },
@@ -43,8 +51,8 @@ export function resolveOtlpSettings(flag: string | undefined, env: (name: string
   const headers: Record<string, string> = {};
   const secrets: string[] = [];
   if (url.username !== '' || url.password !== '') {
-    const user = decodeURIComponent(url.username);
-    const password = decodeURIComponent(url.password);
+    const user = decoded(url.username);
+    const password = decoded(url.password);
     secrets.push(...[url.password, password, url.username, user].filter((value) => value !== ''));
     headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
     url.username = '';

@@ -1,12 +1,4 @@
-import type { JourneyTracer } from './journey-tracer.js';
-import type { OtlpSettings } from './otlp-endpoint.js';
-
-export interface OtelTracerOptions extends OtlpSettings {
-  version: string;
-  /** Called once, at the first export that fails. */
-  warn: (line: string) => void;
-  env: (name: string) => string | undefined;
-}
+import type { JourneyTracer, OtelTracerOptions } from './journey-tracer.js';
 
 /**
  * Loads the OpenTelemetry SDK and starts a tracer. The import is dynamic on
