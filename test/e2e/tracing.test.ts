@@ -8,9 +8,11 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTracedService, type TracedService } from '../../fixtures/traced.js';
+import type { JourneyView } from '../../src/serve/model.js';
 import { runCli } from './cli.js';
-import { Cleanup, closedPort, runWithJson, show } from './helpers.js';
+import { Cleanup, closedPort, runWithJson, show, startServer } from './helpers.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+import { eventually, getJson, startServe } from './serve-process.js';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -261,6 +263,114 @@ steps:
       const goto = spanNamed(collector.spans(), 'load the page');
       expect(goto.traceId).toBe(traceId);
       expect(receivedOn(from, '/page').map((request) => request.traceparent)).toEqual([`00-${traceId}-${goto.spanId}-01`]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+/** A journey that always fails against the traced service: the service answers 200, the journey wants 418. */
+const FAILING = `name: probe fails
+schedule: { every: 1s }
+steps:
+  - name: wants a teapot
+    http: { url: "{{ env.TRACED_URL }}/api" }
+    expect: { status: 418 }
+`;
+
+describe('ceiling serve and gate --otlp-endpoint', () => {
+  it(
+    'serve exports each probe run with its location and target, and alerts, state and status page carry the trace id',
+    async () => {
+      const collector = await receiver();
+      const alerts: Record<string, unknown>[] = [];
+      const webhook = cleanup.add(
+        await startServer((req, res) => {
+          const chunks: Buffer[] = [];
+          req.on('data', (chunk: Buffer) => chunks.push(chunk));
+          req.on('end', () => {
+            alerts.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
+            res.writeHead(200).end('ok');
+          });
+        }),
+      );
+      const dir = await cleanup.dir({ 'fails.yaml': FAILING });
+      const daemon = cleanup.add(
+        await startServe(
+          [
+            path.join(dir, 'fails.yaml'),
+            '--listen',
+            '127.0.0.1:0',
+            '--db',
+            path.join(dir, 'history.db'),
+            '--alert-after',
+            '1',
+            '--webhook',
+            webhook.url,
+            '--location',
+            'lab',
+            '--target',
+            'prod-eu',
+            '--otlp-endpoint',
+            collector.url,
+          ],
+          { env: tracedEnv() },
+        ),
+      );
+      const alert = await eventually(async () => alerts.find((body) => body.event === 'failing'), 'a failing alert');
+      const alertTrace = (alert.failure as { traceId?: string }).traceId;
+      expect(alertTrace).toMatch(/^[0-9a-f]{32}$/);
+
+      // The alert's trace is one the collector received, with the probe's labels on every span.
+      const spans = await eventually(async () => {
+        const trace = collector.spans().filter((span) => span.traceId === alertTrace);
+        return trace.length === 2 ? trace : undefined;
+      }, 'the alerted run in the collector');
+      expect(spanNamed(spans, 'probe fails').attributes).toMatchObject({ 'ceiling.location': 'lab', 'ceiling.target': 'prod-eu', 'ceiling.status': 'failed' });
+      expect(spanNamed(spans, 'wants a teapot').attributes).toMatchObject({ 'ceiling.failure.code': 'CEIL_HTTP_STATUS', 'ceiling.step.kind': 'http' });
+
+      const state = (await getJson<{ journeys: JourneyView[] }>(`${daemon.url}/api/v1/journeys`)).body.journeys[0]!;
+      expect(state.lastFailure?.traceId).toMatch(/^[0-9a-f]{32}$/);
+      const page = await (await fetch(`${daemon.url}/`)).text();
+      expect(page).toMatch(/data-trace-id>[0-9a-f]{32}</);
+      const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
+      expect(metrics).toContain('ceiling_trace_spans_dropped_total{location="lab",target="prod-eu"} 0');
+
+      const stopped = await daemon.stop('SIGTERM');
+      expect(stopped).toMatchObject({ code: 0, killed: false });
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'gate exports every journey run with its target name',
+    async () => {
+      const collector = await receiver();
+      const dir = await cleanup.dir({
+        'ceiling.yaml': ['targets:', `  blue: { vars: { base: "${traced.url}" } }`, `  green: { vars: { base: "${traced.url}" } }`, ''].join('\n'),
+        'api.yaml': ['name: api answers', 'steps:', '  - http: { url: "{{ vars.base }}/api" }', '    expect: { status: 200 }', ''].join('\n'),
+      });
+      const from = traced.received().length;
+      const run = await runCli(
+        [
+          'gate',
+          path.join(dir, 'api.yaml'),
+          '--config',
+          path.join(dir, 'ceiling.yaml'),
+          '--verdict-out',
+          path.join(dir, 'verdict.json'),
+          '--out',
+          path.join(dir, 'out'),
+          '--otlp-endpoint',
+          collector.url,
+        ],
+        { env: tracedEnv(), killAfterMs: 45_000 },
+      );
+      expect(run.code, show(run)).toBe(0);
+      const roots = collector.spans().filter((span) => span.parentSpanId === undefined);
+      expect(roots.map((span) => span.attributes['ceiling.target']).sort()).toEqual(['blue', 'green']);
+      const steps = collector.spans().filter((span) => span.parentSpanId !== undefined);
+      const sent = receivedOn(from, '/api').map((request) => request.traceparent);
+      expect(sent.sort()).toEqual(steps.map((span) => `00-${span.traceId}-${span.spanId}-01`).sort());
     },
     TEST_TIMEOUT_MS,
   );
