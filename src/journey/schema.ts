@@ -208,7 +208,7 @@ export type ScheduleSpec = z.infer<typeof scheduleSpec>;
 export const traceSpec = z
   .strictObject({
     propagate: z.boolean().optional().meta({
-      description: 'Send a W3C traceparent header with the journey\'s requests, WebSocket upgrades and page loads (default true); false keeps them as they are.',
+      description: "Send a W3C traceparent header with the journey's requests, WebSocket upgrades and page loads (default true); false keeps them as they are.",
     }),
   })
   .meta({ description: 'OpenTelemetry tracing of this journey; { propagate: false } sends no traceparent header to the target.' });

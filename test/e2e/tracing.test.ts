@@ -56,12 +56,17 @@ async function journeyDir(files: Record<string, string>): Promise<{ dir: string;
 }
 
 function tracedEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { TRACED_URL: traced.url, TRACED_WS: traced.wsUrl, OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_SERVICE_NAME: '', ...extra };
+  // The developer's own OTEL_* settings must not leak into a test run.
+  const cleared = { OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '', OTEL_EXPORTER_OTLP_HEADERS: '', OTEL_SERVICE_NAME: '' };
+  return { TRACED_URL: traced.url, TRACED_WS: traced.wsUrl, ...cleared, ...extra };
 }
 
 /** What the traced service received since `from`, for one path. */
 function receivedOn(from: number, requestPath: string) {
-  return traced.received().slice(from).filter((request) => request.path === requestPath);
+  return traced
+    .received()
+    .slice(from)
+    .filter((request) => request.path === requestPath);
 }
 
 function receiver(): Promise<OtlpReceiver> {
@@ -99,7 +104,12 @@ describe('ceiling run --otlp-endpoint', () => {
       const steps = spans.filter((span) => span !== root);
       expect(steps.map((span) => span.parentSpanId)).toEqual(steps.map(() => root.spanId));
       const api = spanNamed(spans, 'call the api');
-      expect(api.attributes).toMatchObject({ 'ceiling.journey': 'traced journey', 'ceiling.step': 'call the api', 'ceiling.step.kind': 'http', 'ceiling.status': 'passed' });
+      expect(api.attributes).toMatchObject({
+        'ceiling.journey': 'traced journey',
+        'ceiling.step': 'call the api',
+        'ceiling.step.kind': 'http',
+        'ceiling.status': 'passed',
+      });
       const socket = spanNamed(spans, 'open the socket');
       expect(socket.attributes['ceiling.step.kind']).toBe('ws.connect');
 
@@ -185,22 +195,29 @@ steps:
   );
 
   it(
-    'reads OTEL_EXPORTER_OTLP_ENDPOINT when no flag is given, and sends no traceparent and no trace id without an endpoint',
+    'reads OTEL_EXPORTER_OTLP_ENDPOINT (and _HEADERS) when no flag is given, and sends no traceparent and no trace id without an endpoint',
     async () => {
       const collector = await receiver();
       const { dir, secretsFile } = await journeyDir({ 'traced.yaml': journey('env configured') });
       const viaEnv = await runWithJson(cleanup, ['run', dir, '--secrets-file', secretsFile], {
-        env: tracedEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }),
+        env: tracedEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=lab-7' }),
       });
       expect(viaEnv.code, show(viaEnv)).toBe(0);
       expect(collector.spans()).toHaveLength(5);
+      // The exporter's own variables still apply: headers for a collector that wants a tenant or a key.
+      expect(collector.requests().map((request) => request.headers['x-tenant'])).toContain('lab-7');
 
       const from = traced.received().length;
       const off = await runWithJson(cleanup, ['run', dir, '--secrets-file', secretsFile], { env: tracedEnv() });
       expect(off.code, show(off)).toBe(0);
       expect(off.json!.journeys[0]!.attempts[0]!.traceId).toBeUndefined();
       expect(off.json!.tracing).toBeUndefined();
-      expect(traced.received().slice(from).every((request) => request.traceparent === undefined)).toBe(true);
+      expect(
+        traced
+          .received()
+          .slice(from)
+          .every((request) => request.traceparent === undefined),
+      ).toBe(true);
       expect(collector.spans()).toHaveLength(5);
     },
     TEST_TIMEOUT_MS,
@@ -230,7 +247,9 @@ steps:
     const badFlag = await runCli(['run', dir, '--secrets-file', secretsFile, '--otlp-endpoint', 'not a url'], { env: tracedEnv() });
     expect(badFlag.code, show(badFlag)).toBe(2);
     expect(badFlag.stderr).toContain('--otlp-endpoint: not a URL');
-    const badEnv = await runCli(['run', dir, '--secrets-file', secretsFile], { env: tracedEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://collector:4317' }) });
+    const badEnv = await runCli(['run', dir, '--secrets-file', secretsFile], {
+      env: tracedEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://collector:4317' }),
+    });
     expect(badEnv.code, show(badEnv)).toBe(2);
     expect(badEnv.stderr).toContain('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: grpc: is not supported');
   });

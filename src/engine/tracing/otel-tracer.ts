@@ -159,10 +159,7 @@ export class OtelJourneyTracer implements JourneyTracer {
     });
     this.provider = new BasicTracerProvider({
       resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName, [ATTR_SERVICE_VERSION]: options.version }),
-      spanProcessors: [
-        new BatchSpanProcessor(this.exporter, { exportTimeoutMillis: EXPORT_TIMEOUT_MS + 1_000 }),
-        this.endedSpans(),
-      ],
+      spanProcessors: [new BatchSpanProcessor(this.exporter, { exportTimeoutMillis: EXPORT_TIMEOUT_MS + 1_000 }), this.endedSpans()],
     });
     this.tracer = this.provider.getTracer('ceiling', options.version);
   }

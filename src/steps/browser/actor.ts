@@ -103,7 +103,11 @@ export class BrowserActor {
       throw error;
     }
     try {
-      if (request.propagateTrace) await raceAbort(propagateTraceparent(context, () => actor?.traceparent), signal);
+      if (request.propagateTrace)
+        await raceAbort(
+          propagateTraceparent(context, () => actor?.traceparent),
+          signal,
+        );
       if (request.trace) await raceAbort(context.tracing.start({ snapshots: true, screenshots: false, sources: false, title: request.name }), signal);
       const page = await raceAbort(context.newPage(), signal);
       actor = new BrowserActor(request.name, context, page, request.baseUrl);

@@ -82,10 +82,7 @@ export const wsConnect: Executor<'ws.connect'> = async (step, context) => {
     {
       name,
       url: spec.url,
-      headers: withTraceparent(
-        Object.fromEntries(Object.entries(spec.headers ?? {}).map(([header, value]) => [header, String(value)])),
-        context.traceparent,
-      ),
+      headers: withTraceparent(Object.fromEntries(Object.entries(spec.headers ?? {}).map(([header, value]) => [header, String(value)])), context.traceparent),
       protocols: spec.protocols === undefined ? [] : Array.isArray(spec.protocols) ? spec.protocols : [spec.protocols],
       insecure: spec.insecure ?? false,
       autoReplies: compileAutoReplies(spec.autoReply ?? []),
