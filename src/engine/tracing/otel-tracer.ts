@@ -153,7 +153,7 @@ export class OtelJourneyTracer implements JourneyTracer {
     });
     this.exporter = new CountingExporter(otlp, (spans, error) => {
       options.warn(
-        `ceiling: traces: could not export ${spans} span${spans === 1 ? '' : 's'} to ${options.url}` +
+        `warning: traces: could not export ${spans} span${spans === 1 ? '' : 's'} to ${options.url}` +
           `${error?.message ? ` (${error.message})` : ''}; journeys go on, and dropped spans are counted (this warning is shown once)`,
       );
     });
