@@ -190,7 +190,9 @@ export class OtelJourneyTracer implements JourneyTracer {
   }
 
   stats(): TracingStats {
-    return { endpoint: this.options.url, spansExported: this.exporter.exported, spansDropped: this.exporter.failed + this.abandoned };
+    // A batch abandoned by a bounded flush may still fail later: never count a span as dropped twice.
+    const dropped = Math.min(this.exporter.failed + this.abandoned, this.ended - this.exporter.exported);
+    return { endpoint: this.options.url, spansExported: this.exporter.exported, spansDropped: dropped };
   }
 
   async flush(limitMs: number): Promise<void> {
