@@ -19,6 +19,8 @@ import type { WebhookAuth } from '../webhook/auth.js';
 import { webhookAuthOf } from './webhook-auth-flags.js';
 import { runRollback } from '../gate/rollback.js';
 import type { Redactor } from '../secrets/redactor.js';
+import type { JourneyTracer } from '../engine/tracing/journey-tracer.js';
+import { TRACING_SHUTDOWN_LIMIT_MS, tracerFromFlags } from './tracing-setup.js';
 import { terminalSafe } from '../report/terminal-text.js';
 import { VERSION } from '../version.js';
 import { splitCommand } from './command-line.js';
@@ -27,6 +29,7 @@ import { durationFlag, InputError } from './flag-values.js';
 import { abortOnSignals, loadFleet, type FleetFlags, type FleetInputs } from './gate-inputs.js';
 
 export interface GateFlags extends FleetFlags {
+  otlpEndpoint?: string;
   expectVersion?: string;
   bake?: string;
   every?: string;
@@ -230,6 +233,7 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
   let rollbackTimeoutMs: number;
   let push: PushTarget | undefined;
   let webhookAuth: WebhookAuth;
+  let tracer: JourneyTracer | undefined;
   try {
     fleet = await loadFleet(paths, flags, write);
     policy = policyOf(flags, fleet);
@@ -241,6 +245,7 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
     recoverWithinMs =
       flags.recoverWithin !== undefined ? durationFlag('--recover-within', flags.recoverWithin) : (fleet.config.gate.recoverWithinMs ?? 120_000);
     rollbackTimeoutMs = durationFlag('--rollback-timeout', flags.rollbackTimeout);
+    tracer = await tracerFromFlags(flags.otlpEndpoint, fleet.redactor, write);
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
     write(error.message);
@@ -277,7 +282,7 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
       policy,
       ...(flags.expectVersion !== undefined ? { expectVersion: flags.expectVersion } : {}),
       baseline,
-      run: fleet.run,
+      run: tracer ? { ...fleet.run, tracing: { tracer } } : fleet.run,
       redactor,
       signal,
       version: VERSION,
@@ -304,5 +309,6 @@ export async function gateCommand(paths: string[], flags: GateFlags): Promise<nu
     return result.exitCode;
   } finally {
     dispose();
+    await tracer?.shutdown(TRACING_SHUTDOWN_LIMIT_MS);
   }
 }

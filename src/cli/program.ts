@@ -68,6 +68,7 @@ function buildProgram(setCode: (code: number) => void): Command {
         .choices(['retain-on-failure', 'off'])
         .default('retain-on-failure'),
     )
+    .option('--otlp-endpoint <url>', 'export a trace per journey attempt to this OpenTelemetry collector (OTLP/HTTP; or OTEL_EXPORTER_OTLP_ENDPOINT)')
     .action(async (paths: string[], flags: RunFlags) => {
       const { runCommand } = await import('./run-command.js');
       setCode(await runCommand(paths, flags));
@@ -124,6 +125,7 @@ function buildProgram(setCode: (code: number) => void): Command {
         .choices(['retain-on-failure', 'off'])
         .default('off'),
     )
+    .option('--otlp-endpoint <url>', 'export a trace per journey attempt to this OpenTelemetry collector (OTLP/HTTP; or OTEL_EXPORTER_OTLP_ENDPOINT)')
     .action(async (paths: string[], flags: ServeFlags) => {
       const { serveCommand } = await import('./serve-command.js');
       setCode(await serveCommand(paths, flags));
@@ -166,6 +168,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     )
     .option('--webhook-secret-env <name>', 'sign every notification with HMAC-SHA256 under the key in this environment variable (X-Ceiling-Signature)')
     .option('--no-notify', 'do not send notifications')
+    .option('--otlp-endpoint <url>', 'export a trace per journey attempt to this OpenTelemetry collector (OTLP/HTTP; or OTEL_EXPORTER_OTLP_ENDPOINT)')
     .action(async (paths: string[], flags: GateFlags) => {
       const { gateCommand } = await import('./gate-command.js');
       setCode(await gateCommand(paths, flags));

@@ -17,6 +17,7 @@ import { VERSION } from '../version.js';
 import type { RunFlags } from './run-flags.js';
 import { isLiveTerminal, wantsColor } from './terminal.js';
 import { parseVarFlags } from './var-flags.js';
+import { otlpSettingsFromFlags, TRACING_SHUTDOWN_LIMIT_MS, tracerFromFlags } from './tracing-setup.js';
 
 const DEFAULT_JOURNEY_PATHS = ['journeys'];
 const DEFAULT_CONCURRENCY = 4;
@@ -113,6 +114,7 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
   const retries = flags.retries ?? config?.defaults.retries;
   const concurrency = flags.concurrency ?? config?.defaults.concurrency ?? DEFAULT_CONCURRENCY;
   if (concurrency < 1) throw new InputError('--concurrency must be at least 1');
+  otlpSettingsFromFlags(flags.otlpEndpoint);
   const { env, secret, redactor } = await readRunSources(flags.envFile, flags.secretsFile);
   const browserPath = flags.browserPath ?? (process.env.CEILING_BROWSER_PATH || undefined);
 
@@ -157,6 +159,7 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
 
   const reporters = await Promise.all(specs.map((spec) => createReporter(spec, options)));
   const reporter = new ReporterMultiplexer({ reporters, redactor });
+  const tracer = await tracerFromFlags(flags.otlpEndpoint, redactor, write);
   const controller = new AbortController();
   // Every journey attempt in flight listens to this one signal; many at once is expected, not a leak.
   setMaxListeners(0, controller.signal);
@@ -192,6 +195,7 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
       outDir: flags.out,
       ...(browserPath ? { browserPath } : {}),
       trace: flags.trace,
+      ...(tracer ? { tracing: { tracer, ...(target ? { target: target.name } : {}) } } : {}),
       ...(retries !== undefined ? { retries } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
@@ -199,5 +203,6 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
     return fleetFailed && (result.exitCode === EXIT.passed || result.exitCode === EXIT.nothingTested) ? EXIT.failed : result.exitCode;
   } finally {
     stopListening();
+    await tracer?.shutdown(TRACING_SHUTDOWN_LIMIT_MS);
   }
 }

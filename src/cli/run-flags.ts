@@ -22,4 +22,5 @@ export interface RunFlags extends JourneyRunFlags {
   concurrency?: number;
   reporter: string[];
   failOnFlaky: boolean;
+  otlpEndpoint?: string;
 }

@@ -20,6 +20,7 @@ import { parseVarFlags } from './var-flags.js';
 import { hasErrors } from '../journey/diagnostics.js';
 import { loadProjectConfig, type ProjectConfig } from '../gate/config.js';
 import { pickTargets } from './project-config.js';
+import { TRACING_SHUTDOWN_LIMIT_MS, tracerFromFlags } from './tracing-setup.js';
 
 /** host:port, with [::1]:port for IPv6; port 0 picks a free one. */
 function parseListen(text: string): { host: string; port: number } {
@@ -126,6 +127,7 @@ async function buildOptions(givenPaths: string[], flags: ServeFlags, log: (line:
   };
 
   const browserPath = flags.browserPath ?? (process.env.CEILING_BROWSER_PATH || undefined);
+  const tracer = await tracerFromFlags(flags.otlpEndpoint, redactor, log);
   return {
     paths,
     // Journeys may use any var a target sets, as in gate.
@@ -161,6 +163,8 @@ async function buildOptions(givenPaths: string[], flags: ServeFlags, log: (line:
       secret,
       outDir: flags.out,
       trace: flags.trace,
+      // The daemon sets each run's own target (with --config, the instance it probes).
+      ...(tracer ? { tracing: { tracer, location: flags.location, target: flags.target[0] ?? 'default' } } : {}),
       ...(browserPath ? { browserPath } : {}),
       ...(flags.retries !== undefined ? { retries: flags.retries } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
@@ -215,11 +219,13 @@ export async function serveCommand(givenPaths: string[], flags: ServeFlags): Pro
   // Log lines carry target text (failure messages, journey names): one line each, never raw control bytes.
   const log = (line: string) => process.stderr.write(`ceiling serve: ${logSafe(redactor ? redactor.redact(line) : line)}\n`);
   let daemon: ProbeDaemon;
+  let options: DaemonOptions | undefined;
   try {
-    const options = await buildOptions(givenPaths, flags, log);
+    options = await buildOptions(givenPaths, flags, log);
     redactor = options.redactor;
     daemon = await ProbeDaemon.start(options);
   } catch (error) {
+    await options?.run.tracing?.tracer.shutdown(TRACING_SHUTDOWN_LIMIT_MS);
     if (error instanceof InputError) {
       process.stderr.write(`${error.message}\n`);
       return EXIT.invalid;
@@ -257,6 +263,7 @@ export async function serveCommand(givenPaths: string[], flags: ServeFlags): Pro
     await daemon.stop();
   } finally {
     signals.dispose();
+    await options.run.tracing?.tracer.shutdown(TRACING_SHUTDOWN_LIMIT_MS);
   }
   return EXIT.passed;
 }

@@ -28,4 +28,5 @@ export interface ServeFlags extends JourneyRunFlags {
   publicUrl?: string;
   grace: string;
   reloadInterval: string;
+  otlpEndpoint?: string;
 }

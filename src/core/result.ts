@@ -85,6 +85,8 @@ export interface AttemptResult {
   attachments?: Attachment[];
   /** An attempt beyond the retries, made because the runner's own stall explained the one before it. */
   afterRunnerStall?: true;
+  /** The OpenTelemetry trace of this attempt, when tracing is on (--otlp-endpoint): find the backend's side of it by this id. */
+  traceId?: string;
 }
 
 /** flaky: passed after at least one failed attempt. */
@@ -102,6 +104,14 @@ export interface JourneyResult {
   /** The longest the runner's own event loop was blocked while this journey ran, ms. */
   eventLoopDelayMaxMs?: number;
   attempts: AttemptResult[];
+}
+
+export interface TracingTotals {
+  /** The OTLP/HTTP traces URL, without credentials. */
+  endpoint: string;
+  spansExported: number;
+  /** Spans the collector refused or never received (down, timed out, still queued when the run ended). */
+  spansDropped: number;
 }
 
 /** inconclusive: nothing failed but journeys the runner's own stall kept from a verdict. */
@@ -127,6 +137,8 @@ export interface RunResult {
   totals: RunTotals;
   /** The runner's own health over the whole run. */
   runner?: { eventLoopDelayMaxMs: number };
+  /** OpenTelemetry export, when tracing is on: where spans went, how many arrived and how many were lost. */
+  tracing?: TracingTotals;
   journeys: JourneyResult[];
 }
 

@@ -14,6 +14,7 @@ import { abortFailure, raceAbort, scopedSignal, type ScopedSignal } from '../cor
 import type { Attachment, AttemptResult, FailureInfo, HttpPhases, JourneyResult, JourneyStatus, StepResult } from '../core/result.js';
 import { runnerStalls, stallExplains } from './runner-health.js';
 import { TeardownStack } from '../core/teardown.js';
+import type { AttemptTrace, JourneyTracing } from './tracing/journey-tracer.js';
 
 export interface JourneyRunOptions {
   /** Overrides every journey's own retries when set (--retries). */
@@ -33,6 +34,8 @@ export interface JourneyRunOptions {
   /** An explicit browser executable for browser steps. */
   browserPath?: string;
   trace?: 'retain-on-failure' | 'off';
+  /** OpenTelemetry tracing (--otlp-endpoint): each attempt a trace, each step a span. Absent when off. */
+  tracing?: JourneyTracing;
   onJourneyStart?: (journey: JourneyRef) => void;
   onStepEnd?: (journey: JourneyRef, step: StepResult) => void;
 }
@@ -138,6 +141,10 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
   let failure: FailureInfo | undefined;
   let failedStep: number | undefined;
   let renderingVar: string | undefined;
+  const attemptTrace = options.tracing?.tracer.startAttempt(
+    { journey: journey.name, file: journey.file, attempt, redactor: options.redactor },
+    options.tracing,
+  );
   try {
     try {
       // Target vars and --var are in scope first, so a journey var may build on them ("{{ vars.base_url }}/api"); they still win over a journey var of the same name.
@@ -159,7 +166,7 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
         steps.push(skipped(step));
         continue;
       }
-      const result = await runStep(step, journeyScope, { journey, actors, teardown, evidence, vars, scope, options });
+      const result = await runStep(step, journeyScope, { journey, actors, teardown, evidence, vars, scope, options, attemptTrace });
       steps.push(result);
       options.onStepEnd?.(ref, result);
       if (result.failure) {
@@ -173,6 +180,7 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
   const collected = failure && evidence.length > 0 ? await collectEvidence(evidence, evidenceDir(options.outDir, journey, attempt)) : undefined;
   const cleanupErrors = [...(collected?.errors ?? []), ...(await runTeardown(teardown))];
   const status = !failure ? 'passed' : failure.class === 'assertion' ? 'failed' : 'error';
+  attemptTrace?.end({ status, ...(failure ? { failure } : {}) });
   return {
     attempt,
     status,
@@ -183,6 +191,7 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
     ...(collected && collected.attachments.length > 0 ? { attachments: collected.attachments } : {}),
     ...(failure ? { failure } : {}),
     ...(failedStep !== undefined ? { failedStep } : {}),
+    ...(attemptTrace ? { traceId: attemptTrace.traceId } : {}),
   };
 }
 
@@ -194,6 +203,7 @@ interface StepEnvironment {
   vars: Record<string, unknown>;
   scope: TemplateScope;
   options: JourneyRunOptions;
+  attemptTrace: AttemptTrace | undefined;
 }
 
 /** Says in the failure itself that the runner, not the service, may be to blame. */
@@ -207,6 +217,14 @@ function labelStall(info: FailureInfo, stalledMs: number, stepMs: number): Failu
 }
 
 async function runStep(step: CompiledStep, deadline: ScopedSignal, environment: StepEnvironment): Promise<StepResult> {
+  const stepTrace = environment.attemptTrace?.startStep(step);
+  const result = await runTracedStep(step, deadline, environment, stepTrace?.traceparent);
+  stepTrace?.end(result);
+  return result;
+}
+
+/** The step's span (when tracing is on) covers loading its code too: that is part of what the journey waited for. */
+async function runTracedStep(step: CompiledStep, deadline: ScopedSignal, environment: StepEnvironment, traceparent: string | undefined): Promise<StepResult> {
   const { journey, actors, teardown, evidence, vars, scope, options } = environment;
   const base = { index: step.index, name: step.name, kind: step.kind, location: step.location };
   let executor: Executor<StepKind>;
@@ -237,6 +255,7 @@ async function runStep(step: CompiledStep, deadline: ScopedSignal, environment: 
     redactor: options.redactor,
     resources: options.resources,
     journey: { name: journey.name, file: journey.file },
+    ...(traceparent !== undefined && journey.propagateTrace !== false ? { traceparent } : {}),
     settings: {
       outDir: options.outDir,
       ...(options.browserPath !== undefined ? { browserPath: options.browserPath } : {}),

@@ -9,6 +9,9 @@ import { prepareSteps } from '../steps/registry.js';
 import type { RunResources } from '../steps/executor.js';
 import { stalledWithoutVerdict, totalsOf, type JourneyResult, type RunResult, type RunStatus } from '../core/result.js';
 
+/** A collector that is down costs the run at most this long at its end (one export's own timeout is shorter). */
+export const TRACE_FLUSH_LIMIT_MS = 5_000;
+
 export interface RunOptions extends Omit<JourneyRunOptions, 'resources' | 'onJourneyStart' | 'onStepEnd'> {
   concurrency: number;
   /** Vars of one journey's own target (run --target over a discovered group runs each journey once per instance); they win over `vars`. */
@@ -101,6 +104,8 @@ export async function runJourneys(journeys: readonly Journey[], options: RunOpti
       options.reporter.onJourneyEnd?.(result);
     });
     eventLoopDelayMaxMs = Math.round(eventLoop.takeMaxSeconds() * 1000);
+    // The spans go out before the reports, so the JSON result can say how many arrived.
+    await options.tracing?.tracer.flush(TRACE_FLUSH_LIMIT_MS);
   } finally {
     eventLoop.stop();
     await resources.closeAll();
@@ -119,6 +124,7 @@ export async function runJourneys(journeys: readonly Journey[], options: RunOpti
     exitCode,
     totals: totalsOf(finished),
     runner: { eventLoopDelayMaxMs },
+    ...(options.tracing ? { tracing: options.tracing.tracer.stats() } : {}),
     journeys: finished,
   };
   await options.reporter.onRunEnd(result);

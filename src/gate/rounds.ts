@@ -36,7 +36,7 @@ export interface RoundResult {
  */
 export interface RoundSettings extends Pick<
   JourneyRunOptions,
-  'vars' | 'env' | 'secret' | 'redactor' | 'outDir' | 'browserPath' | 'trace' | 'retries' | 'timeoutMs'
+  'vars' | 'env' | 'secret' | 'redactor' | 'outDir' | 'browserPath' | 'trace' | 'retries' | 'timeoutMs' | 'tracing'
 > {
   concurrency: number;
 }
@@ -90,6 +90,7 @@ export async function runRound(round: number, options: RoundOptions): Promise<Ro
         vars: { ...options.vars, ...target.vars },
         resources,
         outDir: targetOutDir(options.outDir, target.name),
+        ...(settings.tracing ? { tracing: { ...settings.tracing, target: target.name } } : {}),
       };
       // runJourney itself runs a journey once more when the runner's own stall explains its failure.
       results.get(target.name)!.push(await runJourney(journey, runOptions));

@@ -38,6 +38,8 @@ export interface RunRecord {
   failedStep?: string;
   failureCode?: string;
   failureMessage?: string;
+  /** The OpenTelemetry trace of the last attempt, when tracing is on; not stored with the run. */
+  traceId?: string;
   steps: StepTiming[];
 }
 
@@ -49,6 +51,8 @@ export interface LastFailure {
   step?: string;
   code: string;
   message: string;
+  /** The failed attempt's OpenTelemetry trace, when tracing is on. */
+  traceId?: string;
 }
 
 /** What survives a restart: enough to keep alert state and the status page honest. */

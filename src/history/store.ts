@@ -156,13 +156,14 @@ const storedLastFailure = z.object({
   step: z.string().optional(),
   code: z.string(),
   message: z.string(),
+  traceId: z.string().optional(),
 });
 
 /** A row as SQLite returns it: absent optional fields come back as null. */
 type Stored<T> = { [K in keyof T]-?: undefined extends T[K] ? Exclude<T[K], undefined> | null : T[K] };
 
 /** The CHECK constraints above are what make the string columns safe to type as unions. */
-type RunRow = Stored<Omit<RunRecord, 'steps'>> & { id: number; steps: string };
+type RunRow = Stored<Omit<RunRecord, 'steps' | 'traceId'>> & { id: number; steps: string };
 type StateRow = Stored<Omit<PersistedState, 'alerting' | 'notifiedFailing' | 'lastFailure' | 'target'>> & {
   target: string;
   alerting: 0 | 1;
@@ -391,7 +392,7 @@ export class HistoryStore {
     const page = { journey, before: query.before ?? Number.POSITIVE_INFINITY, limit: clampLimit(query.limit ?? defaultRunsLimit) };
     const rows = query.target === undefined ? this.selectRuns.all(page) : this.selectTargetRuns.all({ ...page, target: query.target });
     return rows.map(({ id, steps, ...row }) => ({
-      ...withoutNulls<Omit<RunRecord, 'steps'>>(row),
+      ...withoutNulls<Omit<RunRecord, 'steps' | 'traceId'>>(row),
       steps: this.decode(storedSteps, steps, `run ${id}`).map(([name, status, durationMs, requestMs]) => ({
         name,
         status,
@@ -486,7 +487,7 @@ function encodeSteps(steps: StepTiming[]): string {
 
 function encodeLastFailure(failure: LastFailure): string {
   // Listed field by field so nothing the caller tacked on is persisted.
-  return JSON.stringify({ at: failure.at, step: failure.step, code: failure.code, message: failure.message });
+  return JSON.stringify({ at: failure.at, step: failure.step, code: failure.code, message: failure.message, traceId: failure.traceId });
 }
 
 function checkOptions(options: HistoryOptions): void {

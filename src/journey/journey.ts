@@ -39,6 +39,8 @@ export interface Journey {
   retries: number;
   /** Absent when the file sets none; `ceiling serve` then applies its default. */
   schedule?: Schedule;
+  /** False when the journey says `trace: { propagate: false }`: with tracing on, its requests still carry no traceparent header. */
+  propagateTrace?: false;
   steps: CompiledStep[];
   location: SourceLocation;
 }

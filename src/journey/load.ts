@@ -224,6 +224,7 @@ function compileJourney(
     timeoutMs: data.timeout ? durationMs(data.timeout) : DEFAULT_JOURNEY_TIMEOUT_MS,
     retries: data.retries ?? 0,
     ...(schedule ? { schedule } : {}),
+    ...(data.trace?.propagate === false ? { propagateTrace: false as const } : {}),
     steps: compiled,
     location: report.locate([]),
     ...(data.description !== undefined ? { description: data.description } : {}),

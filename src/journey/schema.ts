@@ -205,6 +205,15 @@ export const scheduleSpec = z
 
 export type ScheduleSpec = z.infer<typeof scheduleSpec>;
 
+/** How the journey takes part in OpenTelemetry tracing (--otlp-endpoint); inert while tracing is off. */
+export const traceSpec = z
+  .strictObject({
+    propagate: z.boolean().optional().meta({
+      description: "Send a W3C traceparent header with the journey's requests, WebSocket upgrades and page loads (default true); false keeps them as they are.",
+    }),
+  })
+  .meta({ description: 'OpenTelemetry tracing of this journey; { propagate: false } sends no traceparent header to the target.' });
+
 export const journeyHeader = z.strictObject({
   $schema: z.string().optional(),
   name: z.string().min(1, 'a journey needs a name'),
@@ -214,6 +223,7 @@ export const journeyHeader = z.strictObject({
   timeout: duration.optional(),
   retries: z.number().int().min(0).max(10).optional(),
   schedule: scheduleSpec.optional(),
+  trace: traceSpec.optional(),
   steps: z.array(z.unknown()).min(1, 'a journey needs at least one step'),
 });
 

@@ -130,5 +130,7 @@ export function renderFailureDetails(attempt: AttemptResult, options: TextOption
   }
   for (const cleanupError of attempt.cleanupErrors) lines.push(`${colors.dim('cleanup:')} ${cleanupError}`);
   for (const attachment of attempt.attachments ?? []) lines.push(`${colors.dim(`${attachment.name}:`)} ${attachment.path}`);
+  // With tracing on, the id finds the backend's side of this attempt in Jaeger, Tempo or any OTLP backend.
+  if (attempt.traceId !== undefined) lines.push(`${colors.dim('trace:')} ${attempt.traceId}`);
   return lines.join('\n');
 }

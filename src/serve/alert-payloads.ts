@@ -87,6 +87,7 @@ export function genericPayload(event: AlertEvent): Record<string, unknown> {
             code: event.failure.code,
             message: event.failure.message,
             at: iso(event.failure.at),
+            ...(event.failure.traceId !== undefined ? { traceId: event.failure.traceId } : {}),
           },
         }
       : {}),

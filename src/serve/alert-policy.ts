@@ -40,6 +40,7 @@ export function applyRun(state: PersistedState, run: RunRecord, policy: AlertPol
         ...(run.failedStep !== undefined ? { step: run.failedStep } : {}),
         code: run.failureCode ?? FALLBACK_FAILURE_CODE,
         message: run.failureMessage ?? (run.result === 'error' ? 'the run ended with an error' : 'the run failed'),
+        ...(run.traceId !== undefined ? { traceId: run.traceId } : {}),
       },
       consecutiveFailures,
       alerting: state.alerting || startsAlerting,

@@ -136,6 +136,8 @@ export class ProbeDaemon {
     this.entries = new ProbeEntries(history.loadStates());
     this.jobDefaults = { defaultSchedule: options.defaultSchedule, retries: options.run.retries, timeoutMs: options.run.timeoutMs };
     this.metrics = new ProbeMetrics({ location: options.location, target: options.target });
+    const tracer = options.run.tracing?.tracer;
+    if (tracer) this.metrics.trackDroppedSpans(() => tracer.stats().spansDropped);
     this.alerts = new AlertDispatcher({
       targets: options.webhooks,
       redactor: options.redactor,
@@ -376,7 +378,8 @@ export class ProbeDaemon {
     try {
       // A target's vars win over --var, as in gate.
       const vars = entry.target ? { ...this.options.run.vars, ...entry.target.vars } : this.options.run.vars;
-      const result = await runJourney(journey, { ...this.options.run, vars, redactor, resources, signal: context.signal });
+      const tracing = this.options.run.tracing ? { tracing: { ...this.options.run.tracing, target: this.targetLabel(entry) } } : {};
+      const result = await runJourney(journey, { ...this.options.run, ...tracing, vars, redactor, resources, signal: context.signal });
       // A run cut short by the watchdog was already recorded; one cut short by shutdown says nothing about the target.
       if (context.signal.aborted) return;
       const stepLabels = journey.steps.map((step) => step.label);

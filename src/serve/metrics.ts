@@ -304,6 +304,21 @@ export class ProbeMetrics {
     this.#journeys.delete(key);
   }
 
+  /** With tracing on (--otlp-endpoint): spans the OTLP collector refused or never received, read from the tracer at each scrape. */
+  trackDroppedSpans(dropped: () => number): void {
+    const probe = this.#probe;
+    new Counter({
+      name: 'ceiling_trace_spans_dropped_total',
+      help: 'Journey trace spans the OpenTelemetry collector refused or never received (it was down or too slow); the runs themselves went on.',
+      labelNames: PROBE_LABELS,
+      registers: [this.#registry],
+      collect() {
+        this.reset();
+        this.inc(probe, dropped());
+      },
+    });
+  }
+
   render(): Promise<string> {
     return this.#registry.metrics();
   }

@@ -40,6 +40,7 @@ export function toRunRecord(result: JourneyResult, startedAt: number, labels: Ru
       record.failureCode = attempt.failure.code;
       record.failureMessage = redactor.redact(attempt.failure.message);
     }
+    if (attempt?.traceId !== undefined) record.traceId = attempt.traceId;
   }
   return record;
 }

@@ -143,7 +143,7 @@ function lastFailure(journey: JourneyView, now: number): string {
   const message = failure.message.length > MESSAGE_LIMIT ? `${failure.message.slice(0, MESSAGE_LIMIT)}…` : failure.message;
   const streak = journey.health === 'failing' && journey.consecutiveFailures > 1 ? ` · ${journey.consecutiveFailures} runs in a row` : '';
   return `<div class="failure" data-failure>${failure.step !== undefined ? `<span class="step">Step <strong>${escapeHtml(failure.step)}</strong></span>: ` : ''}<code>${escapeHtml(failure.code)}</code> <span class="reason">${escapeHtml(message)}</span></div>
-<div class="when">${timeTag(failure.at, `${durationText(now - failure.at)} ago`)}${streak}</div>`;
+<div class="when">${timeTag(failure.at, `${durationText(now - failure.at)} ago`)}${streak}</div>${failure.traceId !== undefined ? `\n<div class="trace">trace <code data-trace-id>${escapeHtml(failure.traceId)}</code></div>` : ''}`;
 }
 
 function recentStrip(recent: JourneyView['recent']): string {

@@ -75,6 +75,12 @@ export interface StepContext {
   readonly journey: { readonly name: string; readonly file: string };
   /** Renders {{ templates }} in a value with the journey's current scope. */
   render<T>(value: T): T;
+  /**
+   * The W3C traceparent of this step's span, set only while OpenTelemetry
+   * tracing is on and the journey propagates it: HTTP requests, WebSocket
+   * upgrades and page loads send it unless the journey set its own.
+   */
+  readonly traceparent?: string;
   /** HTTP steps report where the request's time went, kept in the step's result even when it fails. */
   recordPhases?(phases: HttpPhases): void;
 }

@@ -245,7 +245,13 @@ describe('journey state', () => {
       health: 'failing',
       lastRunAt: start + 2 * minute,
       lastPassAt: start,
-      lastFailure: { at: start + 2 * minute, step: 'read back', code: 'CEIL_HTTP_STATUS', message: 'expected 200, got 500' },
+      lastFailure: {
+        at: start + 2 * minute,
+        step: 'read back',
+        code: 'CEIL_HTTP_STATUS',
+        message: 'expected 200, got 500',
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      },
       consecutiveFailures: 2,
       alerting: true,
     });

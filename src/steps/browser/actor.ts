@@ -27,12 +27,31 @@ export interface OpenRequest {
   insecure: boolean;
   /** Record a Playwright trace, kept only if the journey fails. */
   trace: boolean;
+  /** OpenTelemetry tracing is on and the journey propagates it: the page's document requests carry a traceparent header. */
+  propagateTrace?: boolean;
 }
 
 /** The last document the page's main frame received, for messages such as "the page answered HTTP 500". */
 export interface DocumentResponse {
   url: string;
   status: number;
+}
+
+/**
+ * Adds the current step's traceparent to document requests (page loads,
+ * frames) so the backend's trace of a page joins the journey's. Only
+ * documents: a header added to a page's own cross-origin fetches would make
+ * the browser send a CORS preflight the backend may refuse. A request that
+ * already has one (set by the page) keeps it.
+ */
+async function propagateTraceparent(context: BrowserContext, current: () => string | undefined): Promise<void> {
+  await context.route('**/*', async (route, routed) => {
+    const traceparent = current();
+    if (traceparent === undefined || routed.resourceType() !== 'document') return route.fallback();
+    const headers = routed.headers();
+    if (headers.traceparent !== undefined) return route.fallback();
+    return route.fallback({ headers: { ...headers, traceparent } });
+  });
 }
 
 /**
@@ -46,6 +65,8 @@ export class BrowserActor {
   #closed = false;
   #documents = 0;
   #lastDocument: DocumentResponse | undefined;
+  /** The traceparent of the step now driving the page; page loads it causes carry it. */
+  traceparent: string | undefined;
 
   private constructor(
     readonly name: string,
@@ -70,6 +91,7 @@ export class BrowserActor {
       ignoreHTTPSErrors: request.insecure,
     });
     let context: BrowserContext;
+    let actor: BrowserActor | undefined;
     try {
       context = await raceAbort(creating, signal);
     } catch (error) {
@@ -81,9 +103,14 @@ export class BrowserActor {
       throw error;
     }
     try {
+      if (request.propagateTrace)
+        await raceAbort(
+          propagateTraceparent(context, () => actor?.traceparent),
+          signal,
+        );
       if (request.trace) await raceAbort(context.tracing.start({ snapshots: true, screenshots: false, sources: false, title: request.name }), signal);
       const page = await raceAbort(context.newPage(), signal);
-      const actor = new BrowserActor(request.name, context, page, request.baseUrl);
+      actor = new BrowserActor(request.name, context, page, request.baseUrl);
       actor.#tracing = request.trace;
       return actor;
     } catch (error) {

@@ -16,6 +16,8 @@ export function actorFor(context: StepContext, name: string): BrowserActor {
   if (!actor || actor.closed) {
     throw configError('CEIL_ACTOR_UNKNOWN', `there is no open browser page "${name}"`, { hint: `open it first with a browser.open step with as: ${name}` });
   }
+  // Every browser step looks its page up here, so a page load it causes carries its own span's traceparent.
+  actor.traceparent = context.traceparent;
   return actor;
 }
 

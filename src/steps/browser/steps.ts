@@ -60,6 +60,7 @@ export const browserOpen = browserStep<'browser.open'>(async (step, context) => 
         name: spec.as,
         insecure: spec.insecure ?? false,
         trace: context.settings.trace !== 'off',
+        propagateTrace: context.traceparent !== undefined,
         ...(spec.baseUrl !== undefined ? { baseUrl: spec.baseUrl } : {}),
         ...(spec.viewport !== undefined ? { viewport: spec.viewport } : {}),
         ...(spec.userAgent !== undefined ? { userAgent: spec.userAgent } : {}),

@@ -89,6 +89,8 @@ function buildHeadersAndBody(spec: HttpSpec, context: StepContext): { headers: R
   const built = buildOwnHeadersAndBody(spec, context);
   // The journey's own headers go first, in its order; the defaults fill in what it left out.
   for (const [name, value] of Object.entries(DEFAULT_HEADERS)) built.headers[name] ??= value;
+  // A journey that sends its own traceparent (to test the backend's handling of one) keeps it.
+  if (context.traceparent !== undefined) built.headers.traceparent ??= context.traceparent;
   return built;
 }
 

@@ -68,6 +68,12 @@ function withQuery(url: string, query: Record<string, unknown> | undefined): str
   return parsed.toString();
 }
 
+/** The upgrade request carries the step's traceparent, unless the journey set one of its own (in any case). */
+function withTraceparent(headers: Record<string, string>, traceparent: string | undefined): Record<string, string> {
+  if (traceparent === undefined || Object.keys(headers).some((name) => name.toLowerCase() === 'traceparent')) return headers;
+  return { ...headers, traceparent };
+}
+
 export const wsConnect: Executor<'ws.connect'> = async (step, context) => {
   const spec = context.render(step.spec);
   const name = spec.as;
@@ -85,7 +91,7 @@ export const wsConnect: Executor<'ws.connect'> = async (step, context) => {
     {
       name,
       url,
-      headers: Object.fromEntries(Object.entries(spec.headers ?? {}).map(([header, value]) => [header, String(value)])),
+      headers: withTraceparent(Object.fromEntries(Object.entries(spec.headers ?? {}).map(([header, value]) => [header, String(value)])), context.traceparent),
       protocols: spec.protocols === undefined ? [] : Array.isArray(spec.protocols) ? spec.protocols : [spec.protocols],
       insecure: spec.insecure ?? false,
       autoReplies: compileAutoReplies(spec.autoReply ?? []),
