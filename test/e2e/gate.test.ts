@@ -164,7 +164,14 @@ describe('ceiling gate and drill input errors', () => {
 });
 
 /** The slow build's added delay per request: probes and gate rounds on a loaded 2-core runner vary by tens of ms. */
-const SLOWDOWN_MS = 300;
+const SLOWDOWN_MS = 150;
+/**
+ * The slow build's bake: long enough for the five rounds a step needs before it may be flagged, at three slowed
+ * requests a round on a loaded runner. The gate fails as soon as it is sure, so a detection does not wait for all of it.
+ * Each planned round is another look at the data and splits the allowed error further (Bonferroni over time): 16 looks
+ * leave a small sample room to be significant, where 80 would not.
+ */
+const SLOW_BAKE = ['--bake', '8s', '--every', '500ms'];
 
 describe('ceiling gate latency against a baseline', () => {
   async function dropConfig(drop: RunningService): Promise<string> {
@@ -188,7 +195,7 @@ describe('ceiling gate latency against a baseline', () => {
 
     // Far beyond what a busy shared runner adds to a loopback request, so the baseline's own noise cannot hide it.
     const slow = cleanup.add(await startDeadDrop({ slowMs: SLOWDOWN_MS }));
-    const regressed = await gate(await dropConfig(slow), [DROP_JOURNEY], [...bake, '--baseline', baselineFile]);
+    const regressed = await gate(await dropConfig(slow), [DROP_JOURNEY], [...SLOW_BAKE, '--clean-rounds', '3', '--baseline', baselineFile]);
     expect(regressed.code, show(regressed)).toBe(1);
     expect(regressed.verdict.findings.some((finding) => finding.kind === 'latency' && finding.target === 'drop-1')).toBe(true);
     expect(regressed.verdict.reason).toMatch(/significantly slower than the baseline/);
@@ -202,10 +209,15 @@ describe('ceiling gate with a baseline from ceiling serve history', () => {
     const db = path.join(dir, 'history.db');
     const probe = cleanup.add(await startServe([DROP_JOURNEY, '--every', '1s', '--db', db], { env: { DROP_URL: fast.url } }));
     const name = encodeURIComponent('a dropped secret reads back once');
-    await eventually(async () => {
-      const runs = await getJson<{ runs: unknown[] }>(`${probe.url}/api/v1/journeys/${name}/runs`);
-      return runs.body.runs.length >= 6 ? true : undefined;
-    }, 'six probe runs in the history');
+    await eventually(
+      async () => {
+        const runs = await getJson<{ runs: unknown[] }>(`${probe.url}/api/v1/journeys/${name}/runs`);
+        // Twelve runs, so five slowed samples can be significant against them (a one-sided U test needs n large enough).
+        return runs.body.runs.length >= 12 ? true : undefined;
+      },
+      'twelve probe runs in the history',
+      40_000,
+    );
     expect((await probe.stop('SIGTERM')).code).toBe(0);
 
     const config = ['targets:', `  drop-1: { vars: { drop: "${fast.url}" } }`, ''].join('\n');
@@ -213,10 +225,14 @@ describe('ceiling gate with a baseline from ceiling serve history', () => {
     const unchanged = await gate(config, [DROP_JOURNEY], bake);
     expect(unchanged.code, show(unchanged)).toBe(0);
     expect(unchanged.verdict.baseline).toMatchObject({ source: 'history', path: db });
-    expect(unchanged.verdict.baseline.samples).toBeGreaterThanOrEqual(18);
+    expect(unchanged.verdict.baseline.samples).toBeGreaterThanOrEqual(36);
 
     const slow = cleanup.add(await startDeadDrop({ slowMs: SLOWDOWN_MS }));
-    const regressed = await gate(['targets:', `  drop-1: { vars: { drop: "${slow.url}" } }`, ''].join('\n'), [DROP_JOURNEY], bake);
+    const regressed = await gate(
+      ['targets:', `  drop-1: { vars: { drop: "${slow.url}" } }`, ''].join('\n'),
+      [DROP_JOURNEY],
+      [...SLOW_BAKE, '--baseline-db', db],
+    );
     expect(regressed.code, show(regressed)).toBe(1);
     expect(regressed.verdict.findings.some((finding) => finding.kind === 'latency')).toBe(true);
   }, 120_000);
