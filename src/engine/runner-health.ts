@@ -108,6 +108,13 @@ const timeSensitiveCodes = new Set<string>([
 /** A stall this long, and at least this share of the step, is the runner's doing rather than noise. */
 export const STALL_MIN_MS = 100;
 export const STALL_MIN_SHARE = 0.2;
+/**
+ * A timeout needs more: a target that never answers times out whatever the
+ * runner did, so only a freeze over half the window could have made a timely
+ * answer late. A short freeze on a busy machine must not turn a real hang
+ * into "no verdict".
+ */
+export const TIMEOUT_STALL_MIN_SHARE = 0.5;
 
 export function isStallSensitive(failure: { class: string; code: string }): boolean {
   return failure.class === 'timeout' || timeSensitiveCodes.has(failure.code);
@@ -115,7 +122,8 @@ export function isStallSensitive(failure: { class: string; code: string }): bool
 
 /** True when a failure on time coincided with the runner being frozen for a large share of the step. */
 export function stallExplains(failure: { class: string; code: string }, stalledMs: number, stepMs: number): boolean {
-  return isStallSensitive(failure) && stalledMs >= STALL_MIN_MS && stalledMs >= STALL_MIN_SHARE * Math.max(stepMs, 1);
+  const share = failure.class === 'timeout' ? TIMEOUT_STALL_MIN_SHARE : STALL_MIN_SHARE;
+  return isStallSensitive(failure) && stalledMs >= STALL_MIN_MS && stalledMs >= share * Math.max(stepMs, 1);
 }
 
 /**

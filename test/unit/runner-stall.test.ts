@@ -77,6 +77,9 @@ describe('the stall sampler', () => {
     expect(stallExplains({ class: 'assertion', code: 'CEIL_HTTP_STATUS' }, 800, 1000)).toBe(false);
     expect(stallExplains({ class: 'timeout', code: 'CEIL_TIMEOUT_STEP' }, 30, 1000)).toBe(false);
     expect(stallExplains({ class: 'timeout', code: 'CEIL_TIMEOUT_STEP' }, 150, 10_000)).toBe(false);
+    // A hang times out whatever the runner did: a timeout needs the freeze to cover half the step, a dropped socket a fifth.
+    expect(stallExplains({ class: 'timeout', code: 'CEIL_TIMEOUT_STEP' }, 141, 462)).toBe(false);
+    expect(stallExplains({ class: 'protocol', code: 'CEIL_WS_CLOSED_WHILE_EXPECTING' }, 141, 462)).toBe(true);
   });
 });
 
