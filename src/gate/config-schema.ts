@@ -354,7 +354,10 @@ export const projectConfigSchema = z
     reporters: z
       .array(z.string())
       .optional()
-      .meta({ description: "Reporters as for --reporter: console, json, json=PATH, junit, junit=PATH, html, html=PATH (run only); paths are relative to this file's folder." }),
+      .meta({
+        description:
+          "Reporters as for --reporter: console, json, json=PATH, junit, junit=PATH, html, html=PATH (run only); paths are relative to this file's folder.",
+      }),
     notify: z
       .strictObject({
         webhooks: urlList('a webhook').optional().meta({ description: 'URLs that receive the verdict as JSON.' }),
