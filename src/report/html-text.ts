@@ -1,21 +1,22 @@
 /**
- * The only way the HTML report builds markup: the `html` tag escapes every
+ * The only way the HTML report builds markup: the `markup` tag escapes every
  * value put into a template, unless that value is itself markup made by the
  * tag. A failure message, a journey name or a response body (target text) can
  * hold `<script>` or a quote; it reaches the page as text, never as markup.
+ * (Not named `html`: Prettier would reformat such templates as HTML.)
  */
 import { stripVTControlCharacters } from 'node:util';
 import escapeHtml from 'escape-html';
 
 const brand: unique symbol = Symbol('Markup');
 
-/** Markup the `html` tag has built from escaped parts; nothing else can make one. */
+/** Markup the `markup` tag has built from escaped parts; nothing else can make one. */
 export interface Markup {
   readonly [brand]: true;
   readonly text: string;
 }
 
-/** `false`, `null` and `undefined` render as nothing, so `condition && html\`…\`` reads naturally. */
+/** `false`, `null` and `undefined` render as nothing, so `condition && markup\`…\`` reads naturally. */
 export type Interpolation = Markup | string | number | false | null | undefined | readonly Interpolation[];
 
 const isMarkup = (value: unknown): value is Markup => typeof value === 'object' && value !== null && brand in value;
@@ -32,7 +33,7 @@ function render(value: Interpolation): string {
   return escapeText(String(value));
 }
 
-export function html(strings: TemplateStringsArray, ...values: Interpolation[]): Markup {
+export function markup(strings: TemplateStringsArray, ...values: Interpolation[]): Markup {
   let text = strings[0] ?? '';
   values.forEach((value, index) => {
     text += render(value) + (strings[index + 1] ?? '');

@@ -8,7 +8,7 @@
  * It works offline and cannot run anything: inline CSS, no script, and a
  * Content-Security-Policy that allows no network at all. Like every reporter
  * it is handed a result the multiplexer has already redacted; all text goes
- * through the `html` tag, which escapes it (html-text.ts).
+ * through the `markup` tag, which escapes it (html-text.ts).
  *
  * renderHtml is pure; HtmlReporter reads the screenshot files and writes.
  */
@@ -16,7 +16,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { AttemptResult, Attachment, FailureInfo, HttpPhases, JourneyResult, RunResult, StepResult } from '../core/result.js';
 import { formatMs } from '../journey/duration.js';
-import { fileHref, html, type Interpolation, type Markup } from './html-text.js';
+import { fileHref, markup, type Interpolation, type Markup } from './html-text.js';
 import type { Reporter } from './reporter.js';
 import { writeOutput, type OutputTarget } from './output.js';
 import { failedStepOf, formatLocation, truncateText } from './text.js';
@@ -80,7 +80,7 @@ ul.files { margin: 4px 0; padding-left: 20px; }
 `;
 
 function badge(status: string): Markup {
-  return html`<span class="badge ${status}">${status}</span>`;
+  return markup`<span class="badge ${status}">${status}</span>`;
 }
 
 function prettyJson(value: unknown): string {
@@ -105,17 +105,17 @@ const PHASE_LABELS: [keyof HttpPhases, string][] = [
 function phasesOf(phases: HttpPhases | undefined): Interpolation {
   if (!phases) return undefined;
   const parts = PHASE_LABELS.map(([key, label]) => `${label} ${formatMs(phases[key])}`).join(' · ');
-  return html`<div class="phases">${parts} (total ${formatMs(phases.totalMs)})</div>`;
+  return markup`<div class="phases">${parts} (total ${formatMs(phases.totalMs)})</div>`;
 }
 
 function renderFailure(failure: FailureInfo, location?: string): Markup {
   const errorClass = failure.class === 'assertion' ? '' : ' error-class';
   const stall =
     failure.runnerStallMs !== undefined &&
-    html`<div class="hint">Ceiling's own event loop was frozen for ${formatMs(failure.runnerStallMs)} during this step: the runner may be to blame.</div>`;
+    markup`<div class="hint">Ceiling's own event loop was frozen for ${formatMs(failure.runnerStallMs)} during this step: the runner may be to blame.</div>`;
   const compare =
     (failure.expected !== undefined || failure.actual !== undefined) &&
-    html`<div class="compare">
+    markup`<div class="compare">
       <div>
         <div class="meta">expected</div>
         <pre class="expected">${failure.expected === undefined ? '(not given)' : prettyJson(failure.expected)}</pre>
@@ -125,12 +125,12 @@ function renderFailure(failure: FailureInfo, location?: string): Markup {
         <pre class="actual">${failure.actual === undefined ? '(not given)' : prettyJson(failure.actual)}</pre>
       </div>
     </div>`;
-  return html`<div class="failure${errorClass}">
-    ${location !== undefined && html`<div class="loc">${location}</div>`}
+  return markup`<div class="failure${errorClass}">
+    ${location !== undefined && markup`<div class="loc">${location}</div>`}
     <div><span class="code">${failure.code}</span> <span class="meta">(${failure.class})</span></div>
-    <pre class="message">${failure.message}</pre>
-    ${failure.path !== undefined && html`<div>at <code>${failure.path}</code></div>`} ${compare}
-    ${failure.hint !== undefined && html`<div class="hint">hint: ${failure.hint}</div>`} ${stall}
+    <pre class="message">${truncateText(failure.message, VALUE_LIMITS)}</pre>
+    ${failure.path !== undefined && markup`<div>at <code>${failure.path}</code></div>`} ${compare}
+    ${failure.hint !== undefined && markup`<div class="hint">hint: ${failure.hint}</div>`} ${stall}
   </div>`;
 }
 
@@ -139,18 +139,18 @@ function renderAttachments(attachments: readonly Attachment[] | undefined, views
   const shots = attachments.filter((attachment) => views.get(attachment.path)?.embedded !== undefined);
   const items = attachments.map((attachment) => {
     const view = views.get(attachment.path);
-    const note = view?.note !== undefined && html` <span class="meta">(${view.note})</span>`;
-    const link = view ? html`<a href="${view.href}">${attachment.path}</a>` : html`<code>${attachment.path}</code>`;
-    const viewer = attachment.contentType === 'application/zip' && html` <span class="meta">open with <code>npx playwright show-trace</code></span>`;
-    return html`<li>${attachment.name}: ${link}${note}${viewer}</li>`;
+    const note = view?.note !== undefined && markup` <span class="meta">(${view.note})</span>`;
+    const link = view ? markup`<a href="${view.href}">${attachment.path}</a>` : markup`<code>${attachment.path}</code>`;
+    const viewer = attachment.contentType === 'application/zip' && markup` <span class="meta">open with <code>npx playwright show-trace</code></span>`;
+    return markup`<li>${attachment.name}: ${link}${note}${viewer}</li>`;
   });
-  return html`${shots.map(
-      (attachment) =>
-        html`<figure class="shot">
+  return markup`${shots.map(
+    (attachment) =>
+      markup`<figure class="shot">
           <img src="${views.get(attachment.path)?.embedded ?? ''}" alt="${attachment.name}" />
           <figcaption class="meta">${attachment.name}</figcaption>
         </figure>`,
-    )}
+  )}
     <ul class="files">
       ${items}
     </ul>`;
@@ -160,11 +160,11 @@ function renderStep(step: StepResult, views: AttachmentViews): Markup {
   const duration = step.status === 'skipped' ? '' : formatMs(step.durationMs);
   const details =
     (step.failure !== undefined || (step.attachments?.length ?? 0) > 0) &&
-    html`<tr class="step-details">
+    markup`<tr class="step-details">
       <td></td>
       <td colspan="4">${step.failure && renderFailure(step.failure)}${renderAttachments(step.attachments, views)}</td>
     </tr>`;
-  return html`<tr class="step">
+  return markup`<tr class="step">
       <td>${badge(step.status)}</td>
       <td><code>${step.kind}</code></td>
       <td>${step.name}${phasesOf(step.phases)}</td>
@@ -177,7 +177,7 @@ function renderStep(step: StepResult, views: AttachmentViews): Markup {
 /** The attempt's own failure is shown only when no step shows it already: a journey deadline, a var that failed to render. */
 function attemptFailure(attempt: AttemptResult): Interpolation {
   const failure = attempt.failure;
-  if (!failure) return attempt.status === 'passed' ? undefined : html`<div class="failure">${attempt.status} without failure details</div>`;
+  if (!failure) return attempt.status === 'passed' ? undefined : markup`<div class="failure">${attempt.status} without failure details</div>`;
   const step = failedStepOf(attempt);
   if (step?.failure && step.failure.code === failure.code && step.failure.message === failure.message) return undefined;
   return renderFailure(failure, failure.location ? formatLocation(failure.location) : undefined);
@@ -186,13 +186,13 @@ function attemptFailure(attempt: AttemptResult): Interpolation {
 function renderAttempt(attempt: AttemptResult, total: number, views: AttachmentViews): Markup {
   const heading =
     total > 1 &&
-    html`<h3>
+    markup`<h3>
       attempt ${attempt.attempt} of ${total} ${badge(attempt.status)}
       <span class="meta">${formatMs(attempt.durationMs)}${attempt.afterRunnerStall ? ', made because the runner stalled' : ''}</span>
     </h3>`;
   const steps =
     attempt.steps.length > 0 &&
-    html`<table>
+    markup`<table>
       <thead>
         <tr>
           <th>status</th>
@@ -208,18 +208,18 @@ function renderAttempt(attempt: AttemptResult, total: number, views: AttachmentV
     </table>`;
   const cleanup =
     attempt.cleanupErrors.length > 0 &&
-    html`<div class="meta">cleanup:</div>
+    markup`<div class="meta">cleanup:</div>
       <ul class="files">
-        ${attempt.cleanupErrors.map((text) => html`<li>${text}</li>`)}
+        ${attempt.cleanupErrors.map((text) => markup`<li>${text}</li>`)}
       </ul>`;
-  return html`<section class="attempt">${heading}${steps}${attemptFailure(attempt)}${renderAttachments(attempt.attachments, views)}${cleanup}</section>`;
+  return markup`<section class="attempt">${heading}${steps}${attemptFailure(attempt)}${renderAttachments(attempt.attachments, views)}${cleanup}</section>`;
 }
 
 function renderJourney(journey: JourneyResult, index: number, views: AttachmentViews): Markup {
   const open = journey.status !== 'passed';
-  const tags = journey.tags.length > 0 && html` <span class="meta">[${journey.tags.join(', ')}]</span>`;
+  const tags = journey.tags.length > 0 && markup` <span class="meta">[${journey.tags.join(', ')}]</span>`;
   const attempts = journey.attempts.length;
-  return html`<details class="journey" id="journey-${index + 1}" ${open ? html` open` : ''}>
+  return markup`<details class="journey" id="journey-${index + 1}"${open ? markup` open` : ''}>
     <summary>
       ${badge(journey.status)} <span class="name">${journey.name}</span>${tags}
       <span class="meta"
@@ -240,7 +240,7 @@ export function renderHtml(result: RunResult, views: AttachmentViews = new Map()
     .map((journey, index) => ({ journey, index }))
     .sort((a, b) => STATUS_ORDER[a.journey.status] - STATUS_ORDER[b.journey.status] || a.index - b.index);
   const verdictClass = result.status === 'passed' ? 'passed' : result.status === 'failed' ? 'failed' : 'inconclusive';
-  const page = html`<!doctype html>
+  const page = markup`<!doctype html>
     <html lang="en">
       <head>
         <meta charset="utf-8" />
@@ -269,11 +269,11 @@ export function renderHtml(result: RunResult, views: AttachmentViews = new Map()
             <div><b>${totals.errored}</b>errored</div>
             <div><b>${totals.flaky}</b>flaky</div>
           </div>
-          ${result.runner !== undefined && html`<div class="meta">runner event-loop delay, max: ${formatMs(result.runner.eventLoopDelayMaxMs)}</div>`}
+          ${result.runner !== undefined && markup`<div class="meta">runner event-loop delay, max: ${formatMs(result.runner.eventLoopDelayMaxMs)}</div>`}
         </header>
         <main>
           <h2>Journeys</h2>
-          ${journeys.length === 0 ? html`<p class="meta">No journey was run.</p>` : journeys.map(({ journey, index }) => renderJourney(journey, index, views))}
+          ${journeys.length === 0 ? markup`<p class="meta">No journey was run.</p>` : journeys.map(({ journey, index }) => renderJourney(journey, index, views))}
         </main>
       </body>
     </html> `;

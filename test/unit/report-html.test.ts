@@ -5,7 +5,7 @@ import { PNG } from 'pngjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FailureInfo, RunResult } from '../../src/core/result.js';
 import { HtmlReporter, loadAttachmentViews, MAX_EMBEDDED_IMAGE_BYTES, renderHtml } from '../../src/report/html.js';
-import { html } from '../../src/report/html-text.js';
+import { markup } from '../../src/report/html-text.js';
 import { brokenAttempt, captureStream, journeyResult, mismatch, passedJourney, runResult, stepResult } from './report-fixture.js';
 
 const HOSTILE = '<script>alert(1)</script>';
@@ -94,7 +94,7 @@ describe('renderHtml', () => {
       ['out/artifacts/j/attempt-1/alice trace.zip', { href: 'artifacts/j/attempt-1/alice%20trace.zip' }],
     ]);
     const page = renderHtml(runResult([journeyResult({ name: 'comments', status: 'failed', attempts: [attempt] })]), views);
-    expect(page).toContain('<img src="data:image/png;base64,iVBORw0KGgo=" alt="screenshot alice">');
+    expect(page).toContain('<img src="data:image/png;base64,iVBORw0KGgo=" alt="screenshot alice" />');
     expect(page).toContain('<a href="artifacts/j/attempt-1/alice%20trace.zip">out/artifacts/j/attempt-1/alice trace.zip</a>');
     expect(page).toContain('npx playwright show-trace');
   });
@@ -107,12 +107,14 @@ describe('renderHtml', () => {
   });
 });
 
-describe('the html tag', () => {
+describe('the markup tag', () => {
   it('escapes interpolated text but keeps markup it built itself', () => {
-    const inner = html`<i>${'<b>'}</i>`;
-    expect(html`<p title="${'"x"'}">${inner}${['<', html`<br />`]}${false}${undefined}</p>`.text).toBe('<p title="&quot;x&quot;"><i>&lt;b&gt;</i>&lt;<br></p>');
+    const inner = markup`<i>${'<b>'}</i>`;
+    expect(markup`<p title="${'"x"'}">${inner}${['<', markup`<br>`]}${false}${undefined}</p>`.text).toBe(
+      '<p title="&quot;x&quot;"><i>&lt;b&gt;</i>&lt;<br></p>',
+    );
     // A look-alike object is text, not markup.
-    expect(html`${{ text: '<script>' } as unknown as string}`.text).toBe('[object Object]');
+    expect(markup`${{ text: '<script>' } as unknown as string}`.text).toBe('[object Object]');
   });
 });
 
