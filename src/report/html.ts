@@ -43,7 +43,8 @@ const VALUE_LIMITS = { maxLines: 400, maxChars: 60_000 };
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-const STYLE = `
+// A constant template, so it is markup as written: escaping would break `>` selectors and quoted font names.
+const STYLE = markup`
 :root { color-scheme: light dark; --ok: #1a7f37; --bad: #cf222e; --err: #8250df; --warn: #9a6700; --dim: #6e7781; --line: #d0d7de; --panel: #f6f8fa; }
 @media (prefers-color-scheme: dark) { :root { --ok: #3fb950; --bad: #f85149; --err: #bc8cff; --warn: #d29922; --dim: #8b949e; --line: #30363d; --panel: #161b22; } }
 * { box-sizing: border-box; }

@@ -104,6 +104,9 @@ describe('renderHtml', () => {
     expect(page).toContain(`content="default-src 'none'; img-src data:;`);
     expect(page).not.toMatch(/(?:src|href)="(?:https?:)?\/\//);
     expect(page).not.toContain('@import');
+    // The stylesheet is markup as written: an escaped `>` would break its child selectors.
+    expect(page).toContain('details.journey > summary');
+    expect(page).toContain('"Segoe UI"');
   });
 });
 
