@@ -5,6 +5,7 @@ import type { DrillFlags } from './drill-command.js';
 import type { GateFlags } from './gate-command.js';
 import type { RunFlags } from './run-flags.js';
 import type { ServeFlags } from './serve-flags.js';
+import type { ShowReportFlags } from './show-report-command.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -14,6 +15,12 @@ function positiveInt(name: string) {
     if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}"`);
     return parsed;
   };
+}
+
+function port(value: string): number {
+  const parsed = positiveInt('--port')(value);
+  if (parsed > 65_535) throw new InvalidArgumentError(`--port must be at most 65535, got "${value}"`);
+  return parsed;
 }
 
 /** The options gate and drill share: the project config, its targets, and how journeys run against them. */
@@ -59,7 +66,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--var <name=value>', 'set a variable (repeatable); wins over the file', collect, [])
     .option('--env-file <file>', 'read environment variables from a KEY=value file')
     .option('--secrets-file <file>', 'read secrets from a KEY=value file; their values never appear in output')
-    .option('--reporter <spec>', 'console, json[=path], junit[=path] or github (repeatable)', collect, [])
+    .option('--reporter <spec>', 'console, json[=path], junit[=path], github or html[=path] (repeatable)', collect, [])
     .option('--out <dir>', 'folder for report files and artifacts', 'ceiling-out')
     .option('--fail-on-flaky', 'treat a pass after a retry as a failure', false)
     .option('--browser-path <file>', 'the Chromium or Chrome to use for browser steps (or set CEILING_BROWSER_PATH)')
@@ -219,6 +226,17 @@ function buildProgram(setCode: (code: number) => void): Command {
     .action(async (which: string) => {
       const { schemaCommand } = await import('./schema-command.js');
       setCode(await schemaCommand(which));
+    });
+
+  program
+    .command('show-report')
+    .description('print the path of the HTML report a run wrote (--reporter html), or serve it on 127.0.0.1 with --serve until Ctrl-C')
+    .argument('[path]', 'the report, or the folder holding report.html (default: ceiling-out/report.html)')
+    .option('--serve', 'serve the report and the files beside it on 127.0.0.1', false)
+    .option('--port <n>', 'the port for --serve (0 picks a free one)', port, 0)
+    .action(async (file: string | undefined, flags: ShowReportFlags) => {
+      const { showReportCommand } = await import('./show-report-command.js');
+      setCode(await showReportCommand(file, flags));
     });
 
   program.addOption(new Option('--no-color', 'disable colours').hideHelp());

@@ -351,10 +351,10 @@ export const projectConfigSchema = z
       })
       .optional()
       .meta({ description: 'Run settings; command-line flags override them.' }),
-    reporters: z
-      .array(z.string())
-      .optional()
-      .meta({ description: "Reporters as for --reporter: console, json, json=PATH, junit, junit=PATH; paths are relative to this file's folder." }),
+    reporters: z.array(z.string()).optional().meta({
+      description:
+        "Reporters as for --reporter: console, json, json=PATH, junit, junit=PATH, html, html=PATH (run only); paths are relative to this file's folder.",
+    }),
     notify: z
       .strictObject({
         webhooks: urlList('a webhook').optional().meta({ description: 'URLs that receive the verdict as JSON.' }),

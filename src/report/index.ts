@@ -8,6 +8,8 @@
  *   junit          <outDir>/junit.xml
  *   junit=PATH     PATH; `junit=-` writes to stdout
  *   github         GitHub Actions: annotations on stdout, a step summary in GITHUB_STEP_SUMMARY
+ *   html           <outDir>/report.html, one self-contained page (`ceiling show-report` opens it)
+ *   html=PATH      PATH; `html=-` writes to stdout
  *
  * An unknown name is a configuration error, never a fallback to a default:
  * a CI job that silently lost its JUnit file would look green.
@@ -21,7 +23,7 @@ import type { Reporter } from './reporter.js';
 export type { Reporter } from './reporter.js';
 export { ReporterMultiplexer, type ReporterFault } from './multiplexer.js';
 
-export const reporterNames = ['console', 'json', 'junit', 'github'] as const;
+export const reporterNames = ['console', 'json', 'junit', 'github', 'html'] as const;
 export type ReporterName = (typeof reporterNames)[number];
 
 export interface ReporterFactoryOptions {
@@ -50,6 +52,7 @@ export const STDOUT_PATH = '-';
 export const defaultOutputFiles = {
   json: 'results.json',
   junit: 'junit.xml',
+  html: 'report.html',
 } as const;
 
 function fileTarget(options: ReporterFactoryOptions, requested: string | undefined, defaultFile: string): OutputTarget {
@@ -73,6 +76,10 @@ export const reporterFactories = {
   github: async (options) => {
     const { GithubReporter } = await import('./github.js');
     return new GithubReporter(options.stdout, options.github ?? { workspace: process.cwd() });
+  },
+  html: async (options, requested) => {
+    const { HtmlReporter } = await import('./html.js');
+    return new HtmlReporter(fileTarget(options, requested, defaultOutputFiles.html), { baseDir: process.cwd() });
   },
 } satisfies Record<ReporterName, ReporterFactory>;
 

@@ -288,7 +288,7 @@ version: { url: "{{ vars.chatHttp }}/version" }
 
   it('checks reporters with the same rules as --reporter', async () => {
     expect(await problems(`${twoTargets}reporters: [junt, "console=out.txt"]\n`)).toEqual([
-      'ceiling.yaml:6:13 › reporters[0]: unknown reporter "junt" (valid reporters: console, json, junit, github); did you mean "junit"?',
+      'ceiling.yaml:6:13 › reporters[0]: unknown reporter "junt" (valid reporters: console, json, junit, github, html); did you mean "junit"?',
       'ceiling.yaml:6:19 › reporters[1]: reporter "console" writes to the terminal and takes no path; write "console" alone',
     ]);
   });

@@ -20,7 +20,9 @@ function parseError(spec: string): ReporterSpecError {
 
 describe('parseReporterSpec', () => {
   test('accepts every registered name, with a path where one applies', () => {
-    expect(reporterNames).toEqual(['console', 'json', 'junit', 'github']);
+    expect(reporterNames).toEqual(['console', 'json', 'junit', 'github', 'html']);
+    expect(parseReporterSpec('html')).toEqual({ name: 'html' });
+    expect(parseReporterSpec('html=out/run.html')).toEqual({ name: 'html', path: 'out/run.html' });
     expect(parseReporterSpec('github')).toEqual({ name: 'github' });
     expect(() => parseReporterSpec('github=out.md')).toThrow(/takes no path/);
     expect(parseReporterSpec('console')).toEqual({ name: 'console' });
