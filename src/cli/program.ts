@@ -52,6 +52,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--grep <pattern>', 'only journeys whose name matches this regular expression')
     .option('--shard <k/n>', 'run only shard k of n (the same split as serve --shard)')
     .option('--list', 'print the selected journeys and run nothing', false)
+    .option('--watch', 'after the run, run again the journeys whose files change, and all on Enter; Ctrl-C ends (exit 130)', false)
     .option('--quiet', 'print only journeys that did not pass, and the summary', false)
     .option('--concurrency <n>', 'journeys in flight at once (default 4)', positiveInt('--concurrency'))
     .option('--retries <n>', 'retries per journey, overriding the files', positiveInt('--retries'))
@@ -69,6 +70,11 @@ function buildProgram(setCode: (code: number) => void): Command {
         .default('retain-on-failure'),
     )
     .action(async (paths: string[], flags: RunFlags) => {
+      if (flags.watch) {
+        const { watchCommand } = await import('./watch-command.js');
+        setCode(await watchCommand(paths, flags));
+        return;
+      }
       const { runCommand } = await import('./run-command.js');
       setCode(await runCommand(paths, flags));
     });

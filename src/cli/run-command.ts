@@ -5,6 +5,9 @@ import type { Journey } from '../journey/journey.js';
 import { loadJourneys } from '../journey/load.js';
 import { EXIT } from '../core/exit-codes.js';
 import { runJourneys } from '../engine/run.js';
+import type { RunResult } from '../core/result.js';
+import type { RunResources } from '../steps/executor.js';
+import type { Redactor } from '../secrets/redactor.js';
 import type { ProjectConfig } from '../gate/config.js';
 import { createReporter, parseReporterSpec, ReporterMultiplexer, ReporterSpecError, type ReporterFactoryOptions, type ReporterSpec } from '../report/index.js';
 import { inShard, parseShard } from '../serve/shard.js';
@@ -80,7 +83,23 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
   }
 }
 
-async function runWithInputs(paths: string[], flags: RunFlags, write: (line: string) => void): Promise<number> {
+/**
+ * Everything a run needs from its flags, config and files, read once: `run`
+ * uses it for one run, `run --watch` for each run it starts.
+ */
+export interface RunPlan {
+  journeyPaths: string[];
+  /** The project config read, to watch beside the journeys. */
+  configFile?: string;
+  extraVars: string[];
+  redactor: Redactor;
+  /** --tag, --grep and --shard applied; a string is a usage error. */
+  select(journeys: Journey[]): Journey[] | string;
+  /** Runs the journeys with fresh reporters; `longLived` keeps the browser open across runs. */
+  execute(journeys: readonly Journey[], signal: AbortSignal, longLived?: RunResources): Promise<RunResult>;
+}
+
+export async function planRun(paths: string[], flags: RunFlags, write: (line: string) => void): Promise<RunPlan> {
   const vars = parseVarFlags(flags.var);
   if (!vars.ok) throw new InputError(vars.error);
   const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
@@ -113,21 +132,58 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
   const specs = reporterSpecs(flags, config);
 
   const journeyPaths = paths.length > 0 ? paths : (config?.journeys ?? DEFAULT_JOURNEY_PATHS);
-  const loaded = await loadJourneys(journeyPaths, { extraVars: Object.keys(runVars) });
+  return {
+    journeyPaths,
+    ...(config ? { configFile: config.file } : {}),
+    extraVars: Object.keys(runVars),
+    redactor,
+    select: (journeys) => {
+      const chosen = selectJourneys(journeys, flags.tag, flags.grep);
+      if (typeof chosen === 'string' || !shard) return chosen;
+      return chosen.filter((journey) => inShard(journey.name, shard));
+    },
+    execute: async (journeys, signal, longLived) => {
+      const reporters = await Promise.all(specs.map((spec) => createReporter(spec, options)));
+      const reporter = new ReporterMultiplexer({ reporters, redactor });
+      return runJourneys(journeys, {
+        concurrency,
+        failOnFlaky: flags.failOnFlaky,
+        reporter,
+        version: VERSION,
+        vars: runVars,
+        env,
+        secret,
+        redactor,
+        signal,
+        outDir: flags.out,
+        ...(longLived ? { longLived } : {}),
+        ...(browserPath ? { browserPath } : {}),
+        trace: flags.trace,
+        ...(retries !== undefined ? { retries } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      });
+    },
+  };
+}
+
+async function runWithInputs(paths: string[], flags: RunFlags, write: (line: string) => void): Promise<number> {
+  const plan = await planRun(paths, flags, write);
+  const { journeyPaths, redactor } = plan;
+  const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
+  const shardLabel = shard && !('error' in shard) ? ` in shard ${shard.index}/${shard.total}` : '';
+  const loaded = await loadJourneys(journeyPaths, { extraVars: plan.extraVars });
   for (const diagnostic of loaded.diagnostics) write(logSafe(redactor.redact(formatDiagnostic(diagnostic))));
   if (hasErrors(loaded.diagnostics)) throw new InputError('\nno journey was run: fix the errors above (ceiling validate shows them too)');
-  const chosen = selectJourneys(loaded.journeys, flags.tag, flags.grep);
-  if (typeof chosen === 'string') throw new InputError(chosen);
-  const selected = shard ? chosen.filter((journey) => inShard(journey.name, shard)) : chosen;
+  const selected = plan.select(loaded.journeys);
+  if (typeof selected === 'string') throw new InputError(selected);
 
   if (flags.list) {
     if (selected.length > 0) process.stdout.write(`${redactor.redact(listJourneys(selected))}\n`);
-    write(
-      `${selected.length} journey${selected.length === 1 ? '' : 's'} selected${shard ? ` in shard ${shard.index}/${shard.total}` : ''}; nothing was run (--list)`,
-    );
+    write(`${selected.length} journey${selected.length === 1 ? '' : 's'} selected${shardLabel}; nothing was run (--list)`);
     return selected.length > 0 ? EXIT.passed : EXIT.nothingTested;
   }
   if (selected.length === 0) {
+    const chosen = selectJourneys(loaded.journeys, flags.tag, flags.grep) as Journey[];
     const why =
       loaded.journeys.length === 0
         ? `no journey files in ${journeyPaths.join(', ')}`
@@ -137,30 +193,12 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
     write(`ceiling: nothing tested: ${why}`);
   }
 
-  const reporters = await Promise.all(specs.map((spec) => createReporter(spec, options)));
-  const reporter = new ReporterMultiplexer({ reporters, redactor });
   const controller = new AbortController();
   // Every journey attempt in flight listens to this one signal; many at once is expected, not a leak.
   setMaxListeners(0, controller.signal);
   const stopListening = interruptOnSignals(controller);
   try {
-    const result = await runJourneys(selected, {
-      concurrency,
-      failOnFlaky: flags.failOnFlaky,
-      reporter,
-      version: VERSION,
-      vars: runVars,
-      env,
-      secret,
-      redactor,
-      signal: controller.signal,
-      outDir: flags.out,
-      ...(browserPath ? { browserPath } : {}),
-      trace: flags.trace,
-      ...(retries !== undefined ? { retries } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    });
-    return result.exitCode;
+    return (await plan.execute(selected, controller.signal)).exitCode;
   } finally {
     stopListening();
   }
