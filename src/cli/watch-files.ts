@@ -33,6 +33,8 @@ export class JourneyFileWatcher {
   private readonly watchers: FSWatcher[] = [];
   private snapshot: FileSnapshot = new Map();
   private settleTimer: NodeJS.Timeout | undefined;
+  /** Looks run one after another, so a slow look cannot overwrite the snapshot a later one took. */
+  private looking: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly journeyPaths: readonly string[],
@@ -73,7 +75,7 @@ export class JourneyFileWatcher {
   private scheduleLook(): void {
     clearTimeout(this.settleTimer);
     this.settleTimer = setTimeout(() => {
-      void this.lookAgain();
+      this.looking = this.looking.then(() => this.lookAgain());
     }, SETTLE_MS);
   }
 
