@@ -59,6 +59,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--grep <pattern>', 'only journeys whose name matches this regular expression')
     .option('--shard <k/n>', 'run only shard k of n (the same split as serve --shard)')
     .option('--list', 'print the selected journeys and run nothing', false)
+    .option('--watch', 'after the run, run again the journeys whose files change, and all on Enter; Ctrl-C ends (exit 130)', false)
     .option('--quiet', 'print only journeys that did not pass, and the summary', false)
     .option('--concurrency <n>', 'journeys in flight at once (default 4)', positiveInt('--concurrency'))
     .option('--retries <n>', 'retries per journey, overriding the files', positiveInt('--retries'))
@@ -77,6 +78,11 @@ function buildProgram(setCode: (code: number) => void): Command {
     )
     .option('--otlp-endpoint <url>', 'export a trace per journey attempt to this OpenTelemetry collector (OTLP/HTTP; or OTEL_EXPORTER_OTLP_ENDPOINT)')
     .action(async (paths: string[], flags: RunFlags) => {
+      if (flags.watch) {
+        const { watchCommand } = await import('./watch-command.js');
+        setCode(await watchCommand(paths, flags));
+        return;
+      }
       const { runCommand } = await import('./run-command.js');
       setCode(await runCommand(paths, flags));
     });

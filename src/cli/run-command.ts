@@ -6,6 +6,8 @@ import { loadJourneys } from '../journey/load.js';
 import { EXIT } from '../core/exit-codes.js';
 import { runJourneys } from '../engine/run.js';
 import type { ProjectConfig } from '../gate/config.js';
+import type { RunResources } from '../steps/executor.js';
+import type { Redactor } from '../secrets/redactor.js';
 import { createReporter, parseReporterSpec, ReporterMultiplexer, ReporterSpecError, type ReporterFactoryOptions, type ReporterSpec } from '../report/index.js';
 import { inShard, parseShard } from '../serve/shard.js';
 import { durationFlag, InputError } from './flag-values.js';
@@ -98,7 +100,28 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
   }
 }
 
-async function runWithInputs(paths: string[], flags: RunFlags, write: (line: string) => void): Promise<number> {
+/**
+ * Everything a run needs from its flags, config and files, read once: `run`
+ * uses it for one run, `run --watch` for each run it starts.
+ */
+export interface RunPlan {
+  journeyPaths: string[];
+  /** The project config read, to watch beside the journeys. */
+  configFile?: string;
+  extraVars: string[];
+  redactor: Redactor;
+  /** --tag, --grep and --shard applied; a string is a usage error. */
+  select(journeys: Journey[]): Journey[] | string;
+  /**
+   * Runs the journeys with fresh reporters (against each instance of a discovered --target);
+   * `longLived` keeps the browser open across runs. Resolves with the exit code.
+   */
+  execute(journeys: readonly Journey[], signal: AbortSignal, longLived?: RunResources): Promise<number>;
+  /** Flushes and ends what outlives one run (the trace exporter). */
+  close(): Promise<void>;
+}
+
+export async function planRun(paths: string[], flags: RunFlags, write: (line: string) => void): Promise<RunPlan> {
   const vars = parseVarFlags(flags.var);
   if (!vars.ok) throw new InputError(vars.error);
   const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
@@ -131,23 +154,87 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
     },
   };
   const specs = reporterSpecs(flags, config);
+  // One exporter for every run of a watch loop, started on the first.
+  let tracer: Awaited<ReturnType<typeof tracerFromFlags>> | null = null;
+  const tracerOnce = async () => (tracer ??= await tracerFromFlags(flags.otlpEndpoint, redactor, write));
 
   const journeyPaths = paths.length > 0 ? paths : (config?.journeys ?? DEFAULT_JOURNEY_PATHS);
-  const loaded = await loadJourneys(journeyPaths, { extraVars });
+  return {
+    journeyPaths,
+    ...(config ? { configFile: config.file } : {}),
+    extraVars,
+    redactor,
+    select: (journeys) => {
+      const chosen = selectJourneys(journeys, flags.tag, flags.grep);
+      if (typeof chosen === 'string' || !shard) return chosen;
+      return chosen.filter((journey) => inShard(journey.name, shard));
+    },
+    execute: async (selected, signal, longLived) => {
+      let journeys: readonly Journey[] = selected;
+      let varsOf: ((journey: Journey) => Readonly<Record<string, string>> | undefined) | undefined;
+      let fleetFailed = false;
+      if (target?.discover) {
+        const expansion = await expandTargets([target], { redactor, signal });
+        if ('problems' in expansion) {
+          for (const problem of expansion.problems) write(logSafe(redactor.redact(`ceiling: ${problem.code}: ${problem.message}`)));
+          write(`ceiling: nothing tested: discovery of ${target.name} found no instance to run against`);
+          return expansion.interrupted ? EXIT.interrupted : EXIT.nothingTested;
+        }
+        const instances = expansion.targets;
+        write(logSafe(redactor.redact(`ceiling: ${target.name}: ${instances.length} instance(s): ${instances.map((instance) => instance.name).join(', ')}`)));
+        for (const finding of expansion.sizeFindings) write(logSafe(redactor.redact(`ceiling: ${finding.code}: ${finding.message}`)));
+        fleetFailed = expansion.sizeFindings.length > 0;
+        ({ journeys, varsOf } = perInstance(selected, instances));
+      }
+      const reporters = await Promise.all(specs.map((spec) => createReporter(spec, options)));
+      const reporter = new ReporterMultiplexer({ reporters, redactor });
+      const tracing = await tracerOnce();
+      const result = await runJourneys(journeys, {
+        ...(varsOf ? { varsOf } : {}),
+        concurrency,
+        failOnFlaky: flags.failOnFlaky,
+        reporter,
+        version: VERSION,
+        vars: runVars,
+        env,
+        secret,
+        redactor,
+        signal,
+        outDir: flags.out,
+        ...(longLived ? { longLived } : {}),
+        ...(browserPath ? { browserPath } : {}),
+        trace: flags.trace,
+        ...(tracing ? { tracing: { tracer: tracing, ...(target ? { target: target.name } : {}) } } : {}),
+        ...(retries !== undefined ? { retries } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      });
+      // A fleet of the wrong size fails the run even when every instance found passed.
+      return fleetFailed && (result.exitCode === EXIT.passed || result.exitCode === EXIT.nothingTested) ? EXIT.failed : result.exitCode;
+    },
+    close: async () => {
+      await tracer?.shutdown(TRACING_SHUTDOWN_LIMIT_MS);
+    },
+  };
+}
+
+async function runWithInputs(paths: string[], flags: RunFlags, write: (line: string) => void): Promise<number> {
+  const plan = await planRun(paths, flags, write);
+  const { journeyPaths, redactor } = plan;
+  const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
+  const shardLabel = shard && !('error' in shard) ? ` in shard ${shard.index}/${shard.total}` : '';
+  const loaded = await loadJourneys(journeyPaths, { extraVars: plan.extraVars });
   for (const diagnostic of loaded.diagnostics) write(logSafe(redactor.redact(formatDiagnostic(diagnostic))));
   if (hasErrors(loaded.diagnostics)) throw new InputError('\nno journey was run: fix the errors above (ceiling validate shows them too)');
-  const chosen = selectJourneys(loaded.journeys, flags.tag, flags.grep);
-  if (typeof chosen === 'string') throw new InputError(chosen);
-  const selected = shard ? chosen.filter((journey) => inShard(journey.name, shard)) : chosen;
+  const selected = plan.select(loaded.journeys);
+  if (typeof selected === 'string') throw new InputError(selected);
 
   if (flags.list) {
     if (selected.length > 0) process.stdout.write(`${redactor.redact(listJourneys(selected))}\n`);
-    write(
-      `${selected.length} journey${selected.length === 1 ? '' : 's'} selected${shard ? ` in shard ${shard.index}/${shard.total}` : ''}; nothing was run (--list)`,
-    );
+    write(`${selected.length} journey${selected.length === 1 ? '' : 's'} selected${shardLabel}; nothing was run (--list)`);
     return selected.length > 0 ? EXIT.passed : EXIT.nothingTested;
   }
   if (selected.length === 0) {
+    const chosen = selectJourneys(loaded.journeys, flags.tag, flags.grep) as Journey[];
     const why =
       loaded.journeys.length === 0
         ? `no journey files in ${journeyPaths.join(', ')}`
@@ -157,52 +244,14 @@ async function runWithInputs(paths: string[], flags: RunFlags, write: (line: str
     write(`ceiling: nothing tested: ${why}`);
   }
 
-  const reporters = await Promise.all(specs.map((spec) => createReporter(spec, options)));
-  const reporter = new ReporterMultiplexer({ reporters, redactor });
-  const tracer = await tracerFromFlags(flags.otlpEndpoint, redactor, write);
   const controller = new AbortController();
   // Every journey attempt in flight listens to this one signal; many at once is expected, not a leak.
   setMaxListeners(0, controller.signal);
   const stopListening = interruptOnSignals(controller);
   try {
-    let journeys: readonly Journey[] = selected;
-    let varsOf: ((journey: Journey) => Readonly<Record<string, string>> | undefined) | undefined;
-    let fleetFailed = false;
-    if (target?.discover) {
-      const expansion = await expandTargets([target], { redactor, signal: controller.signal });
-      if ('problems' in expansion) {
-        for (const problem of expansion.problems) write(logSafe(redactor.redact(`ceiling: ${problem.code}: ${problem.message}`)));
-        write(`ceiling: nothing tested: discovery of ${target.name} found no instance to run against`);
-        return expansion.interrupted ? EXIT.interrupted : EXIT.nothingTested;
-      }
-      const instances = expansion.targets;
-      write(logSafe(redactor.redact(`ceiling: ${target.name}: ${instances.length} instance(s): ${instances.map((instance) => instance.name).join(', ')}`)));
-      for (const finding of expansion.sizeFindings) write(logSafe(redactor.redact(`ceiling: ${finding.code}: ${finding.message}`)));
-      fleetFailed = expansion.sizeFindings.length > 0;
-      ({ journeys, varsOf } = perInstance(selected, instances));
-    }
-    const result = await runJourneys(journeys, {
-      ...(varsOf ? { varsOf } : {}),
-      concurrency,
-      failOnFlaky: flags.failOnFlaky,
-      reporter,
-      version: VERSION,
-      vars: runVars,
-      env,
-      secret,
-      redactor,
-      signal: controller.signal,
-      outDir: flags.out,
-      ...(browserPath ? { browserPath } : {}),
-      trace: flags.trace,
-      ...(tracer ? { tracing: { tracer, ...(target ? { target: target.name } : {}) } } : {}),
-      ...(retries !== undefined ? { retries } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    });
-    // A fleet of the wrong size fails the run even when every instance found passed.
-    return fleetFailed && (result.exitCode === EXIT.passed || result.exitCode === EXIT.nothingTested) ? EXIT.failed : result.exitCode;
+    return await plan.execute(selected, controller.signal);
   } finally {
     stopListening();
-    await tracer?.shutdown(TRACING_SHUTDOWN_LIMIT_MS);
+    await plan.close();
   }
 }

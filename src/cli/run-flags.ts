@@ -15,6 +15,7 @@ export interface RunFlags extends JourneyRunFlags {
   config?: string;
   target?: string;
   list: boolean;
+  watch: boolean;
   shard?: string;
   quiet: boolean;
   tag: string[];

@@ -19,6 +19,8 @@ export interface RunOptions extends Omit<JourneyRunOptions, 'resources' | 'onJou
   failOnFlaky: boolean;
   reporter: Reporter;
   version: string;
+  /** The owner of the long-lived resources (the browser), which outlive this run: `run --watch` keeps one browser across runs. */
+  longLived?: RunResources;
 }
 
 export function decideStatus(journeys: readonly JourneyResult[], interrupted: boolean, failOnFlaky: boolean): { status: RunStatus; exitCode: number } {
@@ -74,7 +76,7 @@ export async function runPool<T>(
 export async function runJourneys(journeys: readonly Journey[], options: RunOptions): Promise<RunResult> {
   const startedAt = new Date().toISOString();
   const started = performance.now();
-  const resources = new SharedResources();
+  const resources = new SharedResources(options.longLived);
   const results: (JourneyResult | undefined)[] = new Array(journeys.length);
   const eventLoop = new EventLoopDelayMonitor();
   let eventLoopDelayMaxMs: number;

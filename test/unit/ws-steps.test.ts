@@ -30,8 +30,14 @@ function within<T>(promise: Promise<T>, what: string, limitMs = WAIT_LIMIT_MS): 
 
 /** A journey session for ws steps, which also hands out its actors to look inside. */
 class Session extends StepSession {
-  constructor(vars: Record<string, unknown>) {
-    super({ vars, env: (name) => process.env[name], defaultTimeoutMs: DEFAULT_STEP_TIMEOUT_MS, journey: { name: 'ws steps', file: 'ws-steps.test.ts' } });
+  constructor(vars: Record<string, unknown>, secrets: Record<string, string> = {}) {
+    super({
+      vars,
+      secrets,
+      env: (name) => process.env[name],
+      defaultTimeoutMs: DEFAULT_STEP_TIMEOUT_MS,
+      journey: { name: 'ws steps', file: 'ws-steps.test.ts' },
+    });
   }
 
   actor(name: string): WsActor {
@@ -213,9 +219,10 @@ describe('ws.send and ws.expect', () => {
     expect(session.actor('alice').inbox.messages.map((message) => message.consumed)).toEqual([true, true, true, true]);
   });
 
-  it('fails a timed-out expect with the latest unread messages, at most five', async () => {
+  it('fails a timed-out expect listing the latest 20 unread messages and counting the earlier ones', async () => {
     const { session, steps } = await setup();
-    const frames = JSON.stringify([1, 2, 3, 4, 5, 6, 7].map((n) => ({ type: 'chatter', n })).concat([{ type: 'marker', n: 0 }]));
+    const chatter = Array.from({ length: 27 }, (_, n) => ({ type: 'chatter', n: n + 1 }));
+    const frames = JSON.stringify([{ type: 'marker', n: 0 }, ...chatter, 'plain text, not JSON', 'x'.repeat(900)]);
     const [connect, send, expectMarker, expectMissing] = await steps(String.raw`
 - ws.connect: { as: alice, url: "{{ vars.url }}" }
 - ws.send: { as: alice, json: { cmd: send, frames: ${frames} } }
@@ -223,12 +230,78 @@ describe('ws.send and ws.expect', () => {
 - ws.expect: { as: alice, json: { type: joined }, within: 150ms }
 `);
     await session.runAll([connect!, send!, expectMarker!]);
+    await eventually(() => session.actor('alice').inbox.messages.length === 30, 'every frame to arrive');
     const failure = await failureOf(session.run(expectMissing));
     expect(failure.failureClass).toBe('assertion');
     expect(failure.code).toBe('CEIL_WS_EXPECT_TIMEOUT');
     expect(failure.message).toContain('json {"type":"joined"}');
-    expect(failure.message).toContain('7 other messages arrived');
-    expect(failure.details.actual).toEqual([3, 4, 5, 6, 7].map((n) => ({ type: 'chatter', n })));
+    expect(failure.message).toContain('29 other messages arrived (the latest 20 in actual); 1 earlier one was claimed by previous ws.expect steps');
+    const actual = failure.details.actual as unknown[];
+    expect(actual).toHaveLength(21);
+    expect(actual[0]).toBe('… 9 earlier messages not shown');
+    expect(actual.slice(1, 19)).toEqual(chatter.slice(9));
+    // A JSON string frame is shown as its value; a long frame is cut to a preview that says its length.
+    expect(actual[19]).toBe('plain text, not JSON');
+    expect(actual[20]).toBe(`${'x'.repeat(300)}… (900 chars)`);
+  });
+
+  it('lists every unread message, with no count, when they fit', async () => {
+    const { session, steps } = await setup();
+    const frames = JSON.stringify([1, 2, 3].map((n) => ({ type: 'chatter', n })));
+    const [connect, send, expectMissing] = await steps(String.raw`
+- ws.connect: { as: alice, url: "{{ vars.url }}" }
+- ws.send: { as: alice, json: { cmd: send, frames: ${frames} } }
+- ws.expect: { as: alice, text: never, within: 150ms }
+`);
+    await session.runAll([connect!, send!]);
+    await eventually(() => session.actor('alice').inbox.messages.length === 3, 'every frame to arrive');
+    const failure = await failureOf(session.run(expectMissing));
+    expect(failure.message).toContain('3 other messages arrived (all in actual)');
+    expect(failure.details.actual).toEqual([1, 2, 3].map((n) => ({ type: 'chatter', n })));
+    // A text expectation has no paths to compare, so no closest-message diff.
+    expect(failure.message).not.toContain('closest');
+  });
+
+  it('shows a path-level diff against the message with the fewest mismatching paths', async () => {
+    const { session, steps } = await setup();
+    const frames = JSON.stringify([
+      { kind: 'presence', who: 'carol' },
+      { type: 'joined', nick: 'bobby', room: 'lobby' },
+      { type: 'left', nick: 'dave', room: 'attic' },
+      'not json at all',
+    ]);
+    const [connect, send, expectMissing] = await steps(String.raw`
+- ws.connect: { as: alice, url: "{{ vars.url }}" }
+- ws.send: { as: alice, json: { cmd: send, frames: ${frames} } }
+- ws.expect: { as: alice, json: { type: joined, nick: bob, room: lobby }, within: 150ms }
+`);
+    await session.runAll([connect!, send!]);
+    await eventually(() => session.actor('alice').inbox.messages.length === 4, 'every frame to arrive');
+    const failure = await failureOf(session.run(expectMissing));
+    expect(failure.message).toContain('\nclosest: message 2 of 4 unread differs:\n  json.nick is "bobby", expected "bob"');
+    expect(failure.message.split('\n')).toHaveLength(3);
+  });
+
+  it('names a missing path in the diff and redacts a secret expected value', async () => {
+    const { server } = await setup();
+    const secretSession = new Session({ url: server.url }, { TOKEN: 'hunter2-very-secret' });
+    session = secretSession;
+    const frames = JSON.stringify([{ nick: 'bob', token: 'wrong' }]);
+    const [connect, send, expectMissing] = await compile(
+      String.raw`
+- ws.connect: { as: alice, url: "{{ vars.url }}" }
+- ws.send: { as: alice, json: { cmd: send, frames: ${frames} } }
+- ws.expect: { as: alice, json: { type: joined, nick: bob, token: "{{ secrets.TOKEN }}" }, within: 150ms }
+`,
+      { url: server.url },
+    );
+    await secretSession.runAll([connect!, send!]);
+    await eventually(() => secretSession.actor('alice').inbox.messages.length === 1, 'the frame to arrive');
+    const failure = await failureOf(secretSession.run(expectMissing));
+    expect(failure.message).toContain('closest: message 1 of 1 unread differs:');
+    expect(failure.message).toContain('json.type is missing; expected "joined"');
+    expect(failure.message).toMatch(/json\.token is "wrong", expected "\[REDACTED[^\]]*\]"/);
+    expect(failure.message).not.toContain('hunter2');
   });
 
   it('hangs up on a peer that floods the inbox and fails the wait as a protocol error', async () => {

@@ -121,8 +121,9 @@ export class Inbox {
     return this.messages.find((message) => !message.consumed && accept(message));
   }
 
-  lastUnconsumed(limit: number): InboxMessage[] {
-    return this.messages.filter((message) => !message.consumed).slice(-limit);
+  /** The messages no ws.expect has claimed yet, oldest first: what the next expect looks through. */
+  unconsumed(): InboxMessage[] {
+    return this.messages.filter((message) => !message.consumed);
   }
 
   #announce(): void {

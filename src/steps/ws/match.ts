@@ -1,5 +1,5 @@
 import { assertionFailed, configError } from '../../core/failure.js';
-import { matchJson } from '../../journey/matchers.js';
+import { matchJson, type Mismatch } from '../../journey/matchers.js';
 import type { CaptureMap, StepSpec } from '../../journey/schema.js';
 import { readValuePath } from '../../journey/value-path.js';
 import type { InboxMessage } from './inbox.js';
@@ -66,6 +66,30 @@ export function messagePattern(criteria: MessageCriteria, where: string, redact:
       return found ? found.slice(1).map((group) => group ?? '') : undefined;
     },
   };
+}
+
+/** The message that came nearest to a json expectation, and how it differs. */
+export interface ClosestMessage {
+  message: InboxMessage;
+  /** Its place among the messages looked through, from 1. */
+  position: number;
+  mismatches: Mismatch[];
+}
+
+/**
+ * The JSON message with the fewest mismatching paths against `expected`; the
+ * later one on a tie, as the latest is usually the one the journey waited for.
+ * Undefined when no message is JSON. Values in the mismatches are redacted.
+ */
+export function closestJsonMessage(expected: unknown, messages: readonly InboxMessage[], redact: Redact = keepText): ClosestMessage | undefined {
+  let closest: ClosestMessage | undefined;
+  for (const [index, message] of messages.entries()) {
+    const parsed = message.json;
+    if (!parsed) continue;
+    const mismatches = matchJson(expected, parsed.value, 'json', redact);
+    if (!closest || mismatches.length <= closest.mismatches.length) closest = { message, position: index + 1, mismatches };
+  }
+  return closest;
 }
 
 const MISSING = Symbol('missing');

@@ -4,14 +4,18 @@ import type { Executor, StepContext } from '../executor.js';
 import { registerUrlCredentials } from '../url-credentials.js';
 import { WsActor } from './actor.js';
 import type { CloseRecord, InboxMessage } from './inbox.js';
-import { captureFrom, compileAutoReplies, messagePattern, type MessageCriteria, type MessagePattern } from './match.js';
+import { captureFrom, closestJsonMessage, compileAutoReplies, messagePattern, type MessageCriteria, type MessagePattern } from './match.js';
 import { EXPIRED, waitUntil, windowEnd } from './wait.js';
 
 /** The kind under which WebSocket actors are registered in Actors, so another kind of actor never answers to a ws step. */
 export const WS_ACTOR_KIND = 'ws';
 
-/** How many unread messages a failed expectation shows: enough to see the pattern, few enough to read. */
-const SHOWN_UNREAD_MESSAGES = 5;
+/** How many unread messages a failed expectation lists: enough to see what came instead, few enough to read. */
+export const SHOWN_UNREAD_MESSAGES = 20;
+/** A message longer than this is shown as a cut preview rather than parsed JSON, so one big frame cannot swamp the report. */
+const SHOWN_JSON_CHARS = 500;
+/** Mismatching paths listed for the closest message; the rest are counted. */
+const SHOWN_MISMATCHES = 10;
 
 const NORMAL_CLOSURE = 1000;
 
@@ -35,19 +39,40 @@ function closeWording(close: CloseRecord): string {
   return `code ${close.code}${close.reason ? `, reason "${close.reason}"` : ''}${close.wasClean ? '' : ', not clean'}`;
 }
 
-/** Parsed when JSON, so a report compares like with like against the expected json. */
-function unreadPreviews(actor: WsActor, context: StepContext): unknown[] {
+/**
+ * The unread messages, the latest SHOWN_UNREAD_MESSAGES of them, each parsed
+ * when it is short JSON (so a report compares like with like against the
+ * expected json) and otherwise a redacted, cut preview; a first entry counts
+ * the earlier ones left out.
+ */
+function unreadListing(unread: readonly InboxMessage[], context: StepContext): unknown[] {
   const redact = redactorOf(context);
-  return actor.inbox
-    .lastUnconsumed(SHOWN_UNREAD_MESSAGES)
-    .map((message) => (message.text.length <= 2000 ? message.json?.value : undefined) ?? message.preview(redact));
+  const shown = unread
+    .slice(-SHOWN_UNREAD_MESSAGES)
+    .map((message) => (message.text.length <= SHOWN_JSON_CHARS ? message.json?.value : undefined) ?? message.preview(redact));
+  const left = unread.length - shown.length;
+  return left > 0 ? [`… ${left} earlier message${left === 1 ? '' : 's'} not shown`, ...shown] : shown;
 }
 
-function unreadSummary(actor: WsActor): string {
-  const unread = actor.inbox.messages.filter((message) => !message.consumed).length;
-  if (unread === 0) return 'nothing else arrived';
-  if (unread <= SHOWN_UNREAD_MESSAGES) return `${unread} other message(s) arrived (see actual)`;
-  return `${unread} other messages arrived (the latest ${SHOWN_UNREAD_MESSAGES} in actual)`;
+function unreadSummary(actor: WsActor, unread: readonly InboxMessage[]): string {
+  const claimed = actor.inbox.messages.length - unread.length;
+  const earlier = claimed > 0 ? `; ${claimed} earlier one${claimed === 1 ? ' was' : 's were'} claimed by previous ws.expect steps` : '';
+  if (unread.length === 0) return `nothing else arrived${earlier}`;
+  const listed = unread.length <= SHOWN_UNREAD_MESSAGES ? 'all in actual' : `the latest ${SHOWN_UNREAD_MESSAGES} in actual`;
+  return `${unread.length} other message${unread.length === 1 ? '' : 's'} arrived (${listed})${earlier}`;
+}
+
+/** For a json expectation: the unread message that came closest, path by path, so a near miss reads as a diff. */
+function closestDiff(pattern: MessagePattern, unread: readonly InboxMessage[], context: StepContext): string {
+  if (pattern.criteria.json === undefined) return '';
+  const closest = closestJsonMessage(pattern.criteria.json, unread, redactorOf(context));
+  if (!closest) return '';
+  const lines = closest.mismatches.slice(0, SHOWN_MISMATCHES).map((mismatch) => `  ${mismatch.message}`);
+  const more = closest.mismatches.length - lines.length;
+  if (more > 0) lines.push(`  … and ${more} more`);
+  // No mismatch on the json means another criterion (text, regex) is what failed it.
+  const what = closest.mismatches.length === 0 ? ' matches the json, not the text or regex' : ' differs:';
+  return `\nclosest: message ${closest.position} of ${unread.length} unread${what}${lines.length > 0 ? `\n${lines.join('\n')}` : ''}`;
 }
 
 function floodFailure(actor: WsActor): StepFailure {
@@ -139,23 +164,25 @@ export const wsExpect: Executor<'ws.expect'> = async (step, context) => {
     context.signal,
   );
   if (outcome === EXPIRED) {
+    const unread = actor.inbox.unconsumed();
     throw assertionFailed(
       'CEIL_WS_EXPECT_TIMEOUT',
-      `${actor.name} got no message matching ${pattern.description} within ${formatMs(until - started)}; ${unreadSummary(actor)}`,
+      `${actor.name} got no message matching ${pattern.description} within ${formatMs(until - started)}; ${unreadSummary(actor, unread)}${closestDiff(pattern, unread, context)}`,
       {
         expected: pattern.criteria,
-        actual: unreadPreviews(actor, context),
+        actual: unreadListing(unread, context),
         ...ghostHint(actor),
       },
     );
   }
   if ('closed' in outcome) {
+    const unread = actor.inbox.unconsumed();
     throw assertionFailed(
       'CEIL_WS_CLOSED_WHILE_EXPECTING',
-      `the connection of ${actor.name} closed (${closeWording(outcome.closed)}) before a message matching ${pattern.description} arrived`,
+      `the connection of ${actor.name} closed (${closeWording(outcome.closed)}) before a message matching ${pattern.description} arrived; ${unreadSummary(actor, unread)}${closestDiff(pattern, unread, context)}`,
       {
         expected: pattern.criteria,
-        actual: unreadPreviews(actor, context),
+        actual: unreadListing(unread, context),
       },
     );
   }
