@@ -107,6 +107,7 @@ export const FAILURE_CODES = {
   // Step failures: deadlines and the run itself.
   CEIL_TIMEOUT_STEP: { class: 'timeout', meaning: 'A step did not finish within its timeout.' },
   CEIL_TIMEOUT_JOURNEY: { class: 'timeout', meaning: 'A journey did not finish within its deadline.' },
+  CEIL_TIMEOUT_FINALLY: { class: 'timeout', meaning: "A journey's finally (cleanup) steps did not finish within finallyTimeout." },
   CEIL_INTERRUPTED: { class: 'interrupted', meaning: 'The run was interrupted (a signal, or the run was stopped).' },
   CEIL_INTERNAL: { class: 'protocol', meaning: 'An unexpected error inside Ceiling; please report it.' },
 

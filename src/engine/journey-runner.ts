@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { formatMs } from '../journey/duration.js';
 import { StepFailure } from '../core/failure.js';
-import { journeyFolderName, type CompiledStep, type Journey } from '../journey/journey.js';
+import { DEFAULT_FINALLY_TIMEOUT_MS, journeyFolderName, type CompiledStep, type Journey } from '../journey/journey.js';
 import { locateField } from '../journey/locate-field.js';
 import { render, type TemplateScope } from '../journey/template.js';
 import type { JourneyRef } from '../report/reporter.js';
@@ -14,6 +14,7 @@ import { abortFailure, raceAbort, scopedSignal, type ScopedSignal } from '../cor
 import type { Attachment, AttemptResult, FailureInfo, HttpPhases, JourneyResult, JourneyStatus, StepResult } from '../core/result.js';
 import { runnerStalls, stallExplains } from './runner-health.js';
 import { TeardownStack } from '../core/teardown.js';
+import { runFinallySteps, withFinallyOutcome } from './finally-steps.js';
 
 export interface JourneyRunOptions {
   /** Overrides every journey's own retries when set (--retries). */
@@ -138,6 +139,7 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
   let failure: FailureInfo | undefined;
   let failedStep: number | undefined;
   let renderingVar: string | undefined;
+  const environment: StepEnvironment = { journey, actors, teardown, evidence, vars, scope, options };
   try {
     try {
       // Target vars and --var are in scope first, so a journey var may build on them ("{{ vars.base_url }}/api"); they still win over a journey var of the same name.
@@ -159,7 +161,7 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
         steps.push(skipped(step));
         continue;
       }
-      const result = await runStep(step, journeyScope, { journey, actors, teardown, evidence, vars, scope, options });
+      const result = await runStep(step, journeyScope, environment);
       steps.push(result);
       options.onStepEnd?.(ref, result);
       if (result.failure) {
@@ -171,6 +173,17 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
     journeyScope.dispose();
   }
   const collected = failure && evidence.length > 0 ? await collectEvidence(evidence, evidenceDir(options.outDir, journey, attempt)) : undefined;
+  // After the evidence, so screenshots show the failure rather than the cleanup; before teardown, so actors are still open.
+  const cleanup = journey.finally
+    ? await runFinallySteps(
+        journey.finally,
+        journey.finallyTimeoutMs ?? DEFAULT_FINALLY_TIMEOUT_MS,
+        (step, deadline) => runStep(step, deadline, environment),
+        (result) => options.onStepEnd?.(ref, result),
+      )
+    : undefined;
+  const verdict = withFinallyOutcome(failure, cleanup);
+  failure = verdict.failure;
   const cleanupErrors = [...(collected?.errors ?? []), ...(await runTeardown(teardown))];
   const status = !failure ? 'passed' : failure.class === 'assertion' ? 'failed' : 'error';
   return {
@@ -179,6 +192,7 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(performance.now() - started),
     steps,
+    ...verdict.fields,
     cleanupErrors,
     ...(collected && collected.attachments.length > 0 ? { attachments: collected.attachments } : {}),
     ...(failure ? { failure } : {}),

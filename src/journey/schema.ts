@@ -215,6 +215,12 @@ export const journeyHeader = z.strictObject({
   retries: z.number().int().min(0).max(10).optional(),
   schedule: scheduleSpec.optional(),
   steps: z.array(z.unknown()).min(1, 'a journey needs at least one step'),
+  finally: z
+    .array(z.unknown())
+    .min(1, 'finally needs at least one step; remove it if there is nothing to clean up')
+    .optional()
+    .meta({ description: 'Cleanup steps that run after the steps whatever happened (pass, failure, timeout, interrupt).' }),
+  finallyTimeout: duration.optional().meta({ description: 'The finally steps\' own budget, apart from the journey\'s timeout (default 10s).' }),
 });
 
 export type JourneyHeader = z.infer<typeof journeyHeader>;
@@ -222,8 +228,10 @@ export type JourneyHeader = z.infer<typeof journeyHeader>;
 /** The whole language as one schema, for `ceiling schema` and editors. */
 export function journeyJsonSchema(): unknown {
   const steps = stepKinds.map((kind) => stepEnvelopeSchema(kind));
+  const step = z.union(steps as unknown as [z.ZodTypeAny, z.ZodTypeAny, ...z.ZodTypeAny[]]);
   const full = journeyHeader.extend({
-    steps: z.array(z.union(steps as unknown as [z.ZodTypeAny, z.ZodTypeAny, ...z.ZodTypeAny[]])).min(1),
+    steps: z.array(step).min(1),
+    finally: z.array(step).min(1).optional().meta({ description: 'Cleanup steps that run after the steps whatever happened (pass, failure, timeout, interrupt).' }),
   });
   return z.toJSONSchema(full, { unrepresentable: 'any', io: 'input' });
 }
