@@ -215,7 +215,12 @@ function compileJourney(
     options.extraVars ?? [],
   );
   const schedule = header.success && header.data.schedule && schedules ? schedules.compileSchedule(report, header.data.schedule) : undefined;
-  if (!header.success || compiled.length !== steps.length || compiledFinally.length !== finallySteps.length || report.diagnostics.some((d) => d.severity === 'error')) {
+  if (
+    !header.success ||
+    compiled.length !== steps.length ||
+    compiledFinally.length !== finallySteps.length ||
+    report.diagnostics.some((d) => d.severity === 'error')
+  ) {
     return { diagnostics: report.sorted() };
   }
   const data = header.data;

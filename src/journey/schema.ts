@@ -220,7 +220,7 @@ export const journeyHeader = z.strictObject({
     .min(1, 'finally needs at least one step; remove it if there is nothing to clean up')
     .optional()
     .meta({ description: 'Cleanup steps that run after the steps whatever happened (pass, failure, timeout, interrupt).' }),
-  finallyTimeout: duration.optional().meta({ description: 'The finally steps\' own budget, apart from the journey\'s timeout (default 10s).' }),
+  finallyTimeout: duration.optional().meta({ description: "The finally steps' own budget, apart from the journey's timeout (default 10s)." }),
 });
 
 export type JourneyHeader = z.infer<typeof journeyHeader>;
@@ -231,7 +231,11 @@ export function journeyJsonSchema(): unknown {
   const step = z.union(steps as unknown as [z.ZodTypeAny, z.ZodTypeAny, ...z.ZodTypeAny[]]);
   const full = journeyHeader.extend({
     steps: z.array(step).min(1),
-    finally: z.array(step).min(1).optional().meta({ description: 'Cleanup steps that run after the steps whatever happened (pass, failure, timeout, interrupt).' }),
+    finally: z
+      .array(step)
+      .min(1)
+      .optional()
+      .meta({ description: 'Cleanup steps that run after the steps whatever happened (pass, failure, timeout, interrupt).' }),
   });
   return z.toJSONSchema(full, { unrepresentable: 'any', io: 'input' });
 }

@@ -60,7 +60,19 @@ describe('journeyJsonSchema', () => {
     expect(schema.additionalProperties).toBe(false);
     expect(schema.required).toEqual(expect.arrayContaining(['name', 'steps']));
     expect(schema.properties?.steps).toMatchObject({ type: 'array', minItems: 1 });
-    expect(Object.keys(schema.properties ?? {}).sort()).toEqual(['$schema', 'description', 'name', 'retries', 'schedule', 'steps', 'tags', 'timeout', 'vars']);
+    expect(Object.keys(schema.properties ?? {}).sort()).toEqual([
+      '$schema',
+      'description',
+      'finally',
+      'finallyTimeout',
+      'name',
+      'retries',
+      'schedule',
+      'steps',
+      'tags',
+      'timeout',
+      'vars',
+    ]);
   });
 
   it('is plain JSON (it survives a JSON round trip unchanged)', () => {
