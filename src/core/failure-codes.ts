@@ -57,6 +57,7 @@ export const FAILURE_CODES = {
   CEIL_TEMPLATE: { class: 'config', meaning: 'A template in a journey variable is malformed or refers to something undefined.' },
   CEIL_ACTOR_UNKNOWN: { class: 'config', meaning: 'A step uses an actor that no earlier step created.' },
   CEIL_ACTOR_KIND: { class: 'config', meaning: 'A step uses an actor of the wrong kind (a WebSocket client for a browser step, or the reverse).' },
+  CEIL_UNTIL_NO_EXPECT: { class: 'config', meaning: 'An http step polls with until but has no expect to wait for.' },
   CEIL_WS_NO_MATCH: { class: 'config', meaning: 'A WebSocket expectation says neither json, text nor regex.' },
   CEIL_WS_NO_PAYLOAD: { class: 'config', meaning: 'ws.send has neither json nor text.' },
   CEIL_SCHEDULE_CRON: { class: 'config', meaning: 'A schedule cron expression is invalid.' },

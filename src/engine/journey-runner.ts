@@ -15,6 +15,7 @@ import type { Attachment, AttemptResult, FailureInfo, HttpPhases, JourneyResult,
 import { runnerStalls, stallExplains } from './runner-health.js';
 import { TeardownStack } from '../core/teardown.js';
 import { runFinallySteps, withFinallyOutcome } from './finally-steps.js';
+import { pollUntil } from './until.js';
 
 export interface JourneyRunOptions {
   /** Overrides every journey's own retries when set (--retries). */
@@ -263,7 +264,10 @@ async function runStep(step: CompiledStep, deadline: ScopedSignal, environment: 
   };
   try {
     if (stepScope.signal.aborted) throw abortFailure(stepScope.signal);
-    const outcome = await raceAbort((executor as (s: CompiledStep, c: StepContext) => Promise<StepOutcome>)(step, context), stepScope.signal);
+    const execute = () => (executor as (s: CompiledStep, c: StepContext) => Promise<StepOutcome>)(step, context);
+    const outcome = step.until
+      ? await pollUntil(execute, { ...step.until, signal: stepScope.signal, deadline: context.deadline })
+      : await raceAbort(execute(), stepScope.signal);
     if (outcome.captured) Object.assign(vars, outcome.captured);
     return {
       ...base,

@@ -18,6 +18,8 @@ export type CompiledStep = {
     expect?: HttpExpect;
     capture?: CaptureMap;
     timeoutMs?: number;
+    /** Poll: repeat the step every everyMs until it passes, at most attempts times. */
+    until?: { everyMs: number; attempts?: number };
     location: SourceLocation;
     /** Set on the journey's finally (cleanup) steps; index then counts within finally. */
     section?: 'finally';

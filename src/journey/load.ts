@@ -9,7 +9,7 @@ import { FileReport } from './file-report.js';
 import type { Path } from './positions.js';
 import { durationMs } from './duration.js';
 import { DEFAULT_FINALLY_TIMEOUT_MS, DEFAULT_JOURNEY_TIMEOUT_MS, type CompiledStep, type Journey } from './journey.js';
-import { envelopeKeys, journeyHeader, stepEnvelopeSchema, stepKinds, stepSpecs, type StepKind } from './schema.js';
+import { envelopeKeys, journeyHeader, stepEnvelopeSchema, stepKinds, stepSpecs, untilKinds, type StepKind, type UntilSpec } from './schema.js';
 import { checkSemantics } from './semantics.js';
 import { isRecord } from './value-path.js';
 import { reportZodIssues, type ZodIssueLike } from './zod-issues.js';
@@ -63,7 +63,9 @@ function stepAsserts(kind: StepKind, step: Record<string, unknown>): boolean {
 }
 
 function envelopeKeyNotAllowed(kind: StepKind, key: string): string {
-  const takers = stepKinds.filter((candidate) => (key === 'expect' ? stepSpecs[candidate].expect !== null : stepSpecs[candidate].capture));
+  const takers = stepKinds.filter((candidate) =>
+    key === 'expect' ? stepSpecs[candidate].expect !== null : key === 'until' ? untilKinds.has(candidate) : stepSpecs[candidate].capture,
+  );
   const instead =
     kind.startsWith('ws.') && key === 'expect'
       ? '; to check a message, add a ws.expect step after it'
@@ -71,6 +73,10 @@ function envelopeKeyNotAllowed(kind: StepKind, key: string): string {
         ? '; to capture from a message, put capture inside a ws.expect step'
         : '';
   return `${kind} does not take "${key}"; only ${takers.join(', ')} steps do${instead}`;
+}
+
+function compileUntil(until: UntilSpec): { everyMs: number; attempts?: number } {
+  return { everyMs: durationMs(until.every), ...(until.attempts !== undefined ? { attempts: until.attempts } : {}) };
 }
 
 function compileStep(report: FileReport, raw: unknown, index: number, section: 'steps' | 'finally' = 'steps'): CompiledStep | null {
@@ -140,6 +146,7 @@ function compileStep(report: FileReport, raw: unknown, index: number, section: '
     ...(data.expect !== undefined ? { expect: data.expect } : {}),
     ...(data.capture !== undefined ? { capture: data.capture } : {}),
     ...(typeof data.timeout === 'string' ? { timeoutMs: durationMs(data.timeout) } : {}),
+    ...(isRecord(data.until) ? { until: compileUntil(data.until as UntilSpec) } : {}),
   };
   return step as CompiledStep;
 }

@@ -154,7 +154,25 @@ export type HttpExpect = z.infer<typeof httpExpect>;
 export type CaptureMap = z.infer<typeof captureMap>;
 
 /** Keys every step may carry next to its single action key. */
-export const envelopeKeys = ['name', 'timeout', 'expect', 'capture'] as const;
+export const envelopeKeys = ['name', 'timeout', 'expect', 'capture', 'until'] as const;
+
+/** The steps that may poll with until: repeating them can change the outcome. */
+export const untilKinds: ReadonlySet<StepKind> = new Set<StepKind>(['http', 'assert']);
+
+export const untilSpec = z
+  .strictObject({
+    every: duration.meta({ description: 'The pause between attempts, e.g. "500ms".' }),
+    attempts: z
+      .number({ error: 'attempts is a whole number of tries, at least 1' })
+      .int('attempts is a whole number of tries, at least 1')
+      .min(1, 'attempts is at least 1 (the first try counts)')
+      .optional(),
+  })
+  .meta({
+    description:
+      "Repeat the step until its expectation holds: every is the pause between tries, attempts an optional cap; the step's timeout and the journey's deadline bound it too.",
+  });
+export type UntilSpec = z.infer<typeof untilSpec>;
 
 function buildStepEnvelopeSchema(kind: StepKind) {
   const entry = stepSpecs[kind];
@@ -164,6 +182,7 @@ function buildStepEnvelopeSchema(kind: StepKind) {
     [kind]: entry.spec,
     ...(entry.expect ? { expect: entry.expect.optional() } : {}),
     ...(entry.capture ? { capture: captureMap.optional() } : {}),
+    ...(untilKinds.has(kind) ? { until: untilSpec.optional() } : {}),
   });
 }
 

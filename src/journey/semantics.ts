@@ -215,6 +215,14 @@ export function checkSemantics(
     if (step.kind === 'ws.send' && step.spec.json === undefined && step.spec.text === undefined) {
       report.add('error', 'CEIL_WS_NO_PAYLOAD', [...stepPath(step), step.kind], 'ws.send needs json or text');
     }
+    if (step.kind === 'http' && step.until && (step.expect === undefined || Object.keys(step.expect).length === 0)) {
+      report.add(
+        'error',
+        'CEIL_UNTIL_NO_EXPECT',
+        [...stepPath(step), 'until'],
+        'until repeats the step until its expect holds, but this step has no expect; add one (e.g. expect: { status: 200 }) to say what to wait for',
+      );
+    }
     for (const name of definedBy(step)) known.add(name);
   }
 }
