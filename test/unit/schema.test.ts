@@ -128,7 +128,7 @@ describe('journeyJsonSchema', () => {
 describe('zod schemas', () => {
   it('lists the step kinds in the order of stepSpecs, and the envelope keys', () => {
     expect(stepKinds).toEqual(Object.keys(stepSpecs));
-    expect([...envelopeKeys]).toEqual(['name', 'timeout', 'expect', 'capture']);
+    expect([...envelopeKeys]).toEqual(['name', 'timeout', 'expect', 'capture', 'until']);
   });
 
   it('duration takes strings with units and explains bare numbers', () => {
