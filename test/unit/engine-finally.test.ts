@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startChat } from '../../fixtures/chat.js';
 import { runJourneys, type RunOptions } from '../../src/engine/run.js';
 import type { Journey } from '../../src/journey/journey.js';
 import { loadJourneyText } from '../../src/journey/load.js';
@@ -226,6 +227,27 @@ finally:
     const result = await runJourneys([await journey(createThen(url, failing, 'retries: 2'))], options());
     expect(result.journeys[0]!.attempts.map((attempt) => attempt.finallySteps?.length)).toEqual([1, 1, 1]);
     expect([store.creates, store.deletes, store.records.size]).toEqual([3, 3, 0]);
+  });
+
+  it('use the actors the steps opened, still open after a failure', async () => {
+    const chat = await startChat({ keepaliveMs: 60_000 });
+    try {
+      const yaml = `
+name: actors
+steps:
+  - ws.connect: { as: alice, url: "${chat.wsUrl!}" }
+  - assert: { value: 1, equals: 2 }
+finally:
+  - ws.send: { as: alice, json: { type: join, nick: leaving-alice } }
+  - ws.expect: { as: alice, json: { type: joined, nick: leaving-alice }, within: 5s }
+`;
+      const result = await runJourneys([await journey(yaml)], options());
+      const attempt = result.journeys[0]!.attempts[0]!;
+      expect(attempt.failure).toMatchObject({ code: 'CEIL_ASSERT_EQUALS' });
+      expect(attempt.finallySteps?.map((step) => step.status)).toEqual(['passed', 'passed']);
+    } finally {
+      await chat.close();
+    }
   });
 
   it('see the vars the steps set', async () => {
