@@ -131,7 +131,7 @@ describe('finally steps', () => {
   it('run after the journey deadline cut the steps, within a budget of their own', async () => {
     const { url } = await startStore();
     const hanging = `  - http: { url: "${url}/hang" }`;
-    const result = await runJourneys([await journey(createThen(url, hanging, 'timeout: 300ms'))], options());
+    const result = await runJourneys([await journey(createThen(url, hanging, 'timeout: 2s'))], options());
     const attempt = result.journeys[0]!.attempts[0]!;
     expect(attempt.failure).toMatchObject({ class: 'timeout', code: 'CEIL_TIMEOUT_JOURNEY' });
     expect(attempt.finallySteps?.map((step) => step.status)).toEqual(['passed']);

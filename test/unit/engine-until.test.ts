@@ -82,7 +82,7 @@ describe('until on http', () => {
 
   it("is bounded by the step's timeout, and says so", async () => {
     const url = await becomesReady(1_000_000);
-    const result = await runJourneys([await journey(polling(url, '{ every: 50ms }').replace('    until:', '    timeout: 400ms\n    until:'))], options());
+    const result = await runJourneys([await journey(polling(url, '{ every: 50ms }').replace('    until:', '    timeout: 2s\n    until:'))], options());
     const failure = result.journeys[0]!.attempts[0]!.failure;
     expect(failure).toMatchObject({ class: 'assertion', code: 'CEIL_HTTP_STATUS' });
     const made = Number(/^still failing after (\d+) attempts? over/.exec(failure?.message ?? '')?.[1]);
@@ -94,7 +94,7 @@ describe('until on http', () => {
 
   it("is bounded by the journey's deadline when the step has no timeout", async () => {
     const url = await becomesReady(1_000_000);
-    const result = await runJourneys([await journey(polling(url, '{ every: 50ms }', 'timeout: 400ms'))], options());
+    const result = await runJourneys([await journey(polling(url, '{ every: 50ms }', 'timeout: 2s'))], options());
     expect(result.journeys[0]!.attempts[0]!.failure?.message).toMatch(/^still failing after \d+ attempts? over /);
   });
 
