@@ -62,6 +62,7 @@ export const FAILURE_CODES = {
   },
   CEIL_ACTOR_UNKNOWN: { class: 'config', meaning: 'A step uses an actor that no earlier step created.' },
   CEIL_ACTOR_KIND: { class: 'config', meaning: 'A step uses an actor of the wrong kind (a WebSocket client for a browser step, or the reverse).' },
+  CEIL_UNTIL_NO_EXPECT: { class: 'config', meaning: 'An http step polls with until but has no expect to wait for.' },
   CEIL_WS_NO_MATCH: { class: 'config', meaning: 'A WebSocket expectation says neither json, text nor regex.' },
   CEIL_WS_NO_PAYLOAD: { class: 'config', meaning: 'ws.send has neither json nor text.' },
   CEIL_SCHEDULE_CRON: { class: 'config', meaning: 'A schedule cron expression is invalid.' },
@@ -112,6 +113,7 @@ export const FAILURE_CODES = {
   // Step failures: deadlines and the run itself.
   CEIL_TIMEOUT_STEP: { class: 'timeout', meaning: 'A step did not finish within its timeout.' },
   CEIL_TIMEOUT_JOURNEY: { class: 'timeout', meaning: 'A journey did not finish within its deadline.' },
+  CEIL_TIMEOUT_FINALLY: { class: 'timeout', meaning: "A journey's finally (cleanup) steps did not finish within finallyTimeout." },
   CEIL_INTERRUPTED: { class: 'interrupted', meaning: 'The run was interrupted (a signal, or the run was stopped).' },
   CEIL_INTERNAL: { class: 'protocol', meaning: 'An unexpected error inside Ceiling; please report it.' },
 

@@ -58,6 +58,8 @@ export interface StepResult {
   failure?: FailureInfo;
   /** Files the step wrote on purpose, such as a named screenshot. */
   attachments?: Attachment[];
+  /** Set on the journey's finally (cleanup) steps; index then counts within finally. */
+  section?: 'finally';
 }
 
 /** A file written as evidence of a failure (a screenshot, a trace), relative to the working directory. */
@@ -79,6 +81,16 @@ export interface AttemptResult {
   /** The step that ended the attempt, when it did not pass. */
   failedStep?: number;
   failure?: FailureInfo;
+  /** The journey's finally (cleanup) steps, run once per attempt after the steps whatever happened. */
+  finallySteps?: StepResult[];
+  /**
+   * The first finally step's failure. When the steps passed it is also the
+   * attempt's failure; when they did not, it stands beside that failure and
+   * never replaces it.
+   */
+  finallyFailure?: FailureInfo;
+  /** The finally step that failed (its index within finally). */
+  failedFinallyStep?: number;
   /** Errors raised while tearing down actors; they never change the status. */
   cleanupErrors: string[];
   /** Evidence collected when the attempt did not pass. */

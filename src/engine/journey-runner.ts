@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { formatMs } from '../journey/duration.js';
 import { StepFailure } from '../core/failure.js';
-import { journeyFolderName, type CompiledStep, type Journey } from '../journey/journey.js';
+import { DEFAULT_FINALLY_TIMEOUT_MS, journeyFolderName, type CompiledStep, type Journey } from '../journey/journey.js';
 import { locateField } from '../journey/locate-field.js';
 import { render, type TemplateScope } from '../journey/template.js';
 import type { JourneyRef } from '../report/reporter.js';
@@ -15,6 +15,8 @@ import type { Attachment, AttemptResult, FailureInfo, HttpPhases, JourneyResult,
 import { runnerStalls, stallExplains } from './runner-health.js';
 import { TeardownStack } from '../core/teardown.js';
 import type { AttemptTrace, JourneyTracing } from './tracing/journey-tracer.js';
+import { runFinallySteps, withFinallyOutcome } from './finally-steps.js';
+import { pollUntil } from './until.js';
 
 export interface JourneyRunOptions {
   /** Overrides every journey's own retries when set (--retries). */
@@ -145,6 +147,7 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
     { journey: journey.name, file: journey.file, attempt, redactor: options.redactor },
     options.tracing,
   );
+  const environment: StepEnvironment = { journey, actors, teardown, evidence, vars, scope, options, attemptTrace };
   try {
     try {
       // Target vars and --var are in scope first, so a journey var may build on them ("{{ vars.base_url }}/api"); they still win over a journey var of the same name.
@@ -166,7 +169,7 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
         steps.push(skipped(step));
         continue;
       }
-      const result = await runStep(step, journeyScope, { journey, actors, teardown, evidence, vars, scope, options, attemptTrace });
+      const result = await runStep(step, journeyScope, environment);
       steps.push(result);
       options.onStepEnd?.(ref, result);
       if (result.failure) {
@@ -178,6 +181,17 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
     journeyScope.dispose();
   }
   const collected = failure && evidence.length > 0 ? await collectEvidence(evidence, evidenceDir(options.outDir, journey, attempt)) : undefined;
+  // After the evidence, so screenshots show the failure rather than the cleanup; before teardown, so actors are still open.
+  const cleanup = journey.finally
+    ? await runFinallySteps(
+        journey.finally,
+        journey.finallyTimeoutMs ?? DEFAULT_FINALLY_TIMEOUT_MS,
+        (step, deadline) => runStep(step, deadline, environment),
+        (result) => options.onStepEnd?.(ref, result),
+      )
+    : undefined;
+  const verdict = withFinallyOutcome(failure, cleanup);
+  failure = verdict.failure;
   const cleanupErrors = [...(collected?.errors ?? []), ...(await runTeardown(teardown))];
   const status = !failure ? 'passed' : failure.class === 'assertion' ? 'failed' : 'error';
   attemptTrace?.end({ status, ...(failure ? { failure } : {}) });
@@ -187,6 +201,7 @@ async function runAttempt(journey: Journey, attempt: number, maxAttempts: number
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(performance.now() - started),
     steps,
+    ...verdict.fields,
     cleanupErrors,
     ...(collected && collected.attachments.length > 0 ? { attachments: collected.attachments } : {}),
     ...(failure ? { failure } : {}),
@@ -268,7 +283,10 @@ async function runTracedStep(step: CompiledStep, deadline: ScopedSignal, environ
   };
   try {
     if (stepScope.signal.aborted) throw abortFailure(stepScope.signal);
-    const outcome = await raceAbort((executor as (s: CompiledStep, c: StepContext) => Promise<StepOutcome>)(step, context), stepScope.signal);
+    const execute = () => (executor as (s: CompiledStep, c: StepContext) => Promise<StepOutcome>)(step, context);
+    const outcome = step.until
+      ? await pollUntil(execute, { ...step.until, signal: stepScope.signal, deadline: context.deadline })
+      : await raceAbort(execute(), stepScope.signal);
     if (outcome.captured) Object.assign(vars, outcome.captured);
     return {
       ...base,

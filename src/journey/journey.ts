@@ -18,7 +18,11 @@ export type CompiledStep = {
     expect?: HttpExpect;
     capture?: CaptureMap;
     timeoutMs?: number;
+    /** Poll: repeat the step every everyMs until it passes, at most attempts times. */
+    until?: { everyMs: number; attempts?: number };
     location: SourceLocation;
+    /** Set on the journey's finally (cleanup) steps; index then counts within finally. */
+    section?: 'finally';
     /** True when this step checks something, so a journey can be told apart from one that tests nothing. */
     asserts: boolean;
   };
@@ -42,10 +46,20 @@ export interface Journey {
   /** False when the journey says `trace: { propagate: false }`: with tracing on, its requests still carry no traceparent header. */
   propagateTrace?: false;
   steps: CompiledStep[];
+  /** Cleanup steps run after the steps whatever happened; absent when the file has none. */
+  finally?: CompiledStep[];
+  /** The finally steps' own budget, apart from timeoutMs. */
+  finallyTimeoutMs?: number;
   location: SourceLocation;
 }
 
 export const DEFAULT_JOURNEY_TIMEOUT_MS = 30_000;
+export const DEFAULT_FINALLY_TIMEOUT_MS = 10_000;
+
+/** Where a step sits in the file: steps[i] or finally[i]. */
+export function stepPath(step: { index: number; section?: 'finally' }): (string | number)[] {
+  return [step.section ?? 'steps', step.index];
+}
 
 /**
  * A folder name for a journey's files (evidence, screenshots): a readable slug

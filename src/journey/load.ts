@@ -8,8 +8,8 @@ import { formatBytes, LIMIT_VARIABLES, loadLimitsFrom, type LoadLimits } from '.
 import { FileReport } from './file-report.js';
 import type { Path } from './positions.js';
 import { durationMs } from './duration.js';
-import { DEFAULT_JOURNEY_TIMEOUT_MS, type CompiledStep, type Journey } from './journey.js';
-import { envelopeKeys, journeyHeader, stepEnvelopeSchema, stepKinds, stepSpecs, type StepKind } from './schema.js';
+import { DEFAULT_FINALLY_TIMEOUT_MS, DEFAULT_JOURNEY_TIMEOUT_MS, type CompiledStep, type Journey } from './journey.js';
+import { envelopeKeys, journeyHeader, stepEnvelopeSchema, stepKinds, stepSpecs, untilKinds, type StepKind, type UntilSpec } from './schema.js';
 import { checkSemantics } from './semantics.js';
 import { isRecord } from './value-path.js';
 import { reportZodIssues, type ZodIssueLike } from './zod-issues.js';
@@ -63,7 +63,9 @@ function stepAsserts(kind: StepKind, step: Record<string, unknown>): boolean {
 }
 
 function envelopeKeyNotAllowed(kind: StepKind, key: string): string {
-  const takers = stepKinds.filter((candidate) => (key === 'expect' ? stepSpecs[candidate].expect !== null : stepSpecs[candidate].capture));
+  const takers = stepKinds.filter((candidate) =>
+    key === 'expect' ? stepSpecs[candidate].expect !== null : key === 'until' ? untilKinds.has(candidate) : stepSpecs[candidate].capture,
+  );
   const instead =
     kind.startsWith('ws.') && key === 'expect'
       ? '; to check a message, add a ws.expect step after it'
@@ -73,8 +75,12 @@ function envelopeKeyNotAllowed(kind: StepKind, key: string): string {
   return `${kind} does not take "${key}"; only ${takers.join(', ')} steps do${instead}`;
 }
 
-function compileStep(report: FileReport, raw: unknown, index: number): CompiledStep | null {
-  const at: Path = ['steps', index];
+function compileUntil(until: UntilSpec): { everyMs: number; attempts?: number } {
+  return { everyMs: durationMs(until.every), ...(until.attempts !== undefined ? { attempts: until.attempts } : {}) };
+}
+
+function compileStep(report: FileReport, raw: unknown, index: number, section: 'steps' | 'finally' = 'steps'): CompiledStep | null {
+  const at: Path = [section, index];
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     report.add('error', 'CEIL_STEP_SHAPE', at, `each step is a mapping with exactly one action key, e.g. "- http: { url: … }"`);
     return null;
@@ -136,9 +142,11 @@ function compileStep(report: FileReport, raw: unknown, index: number): CompiledS
     spec: data[kind],
     location,
     asserts: stepAsserts(kind, data),
+    ...(section === 'finally' ? { section } : {}),
     ...(data.expect !== undefined ? { expect: data.expect } : {}),
     ...(data.capture !== undefined ? { capture: data.capture } : {}),
     ...(typeof data.timeout === 'string' ? { timeoutMs: durationMs(data.timeout) } : {}),
+    ...(isRecord(data.until) ? { until: compileUntil(data.until as UntilSpec) } : {}),
   };
   return step as CompiledStep;
 }
@@ -199,12 +207,27 @@ function compileJourney(
   const rawSteps = (raw as { steps?: unknown }).steps;
   const steps = Array.isArray(rawSteps) ? rawSteps.map((step, index) => compileStep(report, step, index)) : [];
   const compiled = steps.filter((step): step is CompiledStep => step !== null);
+  const rawFinally = (raw as { finally?: unknown }).finally;
+  const finallySteps = Array.isArray(rawFinally) ? rawFinally.map((step, index) => compileStep(report, step, index, 'finally')) : [];
+  const compiledFinally = finallySteps.filter((step): step is CompiledStep => step !== null);
   // A header problem elsewhere (retries: two) must not make every var look undefined.
   const rawVars = (raw as { vars?: unknown }).vars;
   const vars = header.success ? (header.data.vars ?? {}) : isRecord(rawVars) ? rawVars : {};
-  checkSemantics(report, steps, Array.isArray(rawSteps) ? rawSteps : [], vars, options.extraVars ?? []);
+  // Finally steps follow the steps, so what the steps define (vars, captures, actors) is known in them.
+  checkSemantics(
+    report,
+    [...steps, ...finallySteps],
+    [...(Array.isArray(rawSteps) ? rawSteps : []), ...(Array.isArray(rawFinally) ? rawFinally : [])],
+    vars,
+    options.extraVars ?? [],
+  );
   const schedule = header.success && header.data.schedule && schedules ? schedules.compileSchedule(report, header.data.schedule) : undefined;
-  if (!header.success || compiled.length !== steps.length || report.diagnostics.some((d) => d.severity === 'error')) {
+  if (
+    !header.success ||
+    compiled.length !== steps.length ||
+    compiledFinally.length !== finallySteps.length ||
+    report.diagnostics.some((d) => d.severity === 'error')
+  ) {
     return { diagnostics: report.sorted() };
   }
   const data = header.data;
@@ -226,6 +249,9 @@ function compileJourney(
     ...(schedule ? { schedule } : {}),
     ...(data.trace?.propagate === false ? { propagateTrace: false as const } : {}),
     steps: compiled,
+    ...(compiledFinally.length > 0
+      ? { finally: compiledFinally, finallyTimeoutMs: data.finallyTimeout ? durationMs(data.finallyTimeout) : DEFAULT_FINALLY_TIMEOUT_MS }
+      : {}),
     location: report.locate([]),
     ...(data.description !== undefined ? { description: data.description } : {}),
   };

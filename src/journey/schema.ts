@@ -154,7 +154,25 @@ export type HttpExpect = z.infer<typeof httpExpect>;
 export type CaptureMap = z.infer<typeof captureMap>;
 
 /** Keys every step may carry next to its single action key. */
-export const envelopeKeys = ['name', 'timeout', 'expect', 'capture'] as const;
+export const envelopeKeys = ['name', 'timeout', 'expect', 'capture', 'until'] as const;
+
+/** The steps that may poll with until: repeating them can change the outcome. */
+export const untilKinds: ReadonlySet<StepKind> = new Set<StepKind>(['http', 'assert']);
+
+export const untilSpec = z
+  .strictObject({
+    every: duration.meta({ description: 'The pause between attempts, e.g. "500ms".' }),
+    attempts: z
+      .number({ error: 'attempts is a whole number of tries, at least 1' })
+      .int('attempts is a whole number of tries, at least 1')
+      .min(1, 'attempts is at least 1 (the first try counts)')
+      .optional(),
+  })
+  .meta({
+    description:
+      "Repeat the step until its expectation holds: every is the pause between tries, attempts an optional cap; the step's timeout and the journey's deadline bound it too.",
+  });
+export type UntilSpec = z.infer<typeof untilSpec>;
 
 function buildStepEnvelopeSchema(kind: StepKind) {
   const entry = stepSpecs[kind];
@@ -164,6 +182,7 @@ function buildStepEnvelopeSchema(kind: StepKind) {
     [kind]: entry.spec,
     ...(entry.expect ? { expect: entry.expect.optional() } : {}),
     ...(entry.capture ? { capture: captureMap.optional() } : {}),
+    ...(untilKinds.has(kind) ? { until: untilSpec.optional() } : {}),
   });
 }
 
@@ -225,6 +244,12 @@ export const journeyHeader = z.strictObject({
   schedule: scheduleSpec.optional(),
   trace: traceSpec.optional(),
   steps: z.array(z.unknown()).min(1, 'a journey needs at least one step'),
+  finally: z
+    .array(z.unknown())
+    .min(1, 'finally needs at least one step; remove it if there is nothing to clean up')
+    .optional()
+    .meta({ description: 'Cleanup steps that run after the steps whatever happened (pass, failure, timeout, interrupt).' }),
+  finallyTimeout: duration.optional().meta({ description: "The finally steps' own budget, apart from the journey's timeout (default 10s)." }),
 });
 
 export type JourneyHeader = z.infer<typeof journeyHeader>;
@@ -232,8 +257,14 @@ export type JourneyHeader = z.infer<typeof journeyHeader>;
 /** The whole language as one schema, for `ceiling schema` and editors. */
 export function journeyJsonSchema(): unknown {
   const steps = stepKinds.map((kind) => stepEnvelopeSchema(kind));
+  const step = z.union(steps as unknown as [z.ZodTypeAny, z.ZodTypeAny, ...z.ZodTypeAny[]]);
   const full = journeyHeader.extend({
-    steps: z.array(z.union(steps as unknown as [z.ZodTypeAny, z.ZodTypeAny, ...z.ZodTypeAny[]])).min(1),
+    steps: z.array(step).min(1),
+    finally: z
+      .array(step)
+      .min(1)
+      .optional()
+      .meta({ description: 'Cleanup steps that run after the steps whatever happened (pass, failure, timeout, interrupt).' }),
   });
   return z.toJSONSchema(full, { unrepresentable: 'any', io: 'input' });
 }

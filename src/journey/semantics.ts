@@ -1,7 +1,7 @@
 import { captureFamily, captureFromProblem, captureSourceProblem } from './capture-sources.js';
 import { didYouMean } from './did-you-mean.js';
 import type { FileReport } from './file-report.js';
-import type { CompiledStep } from './journey.js';
+import { stepPath, type CompiledStep } from './journey.js';
 import { matcherOperators, operatorProblems } from './matchers.js';
 import type { Path } from './positions.js';
 import { checkTemplate, parseTemplate, stringsIn, templatedKeysIn, type Expr } from './template.js';
@@ -22,14 +22,14 @@ function definedBy(step: CompiledStep): string[] {
 
 /** Where templates and matchers live in a step, with their YAML paths. */
 function checkedValues(step: CompiledStep): { value: unknown; path: Path }[] {
-  const base: Path = ['steps', step.index];
+  const base: Path = stepPath(step);
   const values: { value: unknown; path: Path }[] = [{ value: step.spec, path: [...base, step.kind] }];
   if (step.expect) values.push({ value: step.expect, path: [...base, 'expect'] });
   return values;
 }
 
 function matcherRoots(step: CompiledStep): { value: unknown; path: Path }[] {
-  const base: Path = ['steps', step.index];
+  const base: Path = stepPath(step);
   if (step.kind === 'http' && step.expect) {
     return [
       { value: step.expect.json, path: [...base, 'expect', 'json'] },
@@ -48,7 +48,7 @@ function matcherRoots(step: CompiledStep): { value: unknown; path: Path }[] {
 }
 
 function regexProblems(step: CompiledStep): { path: Path; pattern: string; reason: string }[] {
-  const base: Path = ['steps', step.index];
+  const base: Path = stepPath(step);
   const found: { path: Path; pattern: string }[] = [];
   if (step.kind === 'ws.expect' || step.kind === 'ws.expectNone') {
     if (step.spec.regex) found.push({ path: [...base, step.kind, 'regex'], pattern: step.spec.regex });
@@ -79,7 +79,7 @@ function captureProblems(step: CompiledStep): { path: Path; message: string }[] 
   const inSpec = step.kind === 'ws.expect';
   const map = (inSpec ? (step.spec as { capture?: unknown }).capture : step.capture) as Record<string, unknown> | undefined;
   if (!map) return [];
-  const base: Path = inSpec ? ['steps', step.index, step.kind, 'capture'] : ['steps', step.index, 'capture'];
+  const base: Path = inSpec ? [...stepPath(step), step.kind, 'capture'] : [...stepPath(step), 'capture'];
   const problems: { path: Path; message: string }[] = [];
   for (const [name, source] of Object.entries(map)) {
     if (typeof source === 'string') {
@@ -225,14 +225,14 @@ export function checkSemantics(
         report.add(
           'error',
           'CEIL_ACTOR_UNKNOWN',
-          ['steps', step.index, step.kind, 'as'],
+          [...stepPath(step), step.kind, 'as'],
           `actor "${actor}" is not ${verb} before this step; add a ${creator} with as: ${actor}${didYouMean(actor, [...actors.keys()])}`,
         );
       } else if (actors.get(actor) !== undefined && actors.get(actor) !== family) {
         report.add(
           'error',
           'CEIL_ACTOR_KIND',
-          ['steps', step.index, step.kind, 'as'],
+          [...stepPath(step), step.kind, 'as'],
           `actor "${actor}" was made by ${actorCreators[actors.get(actor)!]}, so ${step.kind} cannot use it; give the ${family === 'ws' ? 'WebSocket client' : 'browser page'} its own name`,
         );
       }
@@ -240,11 +240,19 @@ export function checkSemantics(
     if (step.kind === 'ws.expect' || step.kind === 'ws.expectNone') {
       const spec = step.spec as { json?: unknown; text?: string; regex?: string };
       if (spec.json === undefined && spec.text === undefined && spec.regex === undefined) {
-        report.add('error', 'CEIL_WS_NO_MATCH', ['steps', step.index, step.kind], `${step.kind} needs one of json, text or regex to say which message`);
+        report.add('error', 'CEIL_WS_NO_MATCH', [...stepPath(step), step.kind], `${step.kind} needs one of json, text or regex to say which message`);
       }
     }
     if (step.kind === 'ws.send' && step.spec.json === undefined && step.spec.text === undefined) {
-      report.add('error', 'CEIL_WS_NO_PAYLOAD', ['steps', step.index, step.kind], 'ws.send needs json or text');
+      report.add('error', 'CEIL_WS_NO_PAYLOAD', [...stepPath(step), step.kind], 'ws.send needs json or text');
+    }
+    if (step.kind === 'http' && step.until && (step.expect === undefined || Object.keys(step.expect).length === 0)) {
+      report.add(
+        'error',
+        'CEIL_UNTIL_NO_EXPECT',
+        [...stepPath(step), 'until'],
+        'until repeats the step until its expect holds, but this step has no expect; add one (e.g. expect: { status: 200 }) to say what to wait for',
+      );
     }
     for (const name of definedBy(step)) known.add(name);
   }

@@ -4,7 +4,7 @@
  * picocolors hands back identity functions and the text is plain.
  */
 import pc from 'picocolors';
-import type { AttemptResult, StepResult, StepStatus } from '../core/result.js';
+import type { AttemptResult, FailureInfo, StepResult, StepStatus } from '../core/result.js';
 import { formatMs } from '../journey/duration.js';
 import type { SourceLocation } from '../core/source-location.js';
 
@@ -73,7 +73,7 @@ const stepMarks: Record<StepStatus, { label: string; paint: Hue }> = {
 export function renderStepLine(step: StepResult, options: TextOptions): string {
   const colors = paletteFor(options);
   const mark = stepMarks[step.status];
-  const parts = [colors[mark.paint](mark.label.padEnd(5)), step.name];
+  const parts = [colors[mark.paint](mark.label.padEnd(5)), step.section === 'finally' ? `${colors.dim('finally ›')} ${step.name}` : step.name];
   // A skipped step never ran, so a duration of 0ms would only be noise.
   if (step.status !== 'skipped') parts.push(colors.dim(`(${formatMs(step.durationMs)})`));
   if (step.status === 'failed' || step.status === 'error') parts.push(colors.cyan(formatLocation(step.location)));
@@ -108,6 +108,19 @@ export function renderFailureSummary(attempt: AttemptResult, options: TextOption
   return `${where}${what}`.replace(/\s*\n\s*/g, ' ');
 }
 
+/** The finally steps under the failure; a cleanup failure beside a failure of the steps is told apart, never instead of it. */
+function renderFinallyLines(attempt: AttemptResult, failure: FailureInfo | undefined, options: TextOptions): string[] {
+  const colors = paletteFor(options);
+  const lines: string[] = [];
+  const cleanup = attempt.finallyFailure;
+  if (cleanup && cleanup.message !== failure?.message) {
+    const where = cleanup.location ? `${colors.cyan(formatLocation(cleanup.location))} — ` : '';
+    lines.push(`${colors.yellow('cleanup failed too:')} ${where}${colors.red(`${cleanup.class} ${cleanup.code}`)}: ${cleanup.message}`);
+  }
+  for (const step of attempt.finallySteps ?? []) lines.push(renderStepLine(step, options));
+  return lines;
+}
+
 /**
  * Where the attempt broke, what broke, and expected against actual: the
  * lines a reader needs to fix a journey without opening the JSON.
@@ -128,6 +141,7 @@ export function renderFailureDetails(attempt: AttemptResult, options: TextOption
   } else if (attempt.status !== 'passed') {
     lines.push(`${attempt.status} without failure details`);
   }
+  lines.push(...renderFinallyLines(attempt, failure, options));
   for (const cleanupError of attempt.cleanupErrors) lines.push(`${colors.dim('cleanup:')} ${cleanupError}`);
   for (const attachment of attempt.attachments ?? []) lines.push(`${colors.dim(`${attachment.name}:`)} ${attachment.path}`);
   // With tracing on, the id finds the backend's side of this attempt in Jaeger, Tempo or any OTLP backend.

@@ -16,7 +16,8 @@ export interface JobDefaults {
 export function scheduledJobOf(journey: Journey, defaults: JobDefaults): ScheduledJob {
   // One attempt more than the retries: runJourney makes it when the runner's own stall explains the last failure.
   const attempts = (defaults.retries ?? journey.retries) + 2;
-  const timeoutMs = defaults.timeoutMs ?? journey.timeoutMs;
+  // Finally steps run after the deadline, within a budget of their own.
+  const timeoutMs = (defaults.timeoutMs ?? journey.timeoutMs) + (journey.finallyTimeoutMs ?? 0);
   return { name: journey.name, schedule: journey.schedule ?? defaults.defaultSchedule, deadlineMs: attempts * (timeoutMs + AFTER_DEADLINE_MS) };
 }
 

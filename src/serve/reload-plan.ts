@@ -3,7 +3,17 @@ import type { ProbeEntry } from './probe-entries.js';
 
 /** A digest of what the journey does, so a reload can tell an edit from a re-read. */
 export function signatureOf(journey: Journey): string {
-  return JSON.stringify([journey.file, journey.tags, journey.vars, journey.timeoutMs, journey.retries, journey.schedule, journey.steps]);
+  return JSON.stringify([
+    journey.file,
+    journey.tags,
+    journey.vars,
+    journey.timeoutMs,
+    journey.retries,
+    journey.schedule,
+    journey.steps,
+    journey.finally,
+    journey.finallyTimeoutMs,
+  ]);
 }
 
 export type ReloadChange =

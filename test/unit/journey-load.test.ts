@@ -154,7 +154,7 @@ describe('unknown names, with did-you-mean', () => {
         2,
         1,
         'step',
-        'unknown key "step"; did you mean "steps"? (allowed: $schema, name, description, tags, vars, timeout, retries, schedule, trace, steps)',
+        'unknown key "step"; did you mean "steps"? (allowed: $schema, name, description, tags, vars, timeout, retries, schedule, trace, steps, finally, finallyTimeout)',
       ),
     );
   });

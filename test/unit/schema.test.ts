@@ -63,6 +63,8 @@ describe('journeyJsonSchema', () => {
     expect(Object.keys(schema.properties ?? {}).sort()).toEqual([
       '$schema',
       'description',
+      'finally',
+      'finallyTimeout',
       'name',
       'retries',
       'schedule',
@@ -127,7 +129,7 @@ describe('journeyJsonSchema', () => {
 describe('zod schemas', () => {
   it('lists the step kinds in the order of stepSpecs, and the envelope keys', () => {
     expect(stepKinds).toEqual(Object.keys(stepSpecs));
-    expect([...envelopeKeys]).toEqual(['name', 'timeout', 'expect', 'capture']);
+    expect([...envelopeKeys]).toEqual(['name', 'timeout', 'expect', 'capture', 'until']);
   });
 
   it('duration takes strings with units and explains bare numbers', () => {

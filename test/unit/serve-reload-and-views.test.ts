@@ -50,6 +50,7 @@ describe('planReload', () => {
     const grown = journey('grown', ['open', 'pay']);
     const renamed = journey('renamed', ['open', 'checkout']);
     const retimed = journey('retimed', ['open'], { timeoutMs: 5_000 });
+    expect(planReload([entry(journey('cleaned'))], [journey('cleaned', ['open'], { finallyTimeoutMs: 1_000 })]).changes).toHaveLength(1);
     expect(planReload(loaded, [grown, renamed, retimed]).changes).toEqual([
       { kind: 'change', journey: grown, signature: signatureOf(grown) },
       { kind: 'change', journey: renamed, signature: signatureOf(renamed), droppedSteps: ['open', 'pay'] },
@@ -67,6 +68,12 @@ describe('scheduledJobOf and freshnessWindowMs', () => {
       schedule: every5m,
       deadlineMs: 3 * (10_000 + 15_000),
     });
+  });
+
+  it("adds each attempt's finally budget, since finally steps run after the deadline", () => {
+    expect(scheduledJobOf(journey('a', ['open'], { retries: 0, timeoutMs: 10_000, finallyTimeoutMs: 4_000 }), { defaultSchedule: every5m }).deadlineMs).toBe(
+      2 * (10_000 + 4_000 + 15_000),
+    );
   });
 
   it('lets --retries and --timeout override the journey, and the journey its own schedule override the default', () => {
