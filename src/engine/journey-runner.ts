@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { formatMs } from '../journey/duration.js';
+import { formatMs, renderedDurationMs } from '../journey/duration.js';
 import { StepFailure } from '../core/failure.js';
 import { DEFAULT_FINALLY_TIMEOUT_MS, journeyFolderName, type CompiledStep, type Journey } from '../journey/journey.js';
 import { locateField } from '../journey/locate-field.js';
@@ -250,10 +250,17 @@ async function runTracedStep(step: CompiledStep, deadline: ScopedSignal, environ
     const info = failureInfo(error);
     return { ...base, status: 'error', durationMs: 0, assertions: 0, failure: info };
   }
+  let stepTimeout = step.timeoutMs ?? Number.POSITIVE_INFINITY;
+  if (step.timeoutTemplate !== undefined) {
+    try {
+      stepTimeout = renderedDurationMs('timeout', step.timeoutTemplate, (text) => render(text, scope));
+    } catch (error) {
+      return { ...base, status: 'error', durationMs: 0, assertions: 0, failure: failureInfo(error) };
+    }
+  }
   const started = performance.now();
   const stalls = runnerStalls.open();
   let phases: HttpPhases | undefined;
-  const stepTimeout = step.timeoutMs ?? Number.POSITIVE_INFINITY;
   const stepScope = scopedSignal(
     deadline.signal,
     stepTimeout,

@@ -1,3 +1,5 @@
+import { configError } from '../core/failure.js';
+
 /**
  * Durations always carry a unit. A bare number is ambiguous (ms? s?) and has
  * caused real outages in timeout configs, so it is rejected, not guessed.
@@ -42,4 +44,19 @@ export function formatMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
   return `${(ms / 60_000).toFixed(1)}m`;
+}
+
+/**
+ * A step's duration field as written, a template included: rendered now, then
+ * read. What it renders to is checked as strictly as a literal one.
+ */
+export function renderedDurationMs(field: string, written: string, render: (text: string) => unknown = (text) => text): number {
+  const rendered = typeof written === 'string' && written.includes('{{') ? render(written) : written;
+  const parsed = parseDuration(typeof rendered === 'number' ? rendered : String(rendered));
+  if (!parsed.ok) {
+    throw configError('CEIL_TEMPLATE_DURATION', `${field}: ${written} rendered to ${JSON.stringify(rendered)}: ${parsed.reason}`, {
+      hint: 'make the var hold a duration with its unit, e.g. "2s"',
+    });
+  }
+  return parsed.ms;
 }

@@ -18,6 +18,8 @@ export type CompiledStep = {
     expect?: HttpExpect;
     capture?: CaptureMap;
     timeoutMs?: number;
+    /** A templated `timeout`, rendered when the step runs (timeoutMs is then absent). */
+    timeoutTemplate?: string;
     /** Poll: repeat the step every everyMs until it passes, at most attempts times. */
     until?: { everyMs: number; attempts?: number };
     location: SourceLocation;

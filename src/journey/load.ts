@@ -145,7 +145,7 @@ function compileStep(report: FileReport, raw: unknown, index: number, section: '
     ...(section === 'finally' ? { section } : {}),
     ...(data.expect !== undefined ? { expect: data.expect } : {}),
     ...(data.capture !== undefined ? { capture: data.capture } : {}),
-    ...(typeof data.timeout === 'string' ? { timeoutMs: durationMs(data.timeout) } : {}),
+    ...(typeof data.timeout === 'string' ? (data.timeout.includes('{{') ? { timeoutTemplate: data.timeout } : { timeoutMs: durationMs(data.timeout) }) : {}),
     ...(isRecord(data.until) ? { until: compileUntil(data.until as UntilSpec) } : {}),
   };
   return step as CompiledStep;

@@ -18,10 +18,33 @@ export const duration = z
     error: (issue) => (typeof issue.input === 'number' ? unitlessDuration(issue.input) : 'expected a duration such as "500ms", "2s" or "1m"'),
   })
   .superRefine((text, ctx) => {
+    if (text.includes('{{')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${text}": this duration is fixed when the file loads, before any var exists, so it cannot be a template; write one such as "30s"`,
+      });
+      return;
+    }
     const parsed = parseDuration(text);
     if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
   })
   .meta({ description: 'A duration with a unit: ms, s, m or h (e.g. "500ms", "2s", "1m").', pattern: '^\\d+(\\.\\d+)?(ms|s|m|h)$' });
+
+/**
+ * A duration that may be a template (`"{{ vars.t }}"`), rendered when the
+ * step runs and checked then (CEIL_TEMPLATE_DURATION). Only for step fields:
+ * a journey's own timeout bounds the rendering of its vars, so it stays literal.
+ */
+export const templatedDuration = z
+  .string({
+    error: (issue) => (typeof issue.input === 'number' ? unitlessDuration(issue.input) : 'expected a duration such as "500ms", "2s" or "1m"'),
+  })
+  .superRefine((text, ctx) => {
+    if (text.includes('{{')) return;
+    const parsed = parseDuration(text);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+  })
+  .meta({ description: 'A duration with a unit (e.g. "500ms", "2s"), or a template that renders to one (e.g. "{{ vars.wait }}").' });
 
 const byteSize = z
   .union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(B|KiB|MiB|GiB|KB|MB|GB)$/, 'expected a size such as "512KiB" or "4MiB"')])
@@ -45,7 +68,7 @@ export const httpExpect = z.strictObject({
   headers: z.record(z.string(), json).optional(),
   json: json.optional(),
   body: textExpectation.optional(),
-  latency: duration.optional(),
+  latency: templatedDuration.optional(),
 });
 
 const captureSource = z.union([
@@ -94,23 +117,23 @@ const wsConnect = z.strictObject({
   headers: stringMap.optional(),
   query: stringMap.optional(),
   protocols: z.union([z.string(), z.array(z.string())]).optional(),
-  handshakeTimeout: duration.optional(),
+  handshakeTimeout: templatedDuration.optional(),
   insecure: z.boolean().optional(),
   autoReply: z.array(autoReply).optional(),
 });
 const wsSend = z.strictObject({ as: actorName, json: json.optional(), text: z.string().optional() });
-const wsExpect = z.strictObject({ as: actorName, ...wsMessageMatch, within: duration.optional(), capture: captureMap.optional() });
-const wsExpectNone = z.strictObject({ as: actorName, ...wsMessageMatch, for: duration });
+const wsExpect = z.strictObject({ as: actorName, ...wsMessageMatch, within: templatedDuration.optional(), capture: captureMap.optional() });
+const wsExpectNone = z.strictObject({ as: actorName, ...wsMessageMatch, for: templatedDuration });
 const wsClose = z.strictObject({ as: actorName, code: z.number().int().min(1000).max(4999).optional(), reason: z.string().optional() });
 const wsActorOnly = z.strictObject({ as: actorName });
-const wsExpectClosed = z.strictObject({ as: actorName, code: z.number().int().optional(), within: duration.optional() });
+const wsExpectClosed = z.strictObject({ as: actorName, code: z.number().int().optional(), within: templatedDuration.optional() });
 
 const assertSpec = z.union([
   z.strictObject({ value: json, equals: json.optional(), matches: json.optional() }),
   z.array(z.strictObject({ value: json, equals: json.optional(), matches: json.optional() })).min(1),
 ]);
 
-const browserSpecs = browserStepSpecs(duration);
+const browserSpecs = browserStepSpecs(templatedDuration);
 
 /**
  * The closed list of step kinds: the key is the action key in YAML. `expect`
@@ -127,7 +150,7 @@ export const stepSpecs = {
   'ws.drop': { spec: wsActorOnly, expect: null, capture: false, asserts: 'never' },
   'ws.ghost': { spec: wsActorOnly, expect: null, capture: false, asserts: 'never' },
   'ws.expectClosed': { spec: wsExpectClosed, expect: null, capture: false, asserts: 'always' },
-  wait: { spec: duration, expect: null, capture: false, asserts: 'never' },
+  wait: { spec: templatedDuration, expect: null, capture: false, asserts: 'never' },
   assert: { spec: assertSpec, expect: null, capture: false, asserts: 'always' },
   set: { spec: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), json), expect: null, capture: false, asserts: 'never' },
   'browser.open': { spec: browserSpecs['browser.open'], expect: null, capture: false, asserts: 'never' },
@@ -178,7 +201,7 @@ function buildStepEnvelopeSchema(kind: StepKind) {
   const entry = stepSpecs[kind];
   return z.strictObject({
     name: z.string().min(1).optional(),
-    timeout: duration.optional(),
+    timeout: templatedDuration.optional(),
     [kind]: entry.spec,
     ...(entry.expect ? { expect: entry.expect.optional() } : {}),
     ...(entry.capture ? { capture: captureMap.optional() } : {}),

@@ -25,6 +25,7 @@ function checkedValues(step: CompiledStep): { value: unknown; path: Path }[] {
   const base: Path = stepPath(step);
   const values: { value: unknown; path: Path }[] = [{ value: step.spec, path: [...base, step.kind] }];
   if (step.expect) values.push({ value: step.expect, path: [...base, 'expect'] });
+  if (step.timeoutTemplate !== undefined) values.push({ value: step.timeoutTemplate, path: [...base, 'timeout'] });
   return values;
 }
 

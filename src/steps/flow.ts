@@ -1,11 +1,11 @@
-import { durationMs } from '../journey/duration.js';
+import { renderedDurationMs } from '../journey/duration.js';
 import { assertionFailed } from '../core/failure.js';
 import { deepEqual, matchJson } from '../journey/matchers.js';
 import { sleep } from '../core/deadline.js';
 import type { Executor } from './executor.js';
 
 export const waitStep: Executor<'wait'> = async (step, context) => {
-  await sleep(durationMs(step.spec), context.signal);
+  await sleep(renderedDurationMs('wait', step.spec, context.render), context.signal);
   return { assertions: 0 };
 };
 

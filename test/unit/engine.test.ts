@@ -255,3 +255,39 @@ steps:
     expect(errored!.attempts[0]!.steps[0]).toMatchObject({ status: 'error', assertions: 0 });
   });
 });
+
+describe('templated durations', () => {
+  it('render a step timeout, wait and latency from vars when the step runs', async () => {
+    const url = await recoveringServer(0);
+    const result = await runJourneys(
+      [
+        await journey(`
+name: templated
+vars: { pause: 5ms, bound: 10s, slow: 20ms }
+steps:
+  - wait: "{{ vars.pause }}"
+  - http: { url: "${url}/" }
+    timeout: "{{ vars.bound }}"
+    expect: { status: 200, latency: "{{ vars.bound }}" }
+  - wait: "{{ vars.slow }}"
+    timeout: "{{ vars.pause }}"
+`),
+      ],
+      options(),
+    );
+    const steps = result.journeys[0]!.attempts[0]!.steps;
+    expect(steps.map((step) => step.status)).toEqual(['passed', 'passed', 'error']);
+    // The rendered 5ms timeout cut the rendered 20ms wait: both were read at run time.
+    expect(steps[2]!.failure).toMatchObject({ class: 'timeout', code: 'CEIL_TIMEOUT_STEP' });
+  });
+
+  it('fail as CEIL_TEMPLATE_DURATION when the template renders to something that is not a duration', async () => {
+    const result = await runJourneys(
+      [await journey('name: bad\nvars: { pause: 5 }\nsteps:\n  - wait: "{{ vars.pause }}"\n  - assert: { value: true }\n')],
+      options(),
+    );
+    const failure = result.journeys[0]!.attempts[0]!.failure!;
+    expect(failure).toMatchObject({ class: 'config', code: 'CEIL_TEMPLATE_DURATION' });
+    expect(failure.message).toContain('has no unit');
+  });
+});

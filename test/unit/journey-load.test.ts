@@ -551,6 +551,15 @@ describe('variables', () => {
     expect(diagnostics[0]!.message).toContain('{{ urlEncode(secrets.TOKEN) }}');
   });
 
+  it('a journey timeout cannot be a template, and a step timeout template is checked for undefined vars', async () => {
+    const text = yaml('name: durations', 'timeout: "{{ vars.t }}"', 'steps:', '  - wait: 1ms', '    timeout: "{{ vars.nope }}"', '  - assert: { value: true }');
+    const diagnostics = await diagnose(text);
+    expect(diagnostics.map((d) => [d.line, d.field, d.message.slice(0, 60)])).toEqual([
+      [2, 'timeout', expect.stringContaining('this duration is fixed when the file loads')],
+      [5, 'steps[0].timeout', expect.stringContaining('undefined variable vars.nope')],
+    ]);
+  });
+
   it('an unknown function', async () => {
     const text = yaml('name: vars', 'steps:', '  - http: { url: "http://127.0.0.1:1/{{ uuid4() }}" }');
     expect(await single(text)).toMatchObject({

@@ -1,5 +1,5 @@
 import { raceAbort, sleep } from '../../core/deadline.js';
-import { durationMs } from '../../journey/duration.js';
+import { renderedDurationMs } from '../../journey/duration.js';
 import { StepFailure } from '../../core/failure.js';
 import { isStrictViolation, browserFailure } from './failures.js';
 import { isTimeout, msLeft, type Window } from './bounds.js';
@@ -55,5 +55,5 @@ export const DEFAULT_EXPECT_WITHIN_MS = 5_000;
 
 /** How long an expectation keeps polling: its own within:, else the default. */
 export function within(spec: { within?: string | undefined }): number {
-  return spec.within === undefined ? DEFAULT_EXPECT_WITHIN_MS : durationMs(spec.within);
+  return spec.within === undefined ? DEFAULT_EXPECT_WITHIN_MS : renderedDurationMs('within', spec.within);
 }

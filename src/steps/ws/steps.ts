@@ -1,5 +1,5 @@
 import { StepFailure, assertionFailed, configError } from '../../core/failure.js';
-import { durationMs, formatMs } from '../../journey/duration.js';
+import { renderedDurationMs, formatMs } from '../../journey/duration.js';
 import type { Executor, StepContext } from '../executor.js';
 import { registerUrlCredentials } from '../url-credentials.js';
 import { WsActor } from './actor.js';
@@ -120,7 +120,7 @@ export const wsConnect: Executor<'ws.connect'> = async (step, context) => {
       protocols: spec.protocols === undefined ? [] : Array.isArray(spec.protocols) ? spec.protocols : [spec.protocols],
       insecure: spec.insecure ?? false,
       autoReplies: compileAutoReplies(spec.autoReply ?? []),
-      ...(spec.handshakeTimeout !== undefined ? { handshakeTimeoutMs: durationMs(spec.handshakeTimeout) } : {}),
+      ...(spec.handshakeTimeout !== undefined ? { handshakeTimeoutMs: renderedDurationMs('handshakeTimeout', spec.handshakeTimeout) } : {}),
     },
     context.signal,
     context.deadline,
@@ -147,7 +147,7 @@ export const wsExpect: Executor<'ws.expect'> = async (step, context) => {
   const actor = actorFor(context, step.spec.as);
   const pattern = patternFor(context, step.spec, 'ws.expect');
   const started = Date.now();
-  const until = windowEnd(step.spec.within === undefined ? undefined : durationMs(step.spec.within), context.deadline);
+  const until = windowEnd(step.spec.within === undefined ? undefined : renderedDurationMs('within', step.spec.within, context.render), context.deadline);
   const outcome = await waitUntil<{ message: InboxMessage } | { closed: CloseRecord }>(
     actor.inbox.subscribe,
     () => {
@@ -196,7 +196,7 @@ export const wsExpectNone: Executor<'ws.expectNone'> = async (step, context) => 
   const quietFor = step.spec.for;
   const matching = () => actor.inbox.firstUnconsumed((candidate) => pattern.match(candidate) !== undefined);
   // The whole window must pass to prove absence, so it is not cut at the step deadline: running out of step time fails the step.
-  const until = Date.now() + durationMs(quietFor);
+  const until = Date.now() + renderedDurationMs('for', quietFor, context.render);
   const outcome = await waitUntil<{ message: InboxMessage } | { closed: true }>(
     actor.inbox.subscribe,
     () => {
@@ -241,7 +241,7 @@ export const wsGhost: Executor<'ws.ghost'> = async (step, context) => {
 export const wsExpectClosed: Executor<'ws.expectClosed'> = async (step, context) => {
   const actor = actorFor(context, step.spec.as);
   const started = Date.now();
-  const until = windowEnd(step.spec.within === undefined ? undefined : durationMs(step.spec.within), context.deadline);
+  const until = windowEnd(step.spec.within === undefined ? undefined : renderedDurationMs('within', step.spec.within, context.render), context.deadline);
   const closed = await waitUntil(actor.inbox.subscribe, () => actor.inbox.closed, until, context.signal);
   if (closed === EXPIRED) {
     throw assertionFailed('CEIL_WS_NOT_CLOSED', `the connection of ${actor.name} is still open after ${formatMs(until - started)}`, {
