@@ -55,7 +55,10 @@ export const FAILURE_CODES = {
   CEIL_MATCHER_UNKNOWN: { class: 'config', meaning: 'An expectation uses an unknown or malformed matcher.' },
   CEIL_REGEX: { class: 'config', meaning: 'A regular expression in a journey does not compile.' },
   CEIL_TEMPLATE: { class: 'config', meaning: 'A template in a journey variable is malformed or refers to something undefined.' },
-  CEIL_TEMPLATE_DURATION: { class: 'config', meaning: 'A templated duration (a step timeout, within, latency, wait) rendered to something that is not a duration with a unit.' },
+  CEIL_TEMPLATE_DURATION: {
+    class: 'config',
+    meaning: 'A templated duration (a step timeout, within, latency, wait) rendered to something that is not a duration with a unit.',
+  },
   CEIL_SECRET_RAW_IN_URL: {
     class: 'config',
     meaning:
