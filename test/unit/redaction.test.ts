@@ -217,3 +217,17 @@ describe('Redactor.fork', () => {
     expect(shared.size).toBeLessThan(run.size);
   });
 });
+
+describe('redacting JSON text', () => {
+  it.each(['pa"ss-word', 'back\\slash-pw', 'both\\"of-them', 'ends-in-quote"', 'ends-in-backslash\\'])(
+    'keeps JSON parseable and the secret out when it holds %s',
+    (secret) => {
+      const redactor = redactorWith(secret, 'ACC_CANARY');
+      const text = JSON.stringify({ message: `got ${secret} back`, value: secret, nested: [`${secret}${secret}`] });
+      const redacted = redactor.redact(text);
+      expect(() => JSON.parse(redacted) as unknown).not.toThrow();
+      expect(redacted).not.toContain(JSON.stringify(secret).slice(1, -1));
+      expect(redacted).toContain('[REDACTED:ACC_CANARY]');
+    },
+  );
+});
