@@ -154,9 +154,9 @@ export async function planRun(paths: string[], flags: RunFlags, write: (line: st
     },
   };
   const specs = reporterSpecs(flags, config);
-  // One exporter for every run of a watch loop, started on the first.
-  let tracer: Awaited<ReturnType<typeof tracerFromFlags>> | null = null;
-  const tracerOnce = async () => (tracer ??= await tracerFromFlags(flags.otlpEndpoint, redactor, write));
+  // One exporter for every run of a watch loop, started on the first (undefined when tracing is off, also asked once).
+  let tracerStart: ReturnType<typeof tracerFromFlags> | undefined;
+  const tracerOnce = () => (tracerStart ??= tracerFromFlags(flags.otlpEndpoint, redactor, write));
 
   const journeyPaths = paths.length > 0 ? paths : (config?.journeys ?? DEFAULT_JOURNEY_PATHS);
   return {
@@ -212,7 +212,7 @@ export async function planRun(paths: string[], flags: RunFlags, write: (line: st
       return fleetFailed && (result.exitCode === EXIT.passed || result.exitCode === EXIT.nothingTested) ? EXIT.failed : result.exitCode;
     },
     close: async () => {
-      await tracer?.shutdown(TRACING_SHUTDOWN_LIMIT_MS);
+      await (await tracerStart)?.shutdown(TRACING_SHUTDOWN_LIMIT_MS);
     },
   };
 }

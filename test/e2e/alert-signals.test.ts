@@ -1,7 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import path from 'node:path';
@@ -9,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PROMETHEUS_TOOLS, requireTool } from '../../fixtures/prometheus-tools.js';
 import { root, runCli } from './cli.js';
 import { Cleanup, startServer } from './helpers.js';
+import { freePort, startAlertmanager } from './prometheus-stack.js';
 import { eventually, startServe, type ServeProcess } from './serve-process.js';
 
 /**
@@ -20,7 +18,7 @@ import { eventually, startServe, type ServeProcess } from './serve-process.js';
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run(), 30_000);
 
-const [PROMTOOL_TOOL, ALERTMANAGER_TOOL] = PROMETHEUS_TOOLS;
+const [PROMTOOL_TOOL] = PROMETHEUS_TOOLS;
 /** Written literally into a step's URL: it must never become a label value. */
 const URL_TOKEN = 'url-literal-token-5d1e8a9c';
 
@@ -256,67 +254,6 @@ describe('gate webhook authentication', () => {
     expect(result.stderr).toMatch(/--webhook-header #1 \(X-Token\): secrets\.GONE is not set/);
   });
 });
-
-/** A port that was free a moment ago: Alertmanager takes no port 0. */
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-interface Alertmanager {
-  url: string;
-  output(): string;
-  close(): Promise<void>;
-}
-
-/** A real Alertmanager in the foreground on loopback, with its own storage, routing every alert to `receiverUrl` at once. */
-async function startAlertmanager(receiverUrl: string): Promise<Alertmanager> {
-  const executable = requireTool(ALERTMANAGER_TOOL);
-  const dir = await mkdtemp(path.join(tmpdir(), 'ceiling-am-'));
-  const config = [
-    'route:',
-    '  receiver: ceiling-test',
-    "  group_by: ['alertname', 'journey']",
-    '  group_wait: 0s',
-    '  group_interval: 1s',
-    '  repeat_interval: 1h',
-    'receivers:',
-    '  - name: ceiling-test',
-    '    webhook_configs:',
-    `      - url: ${receiverUrl}`,
-    '        send_resolved: true',
-    '',
-  ].join('\n');
-  await writeFile(path.join(dir, 'am.yml'), config);
-  const port = await freePort();
-  const child = spawn(
-    executable,
-    [`--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', `--storage.path=${dir}`, `--config.file=${path.join(dir, 'am.yml')}`],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const close = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-    await rm(dir, { recursive: true, force: true });
-  };
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await eventually(async () => ((await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) })).ok ? true : undefined), 'Alertmanager ready');
-  } catch (error) {
-    await close();
-    throw new Error(`${(error as Error).message}\nAlertmanager said:\n${output}`, { cause: error });
-  }
-  return { url, output: () => output, close };
-}
 
 interface AmAlert {
   labels: Record<string, string>;

@@ -7,9 +7,9 @@ import { PROMETHEUS_TOOLS, requireTool } from '../../fixtures/prometheus-tools.j
 import { eventually } from './serve-process.js';
 
 /**
- * A real Prometheus and a real Pushgateway, each in the foreground on a
+ * A real Prometheus, Pushgateway and Alertmanager, each in the foreground on a
  * loopback port with its own temporary data folder, stopped by its own
- * handle. For tests that run queries the way Grafana would.
+ * handle: for tests that query the way Grafana would, and that deliver alerts.
  */
 
 export interface RunningTool {
@@ -20,7 +20,8 @@ export interface RunningTool {
 
 const tool = (name: string) => PROMETHEUS_TOOLS.find((candidate) => candidate.name === name)!;
 
-async function freePort(): Promise<number> {
+/** A port that was free a moment ago: these tools take no port 0. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -86,5 +87,33 @@ export function startPrometheus(scrape: { ceiling: string; pushgateway: string }
       `--web.listen-address=127.0.0.1:${port}`,
     ],
     (dir) => writeFile(path.join(dir, 'prometheus.yml'), config),
+  );
+}
+
+/** Alertmanager with its own storage, routing every alert to `receiverUrl` at once. */
+export function startAlertmanager(receiverUrl: string): Promise<RunningTool> {
+  const config = [
+    'route:',
+    '  receiver: ceiling-test',
+    "  group_by: ['alertname', 'journey']",
+    '  group_wait: 0s',
+    '  group_interval: 1s',
+    '  repeat_interval: 1h',
+    'receivers:',
+    '  - name: ceiling-test',
+    '    webhook_configs:',
+    `      - url: ${receiverUrl}`,
+    '        send_resolved: true',
+    '',
+  ].join('\n');
+  return startTool(
+    requireTool(tool('Alertmanager')),
+    (port, dir) => [
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--cluster.listen-address=',
+      `--storage.path=${dir}`,
+      `--config.file=${path.join(dir, 'am.yml')}`,
+    ],
+    (dir) => writeFile(path.join(dir, 'am.yml'), config),
   );
 }
